@@ -1,0 +1,565 @@
+/*
+ * Copyright (c) 2026 The DeployKit Authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "conf.h"
+#include "log.h"
+
+enum conf_kind {
+	K_LISTEN,
+	K_PATH,
+	K_SOCKET,
+	K_DURATION,
+	K_LOGLEVEL,
+	K_STRING,
+	K_PROXY,
+};
+
+struct conf_keyword {
+	const char	*name;
+	enum conf_kind	 kind;
+	size_t		 off;		/* of the field in struct dkd_config */
+	size_t		 size;
+	uint64_t	 min_ms;
+	uint64_t	 max_ms;
+	int		 repeat;
+};
+
+#define F(f)	offsetof(struct dkd_config, f), \
+		sizeof(((struct dkd_config *)0)->f)
+
+#define SEC	1000ULL
+#define MIN	(60 * SEC)
+#define HOUR	(60 * MIN)
+
+/* Sorted by name; config_print writes them in this order too. */
+static const struct conf_keyword keywords[] = {
+	{ "control-socket",	K_SOCKET,	F(control_socket), 0, 0, 0 },
+	{ "cors-origin",	K_STRING,	F(cors_origin), 0, 0, 0 },
+	{ "database",		K_PATH,		F(database), 0, 0, 0 },
+	{ "docker-socket",	K_SOCKET,	F(docker_socket), 0, 0, 0 },
+	{ "listen",		K_LISTEN,	F(listen), 0, 0, 0 },
+	{ "log-dir",		K_PATH,		F(log_dir), 0, 0, 0 },
+	{ "log-level",		K_LOGLEVEL,	F(log_level), 0, 0, 0 },
+	{ "readiness-window",	K_DURATION,	F(readiness_window_ms),
+	    SEC, 10 * MIN, 0 },
+	{ "reconcile-interval",	K_DURATION,	F(reconcile_interval_ms),
+	    SEC, 24 * HOUR, 0 },
+	{ "trusted-proxy",	K_PROXY,	F(proxies), 0, 0, 1 },
+	{ "www",		K_PATH,		F(www), 0, 0, 0 },
+};
+
+struct conf_parser {
+	struct dkd_config	*conf;
+	const char		*name;
+	int			 lineno;
+	char			*err;
+	size_t			 errlen;
+};
+
+static int	conf_error(struct conf_parser *, const char *, ...)
+		    __attribute__((__format__ (printf, 2, 3)));
+static int	conf_line(struct conf_parser *, char *);
+static int	conf_value(struct conf_parser *, char **, char *, size_t);
+static int	conf_set(struct conf_parser *, const struct conf_keyword *,
+		    const char *);
+static int	conf_listen(struct dkd_config *, const char *);
+static int	conf_duration(const char *, uint64_t *);
+
+void
+config_defaults(struct dkd_config *conf)
+{
+	memset(conf, 0, sizeof(*conf));
+	(void)conf_listen(conf, "127.0.0.1:8080");
+	strlcpy(conf->database, "/var/lib/deploykit/dkd.db",
+	    sizeof(conf->database));
+	strlcpy(conf->control_socket, "/run/deploykit/dkd.sock",
+	    sizeof(conf->control_socket));
+	strlcpy(conf->docker_socket, "/var/run/docker.sock",
+	    sizeof(conf->docker_socket));
+	strlcpy(conf->www, "/usr/share/deploykit/www", sizeof(conf->www));
+	strlcpy(conf->log_dir, "/var/lib/deploykit/logs",
+	    sizeof(conf->log_dir));
+	conf->reconcile_interval_ms = 30 * SEC;
+	conf->readiness_window_ms = 10 * SEC;
+	conf->log_level = LOG_LEVEL_INFO;
+	strlcpy(conf->cors_origin, "*", sizeof(conf->cors_origin));
+}
+
+static int
+conf_error(struct conf_parser *p, const char *fmt, ...)
+{
+	char	 msg[512];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (p->lineno > 0)
+		(void)snprintf(p->err, p->errlen, "%s:%d: %s", p->name,
+		    p->lineno, msg);
+	else
+		(void)snprintf(p->err, p->errlen, "%s: %s", p->name, msg);
+	return (-1);
+}
+
+/*
+ * Read and check path as a configuration; on error return -1 with a
+ * "file:line: message" in err.  conf is only written on success.
+ */
+int
+config_parse_file(struct dkd_config *conf, const char *path, char *err,
+    size_t errlen)
+{
+	struct stat	 st;
+	char		*buf;
+	ssize_t		 n;
+	size_t		 len = 0;
+	int		 fd, rv;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		(void)snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		(void)snprintf(err, errlen, "%s: not a regular file", path);
+		close(fd);
+		return (-1);
+	}
+	if ((buf = malloc(CONF_FILE_MAX + 1)) == NULL) {
+		(void)snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return (-1);
+	}
+	for (;;) {
+		n = read(fd, buf + len, CONF_FILE_MAX + 1 - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len > CONF_FILE_MAX)
+			break;
+	}
+	close(fd);
+	if (n == -1) {
+		(void)snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		free(buf);
+		return (-1);
+	}
+	if (len > CONF_FILE_MAX) {
+		(void)snprintf(err, errlen, "%s: larger than %d bytes", path,
+		    CONF_FILE_MAX);
+		free(buf);
+		return (-1);
+	}
+	rv = config_parse_buffer(conf, path, buf, len, err, errlen);
+	free(buf);
+	return (rv);
+}
+
+int
+config_parse_buffer(struct dkd_config *conf, const char *name,
+    const char *buf, size_t len, char *err, size_t errlen)
+{
+	struct dkd_config	*new;
+	struct conf_parser	 p;
+	char			 line[CONF_LINE_MAX + 1];
+	const char		*end, *nl;
+	size_t			 ll;
+
+	if ((new = malloc(sizeof(*new))) == NULL) {
+		(void)snprintf(err, errlen, "%s: %s", name, strerror(errno));
+		return (-1);
+	}
+	config_defaults(new);
+	memset(&p, 0, sizeof(p));
+	p.conf = new;
+	p.name = name;
+	p.err = err;
+	p.errlen = errlen;
+	end = buf + len;
+	while (buf < end) {
+		p.lineno++;
+		if ((nl = memchr(buf, '\n', (size_t)(end - buf))) == NULL)
+			nl = end;
+		ll = (size_t)(nl - buf);
+		if (ll > CONF_LINE_MAX) {
+			conf_error(&p, "line longer than %d bytes",
+			    CONF_LINE_MAX);
+			goto fail;
+		}
+		if (memchr(buf, '\0', ll) != NULL) {
+			conf_error(&p, "NUL byte in line");
+			goto fail;
+		}
+		memcpy(line, buf, ll);
+		line[ll] = '\0';
+		if (conf_line(&p, line) == -1)
+			goto fail;
+		buf = nl + 1;
+	}
+	memcpy(conf, new, sizeof(*conf));
+	free(new);
+	return (0);
+fail:
+	free(new);
+	return (-1);
+}
+
+static int
+conf_line(struct conf_parser *p, char *s)
+{
+	const struct conf_keyword	*kw = NULL;
+	char				 value[CONF_VALUE_MAX];
+	char				*word;
+	size_t				 i;
+
+	while (*s == ' ' || *s == '\t' || *s == '\r')
+		s++;
+	if (*s == '\0' || *s == '#')
+		return (0);
+	word = s;
+	while (*s != '\0' && !isspace((unsigned char)*s) && *s != '#')
+		s++;
+	if (*s == '#')
+		*s = '\0';
+	else if (*s != '\0')
+		*s++ = '\0';
+	for (i = 0; i < nitems(keywords); i++)
+		if (strcmp(keywords[i].name, word) == 0) {
+			kw = &keywords[i];
+			break;
+		}
+	if (kw == NULL)
+		return (conf_error(p, "unknown setting \"%.64s\"", word));
+	if (!kw->repeat && (p->conf->seen & (1U << i)))
+		return (conf_error(p, "\"%s\" is set twice", kw->name));
+	p->conf->seen |= 1U << i;
+	while (*s == ' ' || *s == '\t' || *s == '\r')
+		s++;
+	if (*s == '\0' || *s == '#')
+		return (conf_error(p, "missing value for \"%s\"", kw->name));
+	if (conf_value(p, &s, value, sizeof(value)) == -1)
+		return (-1);
+	if (value[0] == '\0' && kw->kind != K_STRING)
+		return (conf_error(p, "empty value for \"%s\"", kw->name));
+	while (*s == ' ' || *s == '\t' || *s == '\r')
+		s++;
+	if (*s != '\0' && *s != '#')
+		return (conf_error(p, "unexpected \"%.64s\" after the value "
+		    "of \"%s\"", s, kw->name));
+	return (conf_set(p, kw, value));
+}
+
+/* One bare word or one double-quoted string with \" and \\ escapes. */
+static int
+conf_value(struct conf_parser *p, char **sp, char *dst, size_t dstlen)
+{
+	char	*s = *sp;
+	size_t	 n = 0;
+
+	while (*s == ' ' || *s == '\t' || *s == '\r')
+		s++;
+	if (*s == '"') {
+		s++;
+		for (;;) {
+			if (*s == '\0')
+				return (conf_error(p, "unterminated string"));
+			if (*s == '"')
+				break;
+			if (*s == '\\') {
+				s++;
+				if (*s != '"' && *s != '\\')
+					return (conf_error(p, "unknown escape "
+					    "in string (only \\\" and \\\\)"));
+			}
+			if ((unsigned char)*s < 0x20 && *s != '\t')
+				return (conf_error(p, "control character in "
+				    "string"));
+			if (n + 1 >= dstlen)
+				return (conf_error(p, "value too long"));
+			dst[n++] = *s++;
+		}
+		s++;
+	} else {
+		while (*s != '\0' && !isspace((unsigned char)*s) &&
+		    *s != '#') {
+			if (*s == '"' || *s == '\\')
+				return (conf_error(p, "quote or backslash in "
+				    "a bare word; use a quoted string"));
+			if (n + 1 >= dstlen)
+				return (conf_error(p, "value too long"));
+			dst[n++] = *s++;
+		}
+	}
+	dst[n] = '\0';
+	*sp = s;
+	return (0);
+}
+
+static int
+conf_set(struct conf_parser *p, const struct conf_keyword *kw,
+    const char *value)
+{
+	char		*field = (char *)p->conf + kw->off;
+	uint64_t	 ms;
+	int		 level;
+
+	switch (kw->kind) {
+	case K_LISTEN:
+		if (conf_listen(p->conf, value) == -1)
+			return (conf_error(p, "listen: \"%.64s\" is not "
+			    "address:port (e.g. 127.0.0.1:8080, [::1]:8080, "
+			    "*:8080)", value));
+		break;
+	case K_PATH:
+	case K_SOCKET:
+		if (value[0] != '/')
+			return (conf_error(p, "%s: \"%.64s\" is not an "
+			    "absolute path", kw->name, value));
+		if (strlcpy(field, value, kw->size) >= kw->size)
+			return (conf_error(p, "%s: path longer than %zu bytes",
+			    kw->name, kw->size - 1));
+		break;
+	case K_DURATION:
+		if (conf_duration(value, &ms) == -1)
+			return (conf_error(p, "%s: \"%.64s\" is not a duration "
+			    "(e.g. 500ms, 30s, 5m, 1h)", kw->name, value));
+		if (ms < kw->min_ms || ms > kw->max_ms)
+			return (conf_error(p, "%s: %.64s is out of range",
+			    kw->name, value));
+		memcpy(field, &ms, sizeof(ms));
+		break;
+	case K_LOGLEVEL:
+		if ((level = log_level_byname(value)) == -1)
+			return (conf_error(p, "log-level: \"%.64s\" is not one "
+			    "of debug, info, warn, error", value));
+		memcpy(field, &level, sizeof(level));
+		break;
+	case K_STRING:
+		if (strlcpy(field, value, kw->size) >= kw->size)
+			return (conf_error(p, "%s: value too long", kw->name));
+		break;
+	case K_PROXY:
+		if (p->conf->nproxies == CONF_PROXIES_MAX)
+			return (conf_error(p, "more than %d trusted-proxy "
+			    "settings", CONF_PROXIES_MAX));
+		if (config_parse_cidr(value,
+		    &p->conf->proxies[p->conf->nproxies]) == -1)
+			return (conf_error(p, "trusted-proxy: \"%.64s\" is not "
+			    "an address or address/prefix", value));
+		p->conf->nproxies++;
+		break;
+	}
+	return (0);
+}
+
+/* "host:port", "[v6]:port" or "*:port"; the host must be numeric. */
+static int
+conf_listen(struct dkd_config *conf, const char *value)
+{
+	struct in6_addr	 a6;
+	struct in_addr	 a4;
+	const char	*colon, *errstr;
+	char		 host[CONF_VALUE_MAX];
+	size_t		 hl;
+
+	if ((colon = strrchr(value, ':')) == NULL)
+		return (-1);
+	(void)strtonum(colon + 1, 1, 65535, &errstr);
+	if (errstr != NULL || strlen(colon + 1) > 5)
+		return (-1);
+	hl = (size_t)(colon - value);
+	if (hl >= sizeof(host))
+		return (-1);
+	memcpy(host, value, hl);
+	host[hl] = '\0';
+	if (strcmp(host, "*") == 0)
+		host[0] = '\0';
+	else if (host[0] == '[') {
+		if (hl < 3 || host[hl - 1] != ']')
+			return (-1);
+		memmove(host, host + 1, hl - 2);
+		host[hl - 2] = '\0';
+		if (inet_pton(AF_INET6, host, &a6) != 1)
+			return (-1);
+	} else if (inet_pton(AF_INET, host, &a4) != 1)
+		return (-1);
+	strlcpy(conf->listen, value, sizeof(conf->listen));
+	strlcpy(conf->listen_host, host, sizeof(conf->listen_host));
+	strlcpy(conf->listen_port, colon + 1, sizeof(conf->listen_port));
+	return (0);
+}
+
+static int
+conf_duration(const char *s, uint64_t *ms)
+{
+	uint64_t	 v = 0, mul;
+	const char	*p = s;
+
+	if (!isdigit((unsigned char)*p))
+		return (-1);
+	while (isdigit((unsigned char)*p)) {
+		if (v > 1000000000ULL)
+			return (-1);
+		v = v * 10 + (uint64_t)(*p++ - '0');
+	}
+	if (strcmp(p, "ms") == 0)
+		mul = 1;
+	else if (*p == '\0' || strcmp(p, "s") == 0)
+		mul = SEC;
+	else if (strcmp(p, "m") == 0)
+		mul = MIN;
+	else if (strcmp(p, "h") == 0)
+		mul = HOUR;
+	else
+		return (-1);
+	*ms = v * mul;
+	return (0);
+}
+
+int
+config_parse_cidr(const char *s, struct conf_cidr *c)
+{
+	const char	*slash, *errstr;
+	char		 addr[INET6_ADDRSTRLEN + 1];
+	size_t		 len;
+	int		 max;
+
+	memset(c, 0, sizeof(*c));
+	if ((slash = strchr(s, '/')) != NULL)
+		len = (size_t)(slash - s);
+	else
+		len = strlen(s);
+	if (len == 0 || len >= sizeof(addr))
+		return (-1);
+	memcpy(addr, s, len);
+	addr[len] = '\0';
+	if (inet_pton(AF_INET, addr, c->addr) == 1) {
+		c->af = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, addr, c->addr) == 1) {
+		c->af = AF_INET6;
+		max = 128;
+	} else
+		return (-1);
+	c->prefixlen = max;
+	if (slash != NULL) {
+		if (slash[1] == '\0' || strlen(slash + 1) > 3)
+			return (-1);
+		c->prefixlen = (int)strtonum(slash + 1, 0, max, &errstr);
+		if (errstr != NULL)
+			return (-1);
+	}
+	return (0);
+}
+
+/* Does addr (4 or 16 bytes of family af) lie inside c? */
+int
+config_cidr_match(const struct conf_cidr *c, int af, const void *addr)
+{
+	const uint8_t	*a = addr;
+	int		 bits = c->prefixlen, i;
+	uint8_t		 mask;
+
+	if (af != c->af)
+		return (0);
+	for (i = 0; bits > 0; i++, bits -= 8) {
+		mask = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+		if ((a[i] & mask) != (c->addr[i] & mask))
+			return (0);
+	}
+	return (1);
+}
+
+void
+config_format_cidr(const struct conf_cidr *c, char *buf, size_t len)
+{
+	char	 addr[INET6_ADDRSTRLEN];
+
+	if (inet_ntop(c->af, c->addr, addr, sizeof(addr)) == NULL)
+		strlcpy(addr, "?", sizeof(addr));
+	(void)snprintf(buf, len, "%s/%d", addr, c->prefixlen);
+}
+
+void
+config_format_duration(uint64_t ms, char *buf, size_t len)
+{
+	if (ms % HOUR == 0)
+		(void)snprintf(buf, len, "%lluh", (unsigned long long)(ms / HOUR));
+	else if (ms % MIN == 0)
+		(void)snprintf(buf, len, "%llum", (unsigned long long)(ms / MIN));
+	else if (ms % SEC == 0)
+		(void)snprintf(buf, len, "%llus", (unsigned long long)(ms / SEC));
+	else
+		(void)snprintf(buf, len, "%llums", (unsigned long long)ms);
+}
+
+static void
+conf_print_string(FILE *fp, const char *name, const char *value)
+{
+	fprintf(fp, "%s \"", name);
+	for (; *value != '\0'; value++) {
+		if (*value == '"' || *value == '\\')
+			fputc('\\', fp);
+		fputc(*value, fp);
+	}
+	fputs("\"\n", fp);
+}
+
+/* Every setting, in a form config_parse_buffer reads back. */
+void
+config_print(const struct dkd_config *conf, FILE *fp)
+{
+	char	 buf[64];
+	int	 i;
+
+	conf_print_string(fp, "control-socket", conf->control_socket);
+	conf_print_string(fp, "cors-origin", conf->cors_origin);
+	conf_print_string(fp, "database", conf->database);
+	conf_print_string(fp, "docker-socket", conf->docker_socket);
+	conf_print_string(fp, "listen", conf->listen);
+	conf_print_string(fp, "log-dir", conf->log_dir);
+	fprintf(fp, "log-level %s\n", log_level_name(conf->log_level));
+	config_format_duration(conf->readiness_window_ms, buf, sizeof(buf));
+	fprintf(fp, "readiness-window %s\n", buf);
+	config_format_duration(conf->reconcile_interval_ms, buf, sizeof(buf));
+	fprintf(fp, "reconcile-interval %s\n", buf);
+	for (i = 0; i < conf->nproxies; i++) {
+		config_format_cidr(&conf->proxies[i], buf, sizeof(buf));
+		conf_print_string(fp, "trusted-proxy", buf);
+	}
+	conf_print_string(fp, "www", conf->www);
+}

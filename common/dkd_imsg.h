@@ -1,0 +1,102 @@
+/*
+ * Copyright (c) 2026 The DeployKit Authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#ifndef DK_DKD_IMSG_H
+#define DK_DKD_IMSG_H
+
+/*
+ * Message types of every channel, and the limits that go with them.
+ * Payloads use the field encoding of wire.h; each type's fields are
+ * listed next to it, in order.
+ */
+
+/* Largest message on the internal channels and on the control socket. */
+#define DKD_IMSG_MAX_INTERNAL	(1024 * 1024)
+#define DKD_IMSG_MAX_CONTROL	16384
+/* Bytes a channel may have queued before its peer counts as stuck. */
+#define DKD_QUEUE_MAX_INTERNAL	(64 * 1024 * 1024)
+#define DKD_QUEUE_MAX_CONTROL	(1024 * 1024)
+
+/* dkctl puts this in peerid; dkd refuses other versions. */
+#define DKD_CTL_VERSION		1
+
+/* The worker's end of its channel to the master. */
+#define DKD_CHANNEL_FD		3
+
+/* String bounds used by decoders. */
+#define DKD_PATH_MAX		1024
+#define DKD_STR_MAX		4096
+
+enum dkd_proc_id {
+	PROC_MASTER = 0,
+	PROC_API,
+	PROC_RECONCILER,
+	PROC_LOGD,
+	PROC_MAX
+};
+
+enum imsg_type {
+	IMSG_NONE = 0,
+
+	/* master -> worker, at start in this order; DONE ends the set */
+	IMSG_CFG_SANDBOX,	/* u32 uid, u32 gid, u32 extra gid or -1,
+				   str chroot (may be ""), u32 master pid */
+	IMSG_CFG_SETTINGS,	/* see config_put_settings() */
+	IMSG_CFG_LISTEN,	/* fd: the listening socket (api) */
+	IMSG_CFG_DONE,
+
+	/* worker -> master */
+	IMSG_READY,		/* sandboxed and serving */
+
+	/* master <-> worker, liveness */
+	IMSG_PING,		/* u32 sequence */
+	IMSG_PONG,		/* u32 sequence */
+
+	/* master -> worker */
+	IMSG_LOG_LEVEL,		/* u32 level */
+
+	/* reconciler -> master */
+	IMSG_REC_DOCKER,	/* bool reachable, str server version,
+				   str api version, str error */
+
+	/* api <-> master; peerid carries the request id */
+	IMSG_API_REQUEST,	/* u32 op, str token hash, str client,
+				   op fields */
+	IMSG_API_RESPONSE,	/* u32 http status, then fields or error */
+
+	/* dkctl <-> master over the control socket */
+	IMSG_CTL_STATUS,	/* (none) */
+	IMSG_CTL_PROC,		/* str name, i64 pid, i64 started,
+				   u32 restarts, str state */
+	IMSG_CTL_DB,		/* str path, i64 size, u32 schema version */
+	IMSG_CTL_DOCKER,	/* bool reachable, str server, str api,
+				   str error, i64 checked at */
+	IMSG_CTL_RELOAD,	/* (none) */
+	IMSG_CTL_LOG,		/* bool verbose */
+	IMSG_CTL_OK,		/* (none) */
+	IMSG_CTL_FAIL,		/* str message */
+	IMSG_CTL_END,		/* (none): end of a listing */
+
+	IMSG_TYPE_MAX
+};
+
+/* Operations the api asks the master for. */
+enum api_op {
+	API_OP_HEALTH = 1,
+	API_OP_MAX
+};
+
+#endif /* DK_DKD_IMSG_H */

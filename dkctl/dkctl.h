@@ -1,0 +1,64 @@
+/*
+ * Copyright (c) 2026 The DeployKit Authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#ifndef DKCTL_H
+#define DKCTL_H
+
+#include <stdint.h>
+#include <time.h>
+
+enum actions {
+	NONE,
+	STATUS,
+	RELOAD,
+	LOG_VERBOSE,
+	LOG_BRIEF,
+};
+
+struct parse_result {
+	enum actions	 action;
+};
+
+struct ctl_proc {
+	char		 name[32];
+	int64_t		 pid;
+	int64_t		 started;
+	uint32_t	 restarts;
+	char		 state[32];
+};
+
+struct ctl_status {
+	struct ctl_proc	 procs[8];
+	int		 nprocs;
+	char		 db_path[1024];
+	int64_t		 db_size;
+	uint32_t	 db_version;
+	int		 docker_reachable;
+	char		 docker_server[64];
+	char		 docker_api[32];
+	char		 docker_error[256];
+	int64_t		 docker_checked;
+};
+
+/* parser.c */
+struct parse_result *parse(int, char *[]);
+
+/* output.c */
+void	 output_status(const struct ctl_status *, time_t);
+void	 output_status_json(const struct ctl_status *, time_t);
+void	 output_duration(char *, size_t, int64_t);
+
+#endif /* DKCTL_H */

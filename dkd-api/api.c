@@ -1,0 +1,191 @@
+/*
+ * Copyright (c) 2026 The DeployKit Authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#include <sys/types.h>
+#include <sys/resource.h>
+#include <sys/tree.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "api.h"
+#include "log.h"
+#include "worker.h"
+
+/*
+ * dkd-api: the only process that parses bytes from the network.  It
+ * holds no user state: each request that needs the database goes to the
+ * master as a typed imsg carrying the hash of the caller's token, and the
+ * master decides.
+ */
+
+struct api_call {
+	RB_ENTRY(api_call)	 entry;
+	uint32_t		 id;
+	struct evhttp_request	*req;
+	struct event		*timeout;
+	api_call_cb		 cb;
+	void			*arg;
+};
+
+static int	api_call_cmp(struct api_call *, struct api_call *);
+RB_HEAD(api_calls, api_call);
+RB_PROTOTYPE_STATIC(api_calls, api_call, entry, api_call_cmp)
+RB_GENERATE_STATIC(api_calls, api_call, entry, api_call_cmp)
+
+static struct worker	 api_worker;
+static struct api_calls	 calls = RB_INITIALIZER(&calls);
+static uint32_t		 next_call_id;
+
+static int	api_dispatch_master(struct imsg *);
+static void	api_call_timeout(int, short, void *);
+static void	api_call_finish(struct api_call *, uint32_t, struct rbuf *);
+static void	api_raise_nofile(void);
+
+static int
+api_call_cmp(struct api_call *a, struct api_call *b)
+{
+	return (a->id < b->id ? -1 : a->id > b->id);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct worker	*w = &api_worker;
+
+	worker_init(w, PROC_API, "api", argc, argv);
+	w->dispatch = api_dispatch_master;
+	w->shutdown = http_shutdown;
+	worker_config();
+	if (w->listen_fd == -1)
+		fatalx("no listening socket from the master");
+	api_raise_nofile();
+	if ((w->base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	http_init(w->base, w->listen_fd);
+	sandbox_enter(&w->sandbox, PROC_API);
+	worker_run();
+	/* NOTREACHED */
+	return (0);
+}
+
+/* Room for API_MAX_CONNS clients, if the hard limit allows it. */
+static void
+api_raise_nofile(void)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_cur < API_MAX_CONNS + 64) {
+		rl.rlim_cur = MINIMUM(rl.rlim_max, (rlim_t)API_MAX_CONNS + 64);
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/*
+ * Ask the master.  The reply, or a timeout, completes the HTTP request
+ * through cb; evhttp frees a request whose client left when we reply.
+ */
+int
+api_call_master(struct evhttp_request *req, enum api_op op,
+    const char *token_hash, struct wbuf *args, api_call_cb cb, void *arg)
+{
+	struct api_call		*call;
+	struct evhttp_connection *evcon;
+	struct wbuf		 wb;
+	struct timeval		 tv = { API_CALL_TIMEOUT_SEC, 0 };
+	char			*peer = NULL;
+	uint16_t		 port;
+
+	if ((call = calloc(1, sizeof(*call))) == NULL)
+		return (-1);
+	call->id = ++next_call_id;
+	call->req = req;
+	call->cb = cb;
+	call->arg = arg;
+	if ((call->timeout = evtimer_new(worker->base, api_call_timeout,
+	    call)) == NULL) {
+		free(call);
+		return (-1);
+	}
+	if ((evcon = evhttp_request_get_connection(req)) != NULL)
+		evhttp_connection_get_peer(evcon, &peer, &port);
+
+	wbuf_init(&wb, DKD_IMSG_MAX_INTERNAL);
+	wire_put_u32(&wb, op);
+	wire_put_str(&wb, token_hash);
+	wire_put_str(&wb, peer);
+	/* The op's own fields follow the common ones. */
+	if (args != NULL) {
+		if (args->error)
+			wb.error = args->error;
+		wire_put_raw(&wb, args->buf, args->len);
+	}
+	if (worker_send(IMSG_API_REQUEST, call->id, -1, &wb) == -1) {
+		wbuf_free(&wb);
+		event_free(call->timeout);
+		free(call);
+		return (-1);
+	}
+	wbuf_free(&wb);
+	RB_INSERT(api_calls, &calls, call);
+	evtimer_add(call->timeout, &tv);
+	return (0);
+}
+
+static void
+api_call_finish(struct api_call *call, uint32_t status, struct rbuf *r)
+{
+	RB_REMOVE(api_calls, &calls, call);
+	event_free(call->timeout);
+	call->cb(call->req, status, r, call->arg);
+	free(call);
+}
+
+static void
+api_call_timeout(int fd, short event, void *arg)
+{
+	struct api_call	*call = arg;
+
+	log_warnx("request %u: no answer from the master", call->id);
+	api_call_finish(call, 0, NULL);
+}
+
+static int
+api_dispatch_master(struct imsg *imsg)
+{
+	struct api_call	 key, *call;
+	struct rbuf	 r;
+	uint32_t	 status;
+
+	if (imsg->hdr.type != IMSG_API_RESPONSE)
+		return (-1);
+	key.id = imsg->hdr.peerid;
+	if ((call = RB_FIND(api_calls, &calls, &key)) == NULL) {
+		/* Timed out already; the late answer has nobody to go to. */
+		return (0);
+	}
+	rbuf_init(&r, imsg->data, imsg->len);
+	status = wire_get_u32(&r);
+	if (r.error || status < 100 || status > 599)
+		return (-1);
+	api_call_finish(call, status, &r);
+	return (0);
+}

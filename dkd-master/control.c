@@ -1,0 +1,335 @@
+/*
+ * Copyright (c) 2026 The DeployKit Authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dkd.h"
+#include "log.h"
+
+/*
+ * The control socket, for dkctl.  Its bytes reach the most privileged
+ * process, so the code is small and strict: fixed small messages, no fd
+ * passing, a version check, peer credentials for every request that
+ * changes something, and no fatal() on anything a client sends.
+ */
+
+#define CONTROL_MAX_CONNS	32
+#define CONTROL_BACKLOG		8
+
+struct ctl_conn {
+	TAILQ_ENTRY(ctl_conn)	 entry;
+	struct imsgev		 iev;
+	uid_t			 uid;
+	int			 closing;
+};
+
+static TAILQ_HEAD(, ctl_conn) ctl_conns = TAILQ_HEAD_INITIALIZER(ctl_conns);
+static int		 ctl_nconns;
+static int		 control_fd = -1;
+static struct event	*control_ev, *control_pause_ev;
+
+static void	control_accept(int, short, void *);
+static void	control_resume(int, short, void *);
+static void	control_dispatch(int, short, void *);
+static void	control_close(struct ctl_conn *);
+static void	control_reply(struct ctl_conn *, uint32_t, struct wbuf *);
+static void	control_fail(struct ctl_conn *, const char *);
+static void	control_status(struct ctl_conn *);
+
+/* Bind while root, with a umask that never leaves a loose socket. */
+int
+control_init(const char *path)
+{
+	struct sockaddr_un	 sun;
+	mode_t			 old;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path)) {
+		log_warnx("control socket path too long: %s", path);
+		return (-1);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1) {
+		log_warn("control socket");
+		return (-1);
+	}
+	/* A live socket means another dkd; a dead one is left over. */
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+		log_warnx("control socket %s is in use: is dkd already "
+		    "running?", path);
+		close(fd);
+		return (-1);
+	}
+	if (unlink(path) == -1 && errno != ENOENT) {
+		log_warn("unlink %s", path);
+		close(fd);
+		return (-1);
+	}
+	old = umask(0117);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		log_warn("bind %s", path);
+		umask(old);
+		close(fd);
+		return (-1);
+	}
+	umask(old);
+	if (chmod(path, 0660) == -1) {
+		log_warn("chmod %s", path);
+		close(fd);
+		(void)unlink(path);
+		return (-1);
+	}
+	if (listen(fd, CONTROL_BACKLOG) == -1) {
+		log_warn("listen %s", path);
+		close(fd);
+		(void)unlink(path);
+		return (-1);
+	}
+	control_fd = fd;
+	return (0);
+}
+
+void
+control_listen(void)
+{
+	control_ev = event_new(env->base, control_fd, EV_READ | EV_PERSIST,
+	    control_accept, NULL);
+	control_pause_ev = evtimer_new(env->base, control_resume, NULL);
+	if (control_ev == NULL || control_pause_ev == NULL ||
+	    event_add(control_ev, NULL) == -1)
+		fatalx("%s: events", __func__);
+}
+
+void
+control_cleanup(const char *path)
+{
+	struct ctl_conn	*c;
+
+	while ((c = TAILQ_FIRST(&ctl_conns)) != NULL)
+		control_close(c);
+	if (control_fd != -1) {
+		close(control_fd);
+		control_fd = -1;
+		(void)unlink(path);
+	}
+}
+
+static void
+control_resume(int fd, short event, void *arg)
+{
+	event_add(control_ev, NULL);
+}
+
+static void
+control_accept(int fd, short event, void *arg)
+{
+	struct ctl_conn	*c;
+	struct ucred	 cred;
+	struct timeval	 tv = { 1, 0 };
+	socklen_t	 len = sizeof(cred);
+	int		 cfd;
+
+	if ((cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
+	    -1) {
+		/* Out of descriptors: stop accepting for a second. */
+		if (errno == EMFILE || errno == ENFILE) {
+			event_del(control_ev);
+			evtimer_add(control_pause_ev, &tv);
+		} else if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
+			log_warn("%s: accept", __func__);
+		return;
+	}
+	if (ctl_nconns >= CONTROL_MAX_CONNS ||
+	    getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
+	    (c = calloc(1, sizeof(*c))) == NULL) {
+		close(cfd);
+		return;
+	}
+	c->uid = cred.uid;
+	if (imsgev_init(&c->iev, env->base, cfd, DKD_IMSG_MAX_CONTROL,
+	    DKD_QUEUE_MAX_CONTROL, 0, control_dispatch, c) == -1) {
+		close(cfd);
+		free(c);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&ctl_conns, c, entry);
+	ctl_nconns++;
+}
+
+static void
+control_close(struct ctl_conn *c)
+{
+	TAILQ_REMOVE(&ctl_conns, c, entry);
+	ctl_nconns--;
+	imsgev_clear(&c->iev);
+	free(c);
+}
+
+static void
+control_reply(struct ctl_conn *c, uint32_t type, struct wbuf *wb)
+{
+	int	 rv;
+
+	if (wb != NULL)
+		rv = imsgev_compose_wire(&c->iev, type, DKD_CTL_VERSION, -1,
+		    wb);
+	else
+		rv = imsgev_compose(&c->iev, type, DKD_CTL_VERSION, -1, NULL,
+		    0);
+	if (rv == -1)
+		c->closing = 1;
+}
+
+static void
+control_fail(struct ctl_conn *c, const char *msg)
+{
+	struct wbuf	 wb;
+
+	wbuf_init(&wb, DKD_IMSG_MAX_CONTROL);
+	wire_put_str(&wb, msg);
+	control_reply(c, IMSG_CTL_FAIL, &wb);
+	wbuf_free(&wb);
+}
+
+static void
+control_dispatch(int fd, short event, void *arg)
+{
+	struct ctl_conn	*c = arg;
+	struct imsg	 imsg;
+	struct rbuf	 r;
+	char		 errbuf[1024];
+	int		 n, verbose;
+
+	if ((n = imsgev_io(&c->iev, event)) <= 0) {
+		control_close(c);
+		return;
+	}
+	for (;;) {
+		if ((n = imsg_get(&c->iev.ibuf, &imsg)) == -1) {
+			control_close(c);
+			return;
+		}
+		if (n == 0)
+			break;
+		rbuf_init(&r, imsg.data, imsg.len);
+		if (imsg.hdr.peerid != DKD_CTL_VERSION) {
+			control_fail(c, "dkctl and dkd are different versions");
+			c->closing = 1;
+			imsg_free(&imsg);
+			break;
+		}
+		switch (imsg.hdr.type) {
+		case IMSG_CTL_STATUS:
+			if (wire_done(&r) == -1) {
+				control_fail(c, "malformed request");
+				break;
+			}
+			control_status(c);
+			break;
+		case IMSG_CTL_RELOAD:
+			if (wire_done(&r) == -1)
+				control_fail(c, "malformed request");
+			else if (c->uid != 0)
+				control_fail(c, "permission denied");
+			else if (master_reload(errbuf, sizeof(errbuf)) == -1)
+				control_fail(c, errbuf);
+			else
+				control_reply(c, IMSG_CTL_OK, NULL);
+			break;
+		case IMSG_CTL_LOG:
+			verbose = wire_get_bool(&r);
+			if (wire_done(&r) == -1)
+				control_fail(c, "malformed request");
+			else if (c->uid != 0)
+				control_fail(c, "permission denied");
+			else {
+				master_set_log_level(verbose ?
+				    LOG_LEVEL_DEBUG : env->conf.log_level);
+				log_info("log level set to %s by dkctl",
+				    log_level_name(env->log_level));
+				control_reply(c, IMSG_CTL_OK, NULL);
+			}
+			break;
+		default:
+			control_fail(c, "unknown request");
+			c->closing = 1;
+			break;
+		}
+		imsg_free(&imsg);
+		if (c->closing)
+			break;
+	}
+	if (c->closing) {
+		/* Best effort to say why, then hang up. */
+		(void)imsgbuf_write(&c->iev.ibuf);
+		control_close(c);
+		return;
+	}
+	imsgev_add(&c->iev);
+}
+
+static void
+control_status(struct ctl_conn *c)
+{
+	struct wbuf	 wb;
+	const char	*state;
+	time_t		 started;
+	pid_t		 pid;
+	unsigned	 restarts;
+	int		 id;
+
+	for (id = PROC_MASTER; id < PROC_MAX; id++) {
+		supervisor_status(id, &pid, &started, &restarts, &state);
+		wbuf_init(&wb, DKD_IMSG_MAX_CONTROL);
+		wire_put_str(&wb, supervisor_name(id));
+		wire_put_i64(&wb, pid);
+		wire_put_i64(&wb, started);
+		wire_put_u32(&wb, restarts);
+		wire_put_str(&wb, state);
+		control_reply(c, IMSG_CTL_PROC, &wb);
+		wbuf_free(&wb);
+	}
+	wbuf_init(&wb, DKD_IMSG_MAX_CONTROL);
+	wire_put_str(&wb, env->conf.database);
+	wire_put_i64(&wb, db_size());
+	wire_put_u32(&wb, (uint32_t)db_schema_version());
+	control_reply(c, IMSG_CTL_DB, &wb);
+	wbuf_free(&wb);
+
+	wbuf_init(&wb, DKD_IMSG_MAX_CONTROL);
+	wire_put_u8(&wb, env->docker.reachable ? 1 : 0);
+	wire_put_str(&wb, env->docker.server_version);
+	wire_put_str(&wb, env->docker.api_version);
+	wire_put_str(&wb, env->docker.known ? env->docker.error :
+	    "not checked yet");
+	wire_put_i64(&wb, env->docker.checked_at);
+	control_reply(c, IMSG_CTL_DOCKER, &wb);
+	wbuf_free(&wb);
+	control_reply(c, IMSG_CTL_END, NULL);
+}

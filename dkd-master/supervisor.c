@@ -1,0 +1,573 @@
+/*
+ * Copyright (c) 2026 The DeployKit Authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "dkd.h"
+#include "log.h"
+#include "settings.h"
+
+/*
+ * The worker table: start each worker, hand it its configuration, watch
+ * it with pings and restart it with backoff when it dies.  Too many
+ * deaths in a short time mean something is badly wrong; then the master
+ * gives up and leaves the decision to the service manager.
+ */
+
+#define BACKOFF_MIN		1	/* seconds */
+#define BACKOFF_MAX		60
+#define BACKOFF_RESET		60	/* healthy this long: reset */
+#define DEATH_BUDGET		5	/* deaths allowed ... */
+#define DEATH_WINDOW		300	/* ... within this many seconds */
+#define PING_INTERVAL		10
+#define PING_TIMEOUT		30
+#define STOP_GRACE		4	/* seconds before SIGKILL */
+
+struct dkd_worker {
+	const char		*name;
+	enum dkd_proc_id	 id;
+	const char		*exe;
+	const char		*user;
+	int			(*dispatch)(struct imsg *);
+
+	uid_t			 uid;
+	gid_t			 gid;
+	gid_t			 extra_gid;
+	const char		*chroot;
+
+	pid_t			 pid;
+	struct imsgev		 iev;
+	int			 ready;
+	time_t			 started;
+	unsigned		 restarts;
+	int			 backoff;
+	struct event		*respawn;
+	time_t			 last_pong;
+	uint32_t		 ping_seq;
+};
+
+static struct dkd_worker workers[] = {
+	{ .name = "api", .id = PROC_API, .exe = DKD_LIBEXEC "/dkd-api",
+	    .user = DKD_USER_API, .dispatch = master_dispatch_api },
+	{ .name = "reconciler", .id = PROC_RECONCILER,
+	    .exe = DKD_LIBEXEC "/dkd-reconciler", .user = DKD_USER_REC,
+	    .dispatch = master_dispatch_reconciler },
+	{ .name = "logd", .id = PROC_LOGD, .exe = DKD_LIBEXEC "/dkd-logd",
+	    .user = DKD_USER_LOG, .dispatch = master_dispatch_logd },
+};
+
+static time_t		 deaths[DEATH_BUDGET + 1];
+static int		 ndeaths;
+static struct event	*ping_ev, *kill_ev;
+
+static void	worker_spawn(struct dkd_worker *);
+static void	worker_respawn(int, short, void *);
+static void	worker_lost(struct dkd_worker *);
+static void	worker_dispatch(int, short, void *);
+static void	worker_send_config(struct dkd_worker *);
+static void	worker_kill(struct dkd_worker *, const char *);
+static void	supervisor_ping(int, short, void *);
+static void	supervisor_kill_stragglers(int, short, void *);
+static struct dkd_worker *worker_byid(enum dkd_proc_id);
+static void	user_lookup(struct dkd_worker *);
+
+static struct dkd_worker *
+worker_byid(enum dkd_proc_id id)
+{
+	size_t	 i;
+
+	for (i = 0; i < nitems(workers); i++)
+		if (workers[i].id == id)
+			return (&workers[i]);
+	return (NULL);
+}
+
+const char *
+supervisor_name(enum dkd_proc_id id)
+{
+	struct dkd_worker	*w;
+
+	if (id == PROC_MASTER)
+		return ("master");
+	if ((w = worker_byid(id)) == NULL)
+		return ("?");
+	return (w->name);
+}
+
+static void
+user_lookup(struct dkd_worker *w)
+{
+	struct passwd	*pw;
+
+	if ((pw = getpwnam(w->user)) == NULL)
+		fatalx("user %s does not exist; create it before starting dkd"
+		    " (\"make deps\" does)", w->user);
+	if (pw->pw_uid == 0 || pw->pw_gid == 0)
+		fatalx("user %s must not have uid or gid 0", w->user);
+	w->uid = pw->pw_uid;
+	w->gid = pw->pw_gid;
+	w->extra_gid = (gid_t)-1;
+}
+
+/*
+ * Resolve users and jails before anything runs, so a broken set-up is
+ * one clear error at start rather than a worker dying in a loop.
+ */
+void
+supervisor_init(void)
+{
+	struct dkd_worker	*w;
+	struct group		*gr;
+	struct stat		 st;
+	size_t			 i, j;
+
+	for (i = 0; i < nitems(workers); i++) {
+		user_lookup(&workers[i]);
+		for (j = 0; j < i; j++)
+			if (workers[j].uid == workers[i].uid)
+				fatalx("users %s and %s share a uid; each "
+				    "worker needs its own", workers[j].user,
+				    workers[i].user);
+	}
+
+	w = worker_byid(PROC_API);
+	w->chroot = env->conf.www;
+	if (stat(w->chroot, &st) == -1)
+		fatal("www directory %s", w->chroot);
+	if (!S_ISDIR(st.st_mode))
+		fatalx("www %s is not a directory", w->chroot);
+	if (st.st_mode & S_IWOTH)
+		fatalx("www directory %s is writable by everyone", w->chroot);
+
+	/* logd owns its log directory; nobody else may read it. */
+	w = worker_byid(PROC_LOGD);
+	w->chroot = env->conf.log_dir;
+	master_mkdir(w->chroot, 0700);
+	if (chown(w->chroot, w->uid, w->gid) == -1 ||
+	    chmod(w->chroot, 0700) == -1)
+		fatal("log directory %s", w->chroot);
+
+	/* The docker group is root-equivalent: the reconciler alone. */
+	w = worker_byid(PROC_RECONCILER);
+	w->chroot = "";
+	if ((gr = getgrnam(DKD_DOCKER_GROUP)) != NULL)
+		w->extra_gid = gr->gr_gid;
+	else if (stat(env->conf.docker_socket, &st) == 0 && st.st_gid != 0)
+		w->extra_gid = st.st_gid;
+	else
+		log_warnx("no group %s and no usable %s: the reconciler will "
+		    "not reach Docker", DKD_DOCKER_GROUP,
+		    env->conf.docker_socket);
+}
+
+void
+supervisor_start(void)
+{
+	struct timeval	 tv = { PING_INTERVAL, 0 };
+	size_t		 i;
+
+	ping_ev = event_new(env->base, -1, EV_PERSIST, supervisor_ping, NULL);
+	if (ping_ev == NULL || event_add(ping_ev, &tv) == -1)
+		fatalx("%s: ping timer", __func__);
+	for (i = 0; i < nitems(workers); i++) {
+		workers[i].backoff = BACKOFF_MIN;
+		workers[i].respawn = evtimer_new(env->base, worker_respawn,
+		    &workers[i]);
+		if (workers[i].respawn == NULL)
+			fatalx("%s: evtimer_new", __func__);
+		worker_spawn(&workers[i]);
+	}
+}
+
+static void
+worker_spawn(struct dkd_worker *w)
+{
+	char	*argv[3], *envp[2];
+	int	 fd, argc = 0;
+
+	argv[argc++] = (char *)w->exe;
+	if (env->foreground)
+		argv[argc++] = "-d";
+	argv[argc] = NULL;
+	/* A clean environment; UTC so no zone file is read in a jail. */
+	envp[0] = "TZ=UTC";
+	envp[1] = NULL;
+
+	if ((w->pid = proc_spawn(w->exe, argv, envp, &fd)) == -1) {
+		log_warn("cannot start %s (%s)", w->name, w->exe);
+		w->pid = 0;
+		worker_lost(w);
+		return;
+	}
+	if (imsgev_init(&w->iev, env->base, fd, DKD_IMSG_MAX_INTERNAL,
+	    DKD_QUEUE_MAX_INTERNAL, 1, worker_dispatch, w) == -1)
+		fatal("%s: imsgev_init", __func__);
+	w->ready = 0;
+	w->started = time(NULL);
+	w->last_pong = w->started;
+	worker_send_config(w);
+	log_debug("started %s, pid %d", w->name, (int)w->pid);
+}
+
+static void
+worker_send_config(struct dkd_worker *w)
+{
+	struct dkd_settings	 s;
+	struct wbuf		 wb;
+	int			 fd;
+
+	wbuf_init(&wb, DKD_IMSG_MAX_INTERNAL);
+	wire_put_u32(&wb, w->uid);
+	wire_put_u32(&wb, w->gid);
+	wire_put_u32(&wb, w->extra_gid);
+	wire_put_str(&wb, w->chroot);
+	wire_put_u32(&wb, (uint32_t)getpid());
+	if (imsgev_compose_wire(&w->iev, IMSG_CFG_SANDBOX, 0, -1, &wb) == -1)
+		fatal("%s: compose", __func__);
+	wbuf_free(&wb);
+
+	settings_from_config(&s, &env->conf);
+	s.log_level = env->log_level;
+	wbuf_init(&wb, DKD_IMSG_MAX_INTERNAL);
+	settings_put(&wb, &s);
+	if (imsgev_compose_wire(&w->iev, IMSG_CFG_SETTINGS, 0, -1, &wb) == -1)
+		fatal("%s: compose", __func__);
+	wbuf_free(&wb);
+
+	if (w->id == PROC_API) {
+		if ((fd = dup(env->listen_fd)) == -1)
+			fatal("%s: dup", __func__);
+		if (imsgev_compose(&w->iev, IMSG_CFG_LISTEN, 0, fd, NULL,
+		    0) == -1)
+			fatal("%s: compose", __func__);
+	}
+	if (imsgev_compose(&w->iev, IMSG_CFG_DONE, 0, -1, NULL, 0) == -1)
+		fatal("%s: compose", __func__);
+}
+
+void
+supervisor_send_settings(void)
+{
+	struct dkd_settings	 s;
+	struct wbuf		 wb;
+
+	settings_from_config(&s, &env->conf);
+	s.log_level = env->log_level;
+	wbuf_init(&wb, DKD_IMSG_MAX_INTERNAL);
+	settings_put(&wb, &s);
+	supervisor_broadcast(IMSG_CFG_SETTINGS, &wb);
+	wbuf_free(&wb);
+}
+
+void
+supervisor_broadcast(uint32_t type, struct wbuf *wb)
+{
+	size_t	 i;
+
+	for (i = 0; i < nitems(workers); i++)
+		if (workers[i].iev.active)
+			(void)supervisor_send(workers[i].id, type, 0, wb);
+}
+
+/* Send to a worker; a worker that cannot keep up is killed. */
+int
+supervisor_send(enum dkd_proc_id id, uint32_t type, uint32_t peerid,
+    struct wbuf *wb)
+{
+	struct dkd_worker	*w;
+
+	if ((w = worker_byid(id)) == NULL || !w->iev.active) {
+		errno = EPIPE;
+		return (-1);
+	}
+	if (imsgev_compose_wire(&w->iev, type, peerid, -1, wb) == -1) {
+		if (errno == ENOBUFS)
+			worker_kill(w, "its channel is full");
+		else
+			log_warn("%s: compose to %s", __func__, w->name);
+		return (-1);
+	}
+	return (0);
+}
+
+/* A worker that misbehaves is killed and, through SIGCHLD, restarted. */
+static void
+worker_kill(struct dkd_worker *w, const char *why)
+{
+	log_warnx("killing %s (pid %d): %s", w->name, (int)w->pid, why);
+	imsgev_clear(&w->iev);
+	if (w->pid > 0)
+		(void)kill(w->pid, SIGKILL);
+}
+
+static void
+worker_dispatch(int fd, short event, void *arg)
+{
+	struct dkd_worker	*w = arg;
+	struct imsg		 imsg;
+	struct rbuf		 r;
+	int			 n, all;
+	size_t			 i;
+
+	if ((n = imsgev_io(&w->iev, event)) == -1) {
+		worker_kill(w, strerror(errno));
+		return;
+	}
+	if (n == 0) {
+		/* Dead or about to be: SIGCHLD completes the picture. */
+		if (!env->stopping)
+			log_debug("%s closed its channel", w->name);
+		imsgev_clear(&w->iev);
+		if (w->pid > 0)
+			(void)kill(w->pid, SIGKILL);
+		return;
+	}
+	for (;;) {
+		if ((n = imsg_get(&w->iev.ibuf, &imsg)) == -1) {
+			worker_kill(w, "malformed message");
+			return;
+		}
+		if (n == 0)
+			break;
+		rbuf_init(&r, imsg.data, imsg.len);
+		switch (imsg.hdr.type) {
+		case IMSG_READY:
+			if (imsg.len != 0 || w->ready) {
+				imsg_free(&imsg);
+				worker_kill(w, "bad IMSG_READY");
+				return;
+			}
+			w->ready = 1;
+			log_debug("%s (pid %d) is ready", w->name, (int)w->pid);
+			for (all = 1, i = 0; i < nitems(workers); i++)
+				all &= workers[i].ready;
+			if (all && !env->ready) {
+				env->ready = 1;
+				log_info("ready: all workers are running");
+				notify_systemd("READY=1\nSTATUS=running");
+			}
+			break;
+		case IMSG_PONG:
+			(void)wire_get_u32(&r);
+			if (wire_done(&r) == -1) {
+				imsg_free(&imsg);
+				worker_kill(w, "bad IMSG_PONG");
+				return;
+			}
+			w->last_pong = time(NULL);
+			break;
+		default:
+			if (!w->ready || w->dispatch(&imsg) == -1) {
+				log_warnx("%s sent an unexpected or malformed "
+				    "message (type %u, %zu bytes)", w->name,
+				    imsg.hdr.type, imsg.len);
+				imsg_free(&imsg);
+				worker_kill(w, "protocol violation");
+				return;
+			}
+			break;
+		}
+		imsg_free(&imsg);
+		if (!w->iev.active)
+			return;
+	}
+	imsgev_add(&w->iev);
+}
+
+/* Reap every child that ended; several deaths may share one SIGCHLD. */
+void
+supervisor_reap(void)
+{
+	struct dkd_worker	*w;
+	pid_t			 pid;
+	size_t			 i;
+	int			 status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (w = NULL, i = 0; i < nitems(workers); i++)
+			if (workers[i].pid == pid)
+				w = &workers[i];
+		if (w == NULL)
+			continue;
+		w->pid = 0;
+		w->ready = 0;
+		imsgev_clear(&w->iev);
+		if (env->stopping) {
+			log_debug("%s exited", w->name);
+			continue;
+		}
+		if (WIFSIGNALED(status))
+			log_warnx("lost %s (pid %d): killed by signal %d",
+			    w->name, (int)pid, WTERMSIG(status));
+		else
+			log_warnx("lost %s (pid %d): exited with status %d",
+			    w->name, (int)pid, WEXITSTATUS(status));
+		worker_lost(w);
+	}
+	if (env->stopping && !supervisor_running())
+		event_base_loopexit(env->base, NULL);
+}
+
+/* Count the death against the budget and schedule a restart. */
+static void
+worker_lost(struct dkd_worker *w)
+{
+	struct timeval	 tv;
+	time_t		 now = time(NULL);
+	int		 i, recent = 0;
+
+	if (ndeaths == (int)nitems(deaths)) {
+		memmove(&deaths[0], &deaths[1],
+		    (nitems(deaths) - 1) * sizeof(deaths[0]));
+		ndeaths--;
+	}
+	deaths[ndeaths++] = now;
+	for (i = 0; i < ndeaths; i++)
+		if (now - deaths[i] < DEATH_WINDOW)
+			recent++;
+	if (recent > DEATH_BUDGET) {
+		log_warnx("workers died %d times within %d seconds; giving up",
+		    recent, DEATH_WINDOW);
+		supervisor_stop();
+		exit(1);
+	}
+	if (w->started != 0 && now - w->started >= BACKOFF_RESET)
+		w->backoff = BACKOFF_MIN;
+	log_info("restarting %s in %d second%s", w->name, w->backoff,
+	    w->backoff == 1 ? "" : "s");
+	tv.tv_sec = w->backoff;
+	tv.tv_usec = 0;
+	evtimer_add(w->respawn, &tv);
+	w->backoff = MINIMUM(w->backoff * 2, BACKOFF_MAX);
+	w->restarts++;
+}
+
+static void
+worker_respawn(int fd, short event, void *arg)
+{
+	struct dkd_worker	*w = arg;
+
+	if (env->stopping)
+		return;
+	worker_spawn(w);
+}
+
+/* Ping the ready workers; one that stays silent too long is killed. */
+static void
+supervisor_ping(int fd, short event, void *arg)
+{
+	struct dkd_worker	*w;
+	struct wbuf		 wb;
+	time_t			 now = time(NULL);
+	size_t			 i;
+
+	for (i = 0; i < nitems(workers); i++) {
+		w = &workers[i];
+		if (!w->iev.active)
+			continue;
+		if (now - w->last_pong > PING_TIMEOUT) {
+			worker_kill(w, "it stopped answering");
+			continue;
+		}
+		wbuf_init(&wb, 8);
+		wire_put_u32(&wb, ++w->ping_seq);
+		(void)supervisor_send(w->id, IMSG_PING, 0, &wb);
+		wbuf_free(&wb);
+	}
+}
+
+/* SIGTERM to all; SIGKILL to whoever is still there after the grace. */
+void
+supervisor_stop(void)
+{
+	struct timeval	 tv = { STOP_GRACE, 0 };
+	size_t		 i;
+
+	if (ping_ev != NULL)
+		event_del(ping_ev);
+	for (i = 0; i < nitems(workers); i++) {
+		if (workers[i].respawn != NULL)
+			evtimer_del(workers[i].respawn);
+		if (workers[i].pid > 0)
+			(void)kill(workers[i].pid, SIGTERM);
+	}
+	if (env->base != NULL && kill_ev == NULL) {
+		kill_ev = evtimer_new(env->base, supervisor_kill_stragglers,
+		    NULL);
+		if (kill_ev != NULL)
+			evtimer_add(kill_ev, &tv);
+	}
+}
+
+static void
+supervisor_kill_stragglers(int fd, short event, void *arg)
+{
+	size_t	 i;
+
+	for (i = 0; i < nitems(workers); i++)
+		if (workers[i].pid > 0) {
+			log_warnx("%s did not stop in time; killing it",
+			    workers[i].name);
+			(void)kill(workers[i].pid, SIGKILL);
+		}
+}
+
+int
+supervisor_running(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < nitems(workers); i++)
+		if (workers[i].pid > 0)
+			return (1);
+	return (0);
+}
+
+void
+supervisor_status(enum dkd_proc_id id, pid_t *pid, time_t *started,
+    unsigned *restarts, const char **state)
+{
+	struct dkd_worker	*w;
+
+	if (id == PROC_MASTER) {
+		*pid = getpid();
+		*started = env->started;
+		*restarts = 0;
+		*state = env->stopping ? "stopping" : "running";
+		return;
+	}
+	w = worker_byid(id);
+	*pid = w->pid;
+	*started = w->pid > 0 ? w->started : 0;
+	*restarts = w->restarts;
+	if (w->pid == 0)
+		*state = env->stopping ? "stopped" : "restarting";
+	else if (!w->ready)
+		*state = "starting";
+	else
+		*state = "running";
+}

@@ -1,0 +1,284 @@
+/*
+ * Copyright (c) 2026 The DeployKit Authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#include <sys/types.h>
+#include <sys/queue.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+
+#include "log.h"
+#include "reconciler.h"
+
+/*
+ * A Docker Engine API client: libcurl's multi interface on the libevent
+ * loop, over the unix socket.  Requests never block the loop; replies
+ * are collected up to DOCKER_MAX_REPLY and handed to a callback.
+ */
+
+struct docker_req {
+	TAILQ_ENTRY(docker_req)	 entry;
+	CURL			*easy;
+	struct curl_slist	*headers;
+	char			*body;		/* request body, owned */
+	char			*reply;
+	size_t			 replylen;
+	size_t			 replycap;
+	int			 toolarge;
+	char			 errbuf[CURL_ERROR_SIZE];
+	docker_cb		 cb;
+	void			*arg;
+};
+
+struct docker_sock {
+	struct event		*ev;
+	curl_socket_t		 fd;
+};
+
+static struct event_base	*base;
+static CURLM			*multi;
+static struct event		*timer_ev;
+static char			 socket_path[256];
+static TAILQ_HEAD(, docker_req)	 reqs = TAILQ_HEAD_INITIALIZER(reqs);
+
+static int	docker_socket_cb(CURL *, curl_socket_t, int, void *, void *);
+static int	docker_timer_cb(CURLM *, long, void *);
+static void	docker_event(int, short, void *);
+static void	docker_timeout(int, short, void *);
+static void	docker_check_done(void);
+static size_t	docker_write(char *, size_t, size_t, void *);
+static void	docker_req_free(struct docker_req *);
+
+void
+docker_init(struct event_base *b, const char *path)
+{
+	base = b;
+	strlcpy(socket_path, path, sizeof(socket_path));
+	if (curl_global_init(CURL_GLOBAL_NOTHING) != CURLE_OK)
+		fatalx("curl_global_init");
+	if ((multi = curl_multi_init()) == NULL)
+		fatalx("curl_multi_init");
+	if ((timer_ev = evtimer_new(base, docker_timeout, NULL)) == NULL)
+		fatalx("evtimer_new");
+	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, docker_socket_cb);
+	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, docker_timer_cb);
+}
+
+void
+docker_shutdown(void)
+{
+	struct docker_req	*r;
+
+	while ((r = TAILQ_FIRST(&reqs)) != NULL) {
+		curl_multi_remove_handle(multi, r->easy);
+		docker_req_free(r);
+	}
+	if (multi != NULL)
+		curl_multi_cleanup(multi);
+	multi = NULL;
+}
+
+static void
+docker_req_free(struct docker_req *r)
+{
+	TAILQ_REMOVE(&reqs, r, entry);
+	curl_easy_cleanup(r->easy);
+	curl_slist_free_all(r->headers);
+	free(r->body);
+	free(r->reply);
+	free(r);
+}
+
+/*
+ * Start method on path (below /v1.41) with an optional JSON body.  The
+ * callback runs later from the event loop, exactly once.
+ */
+int
+docker_request(const char *method, const char *path, const char *body,
+    long timeout_ms, docker_cb cb, void *arg)
+{
+	struct docker_req	*r;
+	char			 url[2048];
+
+	if ((size_t)snprintf(url, sizeof(url), "http://localhost%s%s",
+	    DOCKER_API_PREFIX, path) >= sizeof(url))
+		return (-1);
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return (-1);
+	if ((r->easy = curl_easy_init()) == NULL) {
+		free(r);
+		return (-1);
+	}
+	TAILQ_INSERT_TAIL(&reqs, r, entry);
+	r->cb = cb;
+	r->arg = arg;
+	curl_easy_setopt(r->easy, CURLOPT_UNIX_SOCKET_PATH, socket_path);
+	curl_easy_setopt(r->easy, CURLOPT_URL, url);
+	curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(r->easy, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
+	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, docker_write);
+	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);
+	curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
+	if (body != NULL) {
+		if ((r->body = strdup(body)) == NULL)
+			goto fail;
+		r->headers = curl_slist_append(NULL,
+		    "Content-Type: application/json");
+		if (r->headers == NULL)
+			goto fail;
+		curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
+		curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, r->body);
+		curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE,
+		    (long)strlen(r->body));
+	}
+	if (curl_multi_add_handle(multi, r->easy) != CURLM_OK)
+		goto fail;
+	return (0);
+fail:
+	docker_req_free(r);
+	return (-1);
+}
+
+static size_t
+docker_write(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct docker_req	*r = arg;
+	size_t			 len = size * nmemb, cap;
+	char			*p;
+
+	if (r->replylen + len > DOCKER_MAX_REPLY) {
+		r->toolarge = 1;
+		return (0);
+	}
+	if (r->replylen + len + 1 > r->replycap) {
+		cap = MAXIMUM(r->replycap * 2, r->replylen + len + 1);
+		cap = MAXIMUM(cap, (size_t)4096);
+		if ((p = realloc(r->reply, cap)) == NULL)
+			return (0);
+		r->reply = p;
+		r->replycap = cap;
+	}
+	memcpy(r->reply + r->replylen, data, len);
+	r->replylen += len;
+	r->reply[r->replylen] = '\0';
+	return (len);
+}
+
+static int
+docker_socket_cb(CURL *easy, curl_socket_t fd, int what, void *uarg,
+    void *sockp)
+{
+	struct docker_sock	*s = sockp;
+	short			 events = 0;
+
+	if (what == CURL_POLL_REMOVE) {
+		if (s != NULL) {
+			event_free(s->ev);
+			free(s);
+			curl_multi_assign(multi, fd, NULL);
+		}
+		return (0);
+	}
+	if (what & CURL_POLL_IN)
+		events |= EV_READ;
+	if (what & CURL_POLL_OUT)
+		events |= EV_WRITE;
+	if (s == NULL) {
+		if ((s = calloc(1, sizeof(*s))) == NULL)
+			return (-1);
+		s->fd = fd;
+		curl_multi_assign(multi, fd, s);
+	} else
+		event_free(s->ev);
+	s->ev = event_new(base, fd, events | EV_PERSIST, docker_event, NULL);
+	if (s->ev == NULL)
+		return (-1);
+	event_add(s->ev, NULL);
+	return (0);
+}
+
+static int
+docker_timer_cb(CURLM *m, long ms, void *arg)
+{
+	struct timeval	 tv;
+
+	if (ms < 0) {
+		evtimer_del(timer_ev);
+		return (0);
+	}
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(timer_ev, &tv);
+	return (0);
+}
+
+static void
+docker_event(int fd, short event, void *arg)
+{
+	int	 running, action = 0;
+
+	if (event & EV_READ)
+		action |= CURL_CSELECT_IN;
+	if (event & EV_WRITE)
+		action |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(multi, fd, action, &running);
+	docker_check_done();
+}
+
+static void
+docker_timeout(int fd, short event, void *arg)
+{
+	int	 running;
+
+	curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	docker_check_done();
+}
+
+static void
+docker_check_done(void)
+{
+	struct docker_req	*r;
+	CURLMsg			*msg;
+	const char		*err;
+	long			 status = 0;
+	int			 left;
+
+	while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &r);
+		curl_multi_remove_handle(multi, r->easy);
+		err = NULL;
+		if (r->toolarge)
+			err = "reply too large";
+		else if (msg->data.result != CURLE_OK)
+			err = r->errbuf[0] != '\0' ? r->errbuf :
+			    curl_easy_strerror(msg->data.result);
+		else
+			curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE,
+			    &status);
+		r->cb(err != NULL ? 0 : status, r->reply != NULL ? r->reply :
+		    "", r->replylen, err, r->arg);
+		docker_req_free(r);
+	}
+}

@@ -1,0 +1,145 @@
+/*
+ * Copyright (c) 2026 The DeployKit Authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#include <sys/types.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "reconciler.h"
+#include "worker.h"
+
+/*
+ * dkd-reconciler: the only process that talks to Docker.  For now it
+ * watches whether the engine answers and reports what it is; the
+ * reconcile loop proper builds on the same client.
+ */
+
+#define PROBE_INTERVAL		10	/* seconds, while Docker answers */
+#define PROBE_BACKOFF_MAX	30	/* seconds, while it does not */
+#define PROBE_TIMEOUT_MS	5000
+
+static struct worker	 rec_worker;
+static struct event	*probe_ev;
+static int		 probe_backoff = 1;
+static int		 probe_busy;
+
+static void	rec_probe(int, short, void *);
+static void	rec_probe_done(long, const char *, size_t, const char *,
+		    void *);
+static void	rec_report(int, const char *, const char *, const char *);
+static void	rec_shutdown(void);
+
+int
+main(int argc, char *argv[])
+{
+	struct worker	*w = &rec_worker;
+	struct timeval	 now = { 0, 0 };
+
+	worker_init(w, PROC_RECONCILER, "reconciler", argc, argv);
+	w->shutdown = rec_shutdown;
+	worker_config();
+	if ((w->base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	docker_init(w->base, w->settings.docker_socket);
+	if ((probe_ev = evtimer_new(w->base, rec_probe, NULL)) == NULL)
+		fatalx("evtimer_new");
+	sandbox_enter(&w->sandbox, PROC_RECONCILER);
+	evtimer_add(probe_ev, &now);
+	worker_run();
+	/* NOTREACHED */
+	return (0);
+}
+
+static void
+rec_shutdown(void)
+{
+	docker_shutdown();
+}
+
+static void
+rec_probe(int fd, short event, void *arg)
+{
+	if (probe_busy)
+		return;
+	probe_busy = 1;
+	if (docker_request("GET", "/version", NULL, PROBE_TIMEOUT_MS,
+	    rec_probe_done, NULL) == -1) {
+		probe_busy = 0;
+		rec_probe_done(0, "", 0, "cannot start a request", NULL);
+	}
+}
+
+/* Report and schedule the next probe: steady when up, backing off when down. */
+static void
+rec_probe_done(long status, const char *body, size_t len, const char *err,
+    void *arg)
+{
+	struct timeval	 tv = { PROBE_INTERVAL, 0 };
+	yajl_val	 v = NULL;
+	const char	*server, *api;
+	char		 msg[256];
+
+	probe_busy = 0;
+	if (status == 200) {
+		v = json_parse(body, len, msg, sizeof(msg));
+		server = v != NULL ? json_get_str(v, "Version") : NULL;
+		api = v != NULL ? json_get_str(v, "ApiVersion") : NULL;
+		if (server != NULL && api != NULL) {
+			rec_report(1, server, api, "");
+			probe_backoff = 1;
+			yajl_tree_free(v);
+			evtimer_add(probe_ev, &tv);
+			return;
+		}
+		(void)snprintf(msg, sizeof(msg), "unexpected reply to "
+		    "GET /version");
+		yajl_tree_free(v);
+	} else if (status != 0)
+		(void)snprintf(msg, sizeof(msg), "GET /version: HTTP %ld",
+		    status);
+	else
+		(void)snprintf(msg, sizeof(msg), "%s", err);
+	rec_report(0, "", "", msg);
+	tv.tv_sec = probe_backoff;
+	probe_backoff = MINIMUM(probe_backoff * 2, PROBE_BACKOFF_MAX);
+	evtimer_add(probe_ev, &tv);
+}
+
+static void
+rec_report(int reachable, const char *server, const char *api,
+    const char *err)
+{
+	struct wbuf	 wb;
+	char		 sv[64], av[32], ev[256];
+
+	/* Bounded copies: the master refuses longer fields. */
+	strlcpy(sv, server, sizeof(sv));
+	strlcpy(av, api, sizeof(av));
+	strlcpy(ev, err, sizeof(ev));
+	wbuf_init(&wb, 1024);
+	wire_put_u8(&wb, reachable ? 1 : 0);
+	wire_put_str(&wb, sv);
+	wire_put_str(&wb, av);
+	wire_put_str(&wb, ev);
+	if (worker_send(IMSG_REC_DOCKER, 0, -1, &wb) == -1)
+		log_warn("%s: send", __func__);
+	wbuf_free(&wb);
+}
