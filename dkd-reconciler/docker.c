@@ -17,6 +17,8 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +44,7 @@ struct docker_req {
 	size_t			 replycap;
 	int			 toolarge;
 	char			 errbuf[CURL_ERROR_SIZE];
+	char			 errmsg[CURL_ERROR_SIZE + 256];
 	docker_cb		 cb;
 	void			*arg;
 };
@@ -260,7 +263,7 @@ docker_check_done(void)
 	struct docker_req	*r;
 	CURLMsg			*msg;
 	const char		*err;
-	long			 status = 0;
+	long			 status = 0, oserr = 0;
 	int			 left;
 
 	while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
@@ -271,7 +274,15 @@ docker_check_done(void)
 		err = NULL;
 		if (r->toolarge)
 			err = "reply too large";
-		else if (msg->data.result != CURLE_OK)
+		else if (msg->data.result == CURLE_COULDNT_CONNECT) {
+			/* curl would name "localhost port 80": say the socket. */
+			curl_easy_getinfo(r->easy, CURLINFO_OS_ERRNO, &oserr);
+			(void)snprintf(r->errmsg, sizeof(r->errmsg),
+			    "cannot connect to %s: %s", socket_path,
+			    oserr != 0 ? strerror((int)oserr) :
+			    curl_easy_strerror(msg->data.result));
+			err = r->errmsg;
+		} else if (msg->data.result != CURLE_OK)
 			err = r->errbuf[0] != '\0' ? r->errbuf :
 			    curl_easy_strerror(msg->data.result);
 		else
