@@ -319,6 +319,10 @@ conf_value(struct conf_parser *p, char **sp, char *dst, size_t dstlen)
 			if (*s == '"' || *s == '\\')
 				return (conf_error(p, "quote or backslash in "
 				    "a bare word; use a quoted string"));
+			/* As in a quoted string, which config_print writes. */
+			if ((unsigned char)*s < 0x20)
+				return (conf_error(p, "control character in "
+				    "value"));
 			if (n + 1 >= dstlen)
 				return (conf_error(p, "value too long"));
 			dst[n++] = *s++;
@@ -530,6 +534,20 @@ config_format_duration(uint64_t ms, char *buf, size_t len)
 static void
 conf_print_string(FILE *fp, const char *name, const char *value)
 {
+	const char	*v;
+	size_t		 len = strlen(name) + 3;	/* space, quotes */
+
+	for (v = value; *v != '\0'; v++)
+		len += (*v == '"' || *v == '\\') ? 2 : 1;
+	/*
+	 * A value given as a bare word can be too long to fit on a line
+	 * once quoted; it needs no quotes, so write it back bare.
+	 */
+	if (len > CONF_LINE_MAX &&
+	    value[strcspn(value, " \t\"\\#")] == '\0') {
+		fprintf(fp, "%s %s\n", name, value);
+		return;
+	}
 	fprintf(fp, "%s \"", name);
 	for (; *value != '\0'; value++) {
 		if (*value == '"' || *value == '\\')

@@ -120,6 +120,7 @@ imsgbuf_read(struct imsgbuf *ib)
 	struct iovec	 iov;
 	struct cmsghdr	*cmsg;
 	ssize_t		 n;
+	size_t		 i;
 	int		 fd;
 
 	if (ib->rlen == ib->rsize) {
@@ -150,6 +151,13 @@ again:
 		    cmsg->cmsg_type != SCM_RIGHTS)
 			continue;
 		if (cmsg->cmsg_len != CMSG_LEN(sizeof(int))) {
+			/* More than one fd: close them all, keep none. */
+			for (i = 0; CMSG_LEN((i + 1) * sizeof(int)) <=
+			    cmsg->cmsg_len; i++) {
+				memcpy(&fd, CMSG_DATA(cmsg) + i * sizeof(int),
+				    sizeof(fd));
+				close(fd);
+			}
 			errno = EBADMSG;
 			return (-1);
 		}

@@ -29,6 +29,9 @@ static int		 log_to_stderr = 1;
 static int		 log_level = LOG_LEVEL_INFO;
 static const char	*log_procname;
 
+static void	vfatalc(int, const char *, va_list)
+		    __attribute__((__format__ (printf, 2, 0)));
+
 static const char *level_names[] = { "error", "warn", "info", "debug" };
 static const int level_prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 
@@ -126,20 +129,19 @@ logit(int level, const char *fmt, ...)
 void
 log_warn(const char *emsg, ...)
 {
-	char	*nfmt;
+	char	 msg[BUFSIZ];
 	va_list	 ap;
 	int	 saved_errno = errno;
 
-	va_start(ap, emsg);
 	if (emsg == NULL)
 		logit(LOG_LEVEL_ERROR, "%s", strerror(saved_errno));
-	else if (asprintf(&nfmt, "%s: %s", emsg, strerror(saved_errno)) == -1)
-		vlog(LOG_LEVEL_ERROR, emsg, ap);
 	else {
-		vlog(LOG_LEVEL_ERROR, nfmt, ap);
-		free(nfmt);
+		/* Not a format built at run time: clang refuses those. */
+		va_start(ap, emsg);
+		(void)vsnprintf(msg, sizeof(msg), emsg, ap);
+		va_end(ap);
+		logit(LOG_LEVEL_ERROR, "%s: %s", msg, strerror(saved_errno));
 	}
-	va_end(ap);
 	errno = saved_errno;
 }
 

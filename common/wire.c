@@ -294,9 +294,13 @@ wire_get_strbuf(struct rbuf *r, char *dst, size_t dstsize)
 	const uint8_t	*p;
 	size_t		 len;
 
-	dst[0] = '\0';
-	if (dstsize == 0)
+	if (dstsize == 0) {
+		/* No room even for the NUL: write nothing, fail for good. */
+		if (r->error == 0)
+			r->error = EMSGSIZE;
 		return (-1);
+	}
+	dst[0] = '\0';
 	p = wire_get_bytes(r, dstsize - 1, &len);
 	if (r->error)
 		return (-1);

@@ -1,0 +1,406 @@
+/*
+ * Copyright (c) 2026 The DeployKit Authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * The workers' seccomp allow-lists, seen from inside: a child installs
+ * one and makes a call; the parent sees it exit normally or die of
+ * SIGSYS.  seccomp_install is built in every configuration, so this runs
+ * even where the workers themselves do not sandbox.
+ */
+
+#include <sys/types.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sandbox.h"
+#include "tap.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN	1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN	0
+#endif
+
+#define EX_NOPRIVS	120	/* child could not set no_new_privs */
+#define EX_INSTALL	121	/* seccomp_install failed */
+
+enum expect {
+	ALIVE,			/* exits 0 */
+	KILLED,			/* dies of SIGSYS */
+};
+
+struct probe {
+	enum dkd_proc_id	 id;
+	const char		*what;
+	int			(*fn)(void);
+	enum expect		 expect;
+};
+
+static int	probe_pipe[2];
+
+static void	child_exit(int);
+static int	run_child(enum dkd_proc_id, int (*)(void));
+static const char *role_name(enum dkd_proc_id);
+static int	p_nothing(void);
+static int	p_basics(void);
+static int	p_socket_inet(void);
+static int	p_socket_inet6(void);
+static int	p_socket_unix(void);
+static int	p_socketpair_unix(void);
+static int	p_execve(void);
+static int	p_openat_passwd(void);
+static int	p_open_passwd(void);
+static int	p_openat_rdonly_works(void);
+static int	p_openat_write_eacces(void);
+static int	p_openat_eacces(void);
+static int	p_mmap_exec(void);
+#ifdef __x86_64__
+static int	p_x32(void);
+#endif
+
+/*
+ * exit_group without _exit: ASan puts a call to __asan_handle_no_return,
+ * which makes a sigaltstack call, before every call that does not
+ * return.  syscall() is not one of those.
+ */
+static void
+child_exit(int code)
+{
+	for (;;)
+		(void)syscall(SYS_exit_group, code);
+}
+
+/* Fork; in the child, lock it down, run fn and exit with its result. */
+static int
+run_child(enum dkd_proc_id id, int (*fn)(void))
+{
+	struct rlimit	 nocore = { 0, 0 };
+	pid_t		 pid;
+	int		 status;
+
+	fflush(stdout);
+	if ((pid = fork()) == -1)
+		bail("fork");
+	if (pid == 0) {
+		/* SIGSYS would dump core; nobody wants those. */
+		(void)setrlimit(RLIMIT_CORE, &nocore);
+		if (pipe(probe_pipe) == -1)
+			child_exit(EX_INSTALL);
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+			child_exit(EX_NOPRIVS);
+		if (seccomp_install(id) == -1)
+			child_exit(EX_INSTALL);
+		child_exit(fn());
+	}
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR)
+			bail("waitpid");
+	return (status);
+}
+
+static const char *
+role_name(enum dkd_proc_id id)
+{
+	switch (id) {
+	case PROC_API:
+		return ("api");
+	case PROC_RECONCILER:
+		return ("reconciler");
+	case PROC_LOGD:
+		return ("logd");
+	default:
+		return ("?");
+	}
+}
+
+static int
+p_nothing(void)
+{
+	return (0);
+}
+
+/* What every worker needs: its pid, pipes, the clock. */
+static int
+p_basics(void)
+{
+	struct timespec	 ts;
+	char		 c = 0;
+
+	if (getpid() <= 0 || syscall(SYS_getpid) != getpid())
+		return (1);
+	if (write(probe_pipe[1], "x", 1) != 1 ||
+	    read(probe_pipe[0], &c, 1) != 1 || c != 'x')
+		return (2);
+	if (syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts) != 0 ||
+	    clock_gettime(CLOCK_REALTIME, &ts) != 0)
+		return (3);
+	return (0);
+}
+
+static int
+p_socket_inet(void)
+{
+	(void)socket(AF_INET, SOCK_STREAM, 0);
+	return (0);
+}
+
+static int
+p_socket_inet6(void)
+{
+	(void)socket(AF_INET6, SOCK_DGRAM, 0);
+	return (0);
+}
+
+static int
+p_socket_unix(void)
+{
+	int	 fd;
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
+		return (1);
+	close(fd);
+	return (0);
+}
+
+static int
+p_socketpair_unix(void)
+{
+	int	 sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
+		return (1);
+	return (0);
+}
+
+static int
+p_execve(void)
+{
+	char	*argv[] = { (char *)"/bin/true", NULL };
+	char	*envp[] = { NULL };
+
+	(void)execve("/bin/true", argv, envp);
+	return (3);
+}
+
+static int
+p_openat_passwd(void)
+{
+	(void)syscall(SYS_openat, AT_FDCWD, "/etc/passwd", O_RDONLY);
+	return (0);
+}
+
+static int
+p_open_passwd(void)
+{
+#ifdef SYS_open
+	(void)syscall(SYS_open, "/etc/passwd", O_RDONLY);
+#else
+	(void)syscall(SYS_openat, AT_FDCWD, "/etc/passwd", O_RDONLY);
+#endif
+	return (0);
+}
+
+static int
+p_openat_rdonly_works(void)
+{
+	char	 c;
+	long	 fd;
+
+	fd = syscall(SYS_openat, AT_FDCWD, "/etc/passwd",
+	    O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return (1);
+	if (read((int)fd, &c, 1) != 1)
+		return (2);
+	return (0);
+}
+
+static int
+p_openat_write_eacces(void)
+{
+	static const int	 flags[] = {
+		O_WRONLY | O_CREAT, O_RDWR, O_RDONLY | O_TRUNC,
+		O_WRONLY | O_APPEND,
+	};
+	size_t			 i;
+
+	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		errno = 0;
+		if (syscall(SYS_openat, AT_FDCWD, "/dev/null", flags[i],
+		    0600) != -1 || errno != EACCES)
+			return (1 + (int)i);
+	}
+	return (0);
+}
+
+static int
+p_openat_eacces(void)
+{
+	errno = 0;
+	if (syscall(SYS_openat, AT_FDCWD, "/etc/passwd", O_RDONLY) != -1 ||
+	    errno != EACCES)
+		return (1);
+	return (0);
+}
+
+static int
+p_mmap_exec(void)
+{
+	void	*p;
+
+	errno = 0;
+	p = mmap(NULL, 4096, PROT_READ | PROT_EXEC,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p != MAP_FAILED || errno != EPERM)
+		return (1);
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return (2);
+	errno = 0;
+	if (mprotect(p, 4096, PROT_READ | PROT_EXEC) != -1 || errno != EPERM)
+		return (3);
+	return (0);
+}
+
+#ifdef __x86_64__
+/* An allowed call made through the x32 ABI must not get through. */
+static int
+p_x32(void)
+{
+	(void)syscall(0x40000000 | SYS_getpid);
+	return (0);
+}
+#endif
+
+static const struct probe	 probes[] = {
+	{ PROC_API, "seccomp_install, then exit_group(0)", p_nothing, ALIVE },
+	{ PROC_API, "getpid, pipe write/read, clock_gettime", p_basics,
+	    ALIVE },
+	{ PROC_API, "socket(AF_INET)", p_socket_inet, KILLED },
+	{ PROC_API, "socket(AF_UNIX)", p_socket_unix, KILLED },
+	{ PROC_API, "execve(/bin/true)", p_execve, KILLED },
+	{ PROC_API, "openat(O_RDONLY) of an existing file works",
+	    p_openat_rdonly_works, ALIVE },
+	{ PROC_API, "openat for writing: -1 EACCES",
+	    p_openat_write_eacces, ALIVE },
+	{ PROC_API, "mmap/mprotect PROT_EXEC: -1 EPERM", p_mmap_exec,
+	    ALIVE },
+#ifdef __x86_64__
+	{ PROC_API, "getpid through the x32 ABI", p_x32, KILLED },
+#endif
+
+	{ PROC_RECONCILER, "seccomp_install, then exit_group(0)", p_nothing,
+	    ALIVE },
+	{ PROC_RECONCILER, "getpid, pipe write/read, clock_gettime",
+	    p_basics, ALIVE },
+	{ PROC_RECONCILER, "socket(AF_INET)", p_socket_inet, KILLED },
+	{ PROC_RECONCILER, "socket(AF_INET6)", p_socket_inet6, KILLED },
+	{ PROC_RECONCILER, "socket(AF_UNIX) works", p_socket_unix, ALIVE },
+	{ PROC_RECONCILER, "socketpair(AF_UNIX) works", p_socketpair_unix,
+	    ALIVE },
+	{ PROC_RECONCILER, "execve(/bin/true)", p_execve, KILLED },
+	{ PROC_RECONCILER, "openat: -1 EACCES", p_openat_eacces, ALIVE },
+	{ PROC_RECONCILER, "mmap/mprotect PROT_EXEC: -1 EPERM", p_mmap_exec,
+	    ALIVE },
+
+	{ PROC_LOGD, "seccomp_install, then exit_group(0)", p_nothing, ALIVE },
+	{ PROC_LOGD, "getpid, pipe write/read, clock_gettime", p_basics,
+	    ALIVE },
+	{ PROC_LOGD, "openat(/etc/passwd)", p_openat_passwd, KILLED },
+	{ PROC_LOGD, "open(/etc/passwd)", p_open_passwd, KILLED },
+	{ PROC_LOGD, "socket(AF_UNIX)", p_socket_unix, KILLED },
+	{ PROC_LOGD, "socket(AF_INET)", p_socket_inet, KILLED },
+	{ PROC_LOGD, "execve(/bin/true)", p_execve, KILLED },
+	{ PROC_LOGD, "mmap/mprotect PROT_EXEC: -1 EPERM", p_mmap_exec,
+	    ALIVE },
+};
+
+int
+main(void)
+{
+	const struct probe	*p;
+	size_t			 i;
+	pid_t			 pid;
+	int			 st, killed, exited, code;
+	int			 blind[PROC_MAX] = { 0 };
+
+	plan((int)(sizeof(probes) / sizeof(probes[0])) + 1);
+	for (i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+		p = &probes[i];
+		st = run_child(p->id, p->fn);
+		killed = WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS;
+		exited = WIFEXITED(st);
+		code = exited ? WEXITSTATUS(st) : -1;
+		if (blind[p->id]) {
+			skip("%s: %s: under ASan even the bare child dies",
+			    role_name(p->id), p->what);
+			continue;
+		}
+		/* If the bare child dies, no other result means anything. */
+		if (UNDER_ASAN && p->fn == p_nothing && killed)
+			blind[p->id] = 1;
+		if (p->expect == KILLED) {
+			ok(killed, "%s: %s is killed with SIGSYS",
+			    role_name(p->id), p->what);
+		} else if (killed && UNDER_ASAN) {
+			skip("%s: %s: SIGSYS under ASan, whose runtime "
+			    "makes calls of its own", role_name(p->id),
+			    p->what);
+		} else
+			ok(exited && code == 0, "%s: %s", role_name(p->id),
+			    p->what);
+		if (!(exited && code == 0) && !killed)
+			diag("child %s %d", exited ? "exited" : "signal",
+			    exited ? code : WTERMSIG(st));
+		else if (killed && p->expect == ALIVE)
+			diag("child died of SIGSYS");
+		else if (!killed && p->expect == KILLED)
+			diag("child survived");
+	}
+
+	fflush(stdout);
+	if ((pid = fork()) == -1)
+		bail("fork");
+	if (pid == 0) {
+		errno = 0;
+		child_exit(seccomp_install(PROC_MASTER) == -1 &&
+		    errno == EINVAL ? 0 : 1);
+	}
+	while (waitpid(pid, &st, 0) == -1)
+		if (errno != EINTR)
+			bail("waitpid");
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	    "seccomp_install(PROC_MASTER) fails with EINVAL");
+	return (done_testing());
+}
