@@ -79,10 +79,12 @@ sandbox_enter(const struct sandbox_cfg *sc, enum dkd_proc_id id)
 	if (getppid() != sc->master_pid)
 		fatalx("master went away during start");
 
-	/* Neither process makes files or children. */
+	/*
+	 * No core files, and no children where none are needed.  Not
+	 * RLIMIT_FSIZE: stderr may be a log file, and a write past the
+	 * limit is SIGXFSZ.  seccomp keeps files from being opened.
+	 */
 	sandbox_rlimit(RLIMIT_CORE, 0);
-	if (id == PROC_API || id == PROC_RECONCILER)
-		sandbox_rlimit(RLIMIT_FSIZE, 0);
 	if (id != PROC_RECONCILER)
 		sandbox_rlimit(RLIMIT_NPROC, 0);
 

@@ -1,0 +1,635 @@
+"""Shared helpers for the DeployKit integration tests.
+
+Every test file runs real dkd processes from DKD_PREFIX (the meson install
+tree, build/root by default) against the real dockerd, prints TAP and
+cleans up after itself: each dkd is started in its own session so that the
+master and its workers can be killed as one process group, and its temp
+directory is removed, whether the test passed, failed or blew up.
+
+Only the Python standard library is used.
+"""
+
+import atexit
+import grp
+import http.client
+import json
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+PREFIX = os.environ.get("DKD_PREFIX") or "/work/main/build/root"
+SRCDIR = os.environ.get("DKD_SRCDIR") or os.path.dirname(os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__))))
+DKD = os.path.join(PREFIX, "sbin", "dkd")
+DKCTL = os.path.join(PREFIX, "bin", "dkctl")
+LIBEXEC = os.path.join(PREFIX, "libexec", "deploykit")
+WWW = os.path.join(PREFIX, "share", "deploykit", "www")
+
+# comm of each worker -> (role name in dkctl status, system user)
+WORKERS = {
+    "dkd-api": ("api", "_dkd_api"),
+    "dkd-reconciler": ("reconciler", "_dkd_rec"),
+    "dkd-logd": ("logd", "_dkd_log"),
+}
+ROLES = ("master", "api", "reconciler", "logd")
+NOBODY = 65534
+
+
+# ---------------------------------------------------------------- failures
+
+class Failure(Exception):
+    """A check failed; the message and the diag lines end up in TAP."""
+
+    def __init__(self, msg, diag=()):
+        super().__init__(msg)
+        self.diag = list(diag)
+
+
+class Skip(Exception):
+    pass
+
+
+def check(cond, msg, *diag):
+    if not cond:
+        raise Failure(msg, diag)
+    return cond
+
+
+def eq(got, want, what):
+    if got != want:
+        raise Failure("%s: expected %r, got %r" % (what, want, got))
+    return got
+
+
+def wait_until(pred, timeout, interval=0.05):
+    """Poll pred until it returns something true or timeout seconds pass.
+    Returns that value, or None on timeout.  OSError counts as false (a
+    process may vanish while we look at it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            v = pred()
+        except (OSError, ValueError, http.client.HTTPException):
+            v = None
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(interval)
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+# ------------------------------------------------------------------- /proc
+
+def read_text(path):
+    with open(path, "r", errors="replace") as f:
+        return f.read()
+
+
+def proc_status(pid):
+    """/proc/PID/status as a dict of field -> raw value string."""
+    out = {}
+    for line in read_text("/proc/%d/status" % pid).splitlines():
+        k, _, v = line.partition(":")
+        out[k] = v.strip()
+    return out
+
+
+def proc_comm(pid):
+    try:
+        return read_text("/proc/%d/comm" % pid).strip()
+    except OSError:
+        return None
+
+
+def proc_alive(pid):
+    """True while pid exists and is not a zombie."""
+    try:
+        st = read_text("/proc/%d/stat" % pid)
+    except OSError:
+        return False
+    state = st[st.rfind(")") + 2:].split()[0]
+    return state not in ("Z", "X")
+
+
+def proc_children(pid):
+    kids = []
+    try:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            try:
+                kids += [int(x) for x in read_text(
+                    "/proc/%d/task/%s/children" % (pid, tid)).split()]
+            except OSError:
+                pass
+    except OSError:
+        pass
+    return kids
+
+
+def proc_fds(pid):
+    """fd number -> readlink target, for one process."""
+    out = {}
+    base = "/proc/%d/fd" % pid
+    for fd in os.listdir(base):
+        try:
+            out[int(fd)] = os.readlink(os.path.join(base, fd))
+        except OSError:
+            pass
+    return out
+
+
+def all_pids():
+    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
+
+
+def proc_ppid(pid):
+    try:
+        st = read_text("/proc/%d/stat" % pid)
+    except OSError:
+        return None
+    return int(st[st.rfind(")") + 2:].split()[1])
+
+
+def proc_pgid(pid):
+    try:
+        st = read_text("/proc/%d/stat" % pid)
+    except OSError:
+        return None
+    return int(st[st.rfind(")") + 2:].split()[2])
+
+
+def docker_gid():
+    """The gid of group docker, as `getent group docker` reports it."""
+    r = subprocess.run(["getent", "group", "docker"], capture_output=True,
+                       text=True, timeout=10)
+    if r.returncode != 0:
+        return None
+    return int(r.stdout.strip().split(":")[2])
+
+
+def user_ids(name):
+    pw = pwd.getpwnam(name)
+    return pw.pw_uid, pw.pw_gid
+
+
+# -------------------------------------------------------------------- HTTP
+
+class Response:
+    def __init__(self, status, reason, headers, body):
+        self.status = status
+        self.reason = reason
+        self.headers = headers      # http.client.HTTPMessage
+        self.body = body
+
+    def header(self, name):
+        return self.headers.get(name)
+
+    def json(self):
+        return json.loads(self.body.decode("utf-8"))
+
+    def __repr__(self):
+        return "<HTTP %d %s, %d bytes: %r>" % (
+            self.status, self.reason, len(self.body), self.body[:200])
+
+
+def http_request(port, method, path, body=None, headers=None, timeout=10,
+                 conn=None):
+    """One request; path is sent exactly as given (no normalisation)."""
+    own = conn is None
+    if own:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.putrequest(method, path, skip_accept_encoding=True)
+        for k, v in (headers or {}).items():
+            conn.putheader(k, v)
+        if body is not None:
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body)
+        r = conn.getresponse()
+        data = r.read()
+        return Response(r.status, r.reason, r.headers, data)
+    finally:
+        if own:
+            conn.close()
+
+
+def http_get(port, path, **kw):
+    return http_request(port, "GET", path, **kw)
+
+
+def http_post(port, path, body=b"", **kw):
+    return http_request(port, "POST", path, body=body, **kw)
+
+
+def raw_http(port, data, timeout=10, after=None):
+    """Send raw bytes (optionally more bytes after), read until the server
+    closes or timeout.  Returns (status or None, raw reply bytes)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    out = b""
+    try:
+        try:
+            s.sendall(data)
+            if after is not None:
+                s.sendall(after)
+        except OSError:
+            pass    # the server may answer and close before we are done
+        try:
+            while True:
+                d = s.recv(65536)
+                if not d:
+                    break
+                out += d
+                if b"\r\n\r\n" in out and _complete(out):
+                    break
+        except OSError:
+            pass
+    finally:
+        s.close()
+    status = None
+    if out.startswith(b"HTTP/1."):
+        try:
+            status = int(out.split(b" ", 2)[1])
+        except (IndexError, ValueError):
+            pass
+    return status, out
+
+
+def _complete(buf):
+    head, _, body = buf.partition(b"\r\n\r\n")
+    for line in head.split(b"\r\n")[1:]:
+        k, _, v = line.partition(b":")
+        if k.strip().lower() == b"content-length":
+            return len(body) >= int(v.strip())
+    return False
+
+
+# --------------------------------------------------------------------- dkd
+
+_instances = []
+_current_test = [0]      # index of the running test, for diagnostics
+
+
+class Dkd:
+    """One dkd with a fresh temp dir, config and free port.
+
+    The temp dir is under /tmp with mode 0755 so that the workers can live
+    in chroots below it (the log dir) and reach the control socket.
+    """
+
+    def __init__(self, name="dkd", keep=False, **settings):
+        self.dir = tempfile.mkdtemp(prefix="dkdtest.%s." % name, dir="/tmp")
+        os.chmod(self.dir, 0o755)
+        self.keep = keep
+        self.port = free_port()
+        self.sock = os.path.join(self.dir, "dkd.sock")
+        self.db = os.path.join(self.dir, "db", "dkd.db")
+        self.logdir = os.path.join(self.dir, "logs")
+        self.conf = os.path.join(self.dir, "dkd.conf")
+        self.logfile = os.path.join(self.dir, "dkd.stderr")
+        self.settings = {
+            "listen": "127.0.0.1:%d" % self.port,
+            "database": self.db,
+            "control-socket": self.sock,
+            "www": WWW,
+            "log-dir": self.logdir,
+        }
+        for k, v in settings.items():
+            self.settings[k.replace("_", "-")] = v
+        self.proc = None
+        self.rc = None
+        self.seen = set()
+        self.extra_pids = set()
+        self.cleaned = False
+        self.used_in = _current_test[0]
+        self.write_conf()
+        _instances.append(self)
+
+    # configuration
+    def conf_text(self, extra_lines=(), **over):
+        s = dict(self.settings)
+        for k, v in over.items():
+            s[k.replace("_", "-")] = v
+        lines = ["# written by tests/integration/dkdtest.py"]
+        for k, v in s.items():
+            if v is not None:
+                lines.append('%s "%s"' % (k, v))
+        lines += list(extra_lines)
+        return "\n".join(lines) + "\n"
+
+    def write_conf(self, text=None, path=None, **over):
+        path = path or self.conf
+        with open(path, "w") as f:
+            f.write(text if text is not None else self.conf_text(**over))
+        return path
+
+    # life cycle
+    def start(self, args=(), wrap=None, wait=True, env=None, timeout=15):
+        cmd = [DKD, "-d", "-f", self.conf] + list(args)
+        if wrap is not None:
+            cmd = wrap(cmd)
+        logf = open(self.logfile, "ab")
+        try:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                         stdout=logf, stderr=logf,
+                                         start_new_session=True, env=env)
+        finally:
+            logf.close()
+        self.pid = self.proc.pid
+        if wait:
+            self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout=15):
+        """Health answers 200 and dkctl shows all four processes running."""
+        def ready():
+            if self.proc.poll() is not None:
+                raise Failure("dkd exited with status %s during start"
+                              % self.proc.returncode, self.log_tail())
+            if self.health_status(timeout=2) != 200:
+                return False
+            st = self.status_json()
+            return st is not None and all(
+                p["state"] == "running" and p["pid"] > 0
+                for p in st["processes"]) and len(self.workers()) == 3
+        if not wait_until(ready, timeout, 0.1):
+            raise Failure("dkd did not become ready within %ds" % timeout,
+                          self.log_tail())
+        return self
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait_exit(self, timeout):
+        try:
+            self.rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        return self.rc
+
+    def signal(self, sig):
+        self.used_in = _current_test[0]
+        os.kill(self.pid, sig)
+
+    def stop(self, timeout=8):
+        """SIGTERM and wait; returns the exit status."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            try:
+                self.signal(signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        return self.wait_exit(timeout)
+
+    def cleanup(self):
+        if self.cleaned:
+            return
+        self.cleaned = True
+        if self.proc is not None:
+            self.workers()   # remember the current pids, too
+            if self.proc.poll() is None:
+                try:
+                    self.signal(signal.SIGTERM)
+                    self.proc.wait(6)
+                except (ProcessLookupError, subprocess.TimeoutExpired):
+                    pass
+            # The whole session: master, workers, an unshare wrapper.
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+            for pid in self.seen | self.extra_pids:
+                if proc_comm(pid) in WORKERS or proc_comm(pid) == "dkd":
+                    if proc_pgid(pid) == self.pid or pid in self.extra_pids:
+                        try:
+                            os.kill(pid, signal.SIGKILL)
+                        except OSError:
+                            pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    # processes
+    def workers(self):
+        """comm -> pid of the master's current children."""
+        self.used_in = _current_test[0]
+        out = {}
+        if self.proc is None:
+            return out
+        kids = proc_children(self.pid)
+        if len(kids) < len(WORKERS):
+            # .../children is documented as unreliable for running tasks;
+            # fall back to the parent links of every process.
+            kids = set(kids) | {p for p in all_pids()
+                                if proc_ppid(p) == self.pid}
+        for kid in kids:
+            c = proc_comm(kid)
+            if c is not None and proc_alive(kid):
+                out[c] = kid
+                self.seen.add(kid)
+        return out
+
+    def worker(self, comm):
+        return self.workers().get(comm)
+
+    # log
+    def log(self):
+        self.used_in = _current_test[0]
+        try:
+            with open(self.logfile, "r", errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def log_tail(self, n=25):
+        lines = self.log().splitlines()[-n:]
+        return ["dkd log (%s), last %d lines:" % (self.logfile, len(lines))] \
+            + ["  " + l for l in lines]
+
+    def log_since(self, offset):
+        return self.log()[offset:]
+
+    def log_size(self):
+        return len(self.log())
+
+    def wait_log(self, text, timeout, offset=0):
+        return wait_until(lambda: text in self.log_since(offset), timeout)
+
+    # HTTP
+    def http(self, method, path, **kw):
+        self.used_in = _current_test[0]
+        return http_request(self.port, method, path, **kw)
+
+    def get(self, path, **kw):
+        self.used_in = _current_test[0]
+        return http_get(self.port, path, **kw)
+
+    def health_status(self, timeout=5):
+        try:
+            return self.get("/api/health", timeout=timeout).status
+        except (OSError, http.client.HTTPException):
+            return None
+
+    # dkctl
+    def dkctl(self, *args, as_user=None, timeout=15):
+        self.used_in = _current_test[0]
+        return run_dkctl(self.sock, *args, as_user=as_user, timeout=timeout)
+
+    def status_json(self):
+        r = self.dkctl("-j", "status")
+        if r.returncode != 0:
+            return None
+        return json.loads(r.stdout)
+
+    def status_of(self, role):
+        st = self.status_json()
+        for p in st["processes"]:
+            if p["name"] == role:
+                return p
+        return None
+
+
+def run_dkctl(sock, *args, as_user=None, timeout=15):
+    """dkctl -s sock args...; as_user runs it as that uid/gid with no
+    supplementary groups (through setpriv)."""
+    opts = [a for a in args if a == "-j"]
+    rest = [a for a in args if a != "-j"]
+    cmd = [DKCTL] + opts + ["-s", sock] + rest
+    if as_user is not None:
+        cmd = ["setpriv", "--reuid=%d" % as_user, "--regid=%d" % as_user,
+               "--clear-groups", "--"] + cmd
+    return subprocess.run(cmd, capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def parse_status_table(text):
+    """The `dkctl status` table as a dict:
+    {"procs": {name: {pid, uptime, restarts, state}}, "database": {...},
+     "docker": {...}}"""
+    out = {"procs": {}, "database": {}, "docker": {}}
+    section = None
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        f = line.split()
+        if f[0] == "PROCESS":
+            section = "procs"
+            continue
+        if f[0] == "DATABASE":
+            section = "database"
+            out["database"]["path"] = " ".join(f[1:])
+            continue
+        if f[0] == "DOCKER":
+            section = "docker"
+            out["docker"]["state"] = " ".join(f[1:])
+            continue
+        if section == "procs" and len(f) >= 5:
+            out["procs"][f[0]] = {"pid": f[1], "uptime": f[2],
+                                  "restarts": f[3], "state": " ".join(f[4:])}
+        elif section in ("database", "docker") and line.startswith("  "):
+            out[section][f[0]] = " ".join(f[1:])
+    return out
+
+
+def cleanup_all(keep_shared=False):
+    for d in list(_instances):
+        if keep_shared and d.keep:
+            continue
+        try:
+            d.cleanup()
+        except Exception:
+            pass
+        if d in _instances:
+            _instances.remove(d)
+
+
+atexit.register(cleanup_all)
+
+
+def _on_signal(sig, frame):
+    # meson's timeout, ^C: unwind so that finally blocks and atexit run.
+    raise SystemExit(128 + sig)
+
+
+for _sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    signal.signal(_sig, _on_signal)
+
+
+# --------------------------------------------------------------------- TAP
+
+def out(line):
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def diag(*lines):
+    for l in lines:
+        for sub in str(l).splitlines() or [""]:
+            out("# " + sub)
+
+
+def run_tests(tests):
+    """tests: list of (name, function).  One TAP line per function: it
+    passes if it returns, fails on Failure or any other exception, and is
+    skipped on Skip.  Instances created by a test are cleaned up after it
+    unless created with keep=True (shared by later tests; cleaned at the
+    end).  Exits 1 if anything failed."""
+    if os.geteuid() != 0:
+        out("1..0 # SKIP dkd must be started as root")
+        sys.exit(0)
+    for path in (DKD, DKCTL):
+        if not os.access(path, os.X_OK):
+            out("1..0 # SKIP %s is missing; run make build" % path)
+            sys.exit(0)
+    out("1..%d" % len(tests))
+    failed = 0
+    try:
+        for i, (name, fn) in enumerate(tests, 1):
+            before = len(_instances)
+            _current_test[0] = i
+            t0 = time.monotonic()
+            try:
+                fn()
+                out("ok %d - %s" % (i, name))
+            except Skip as e:
+                out("ok %d - %s # SKIP %s" % (i, name, e))
+            except Failure as e:
+                failed += 1
+                out("not ok %d - %s" % (i, name))
+                diag(str(e), *e.diag)
+                for d in _instances:
+                    if d.used_in == i:
+                        diag(*d.log_tail())
+            except Exception:
+                failed += 1
+                out("not ok %d - %s" % (i, name))
+                diag(traceback.format_exc())
+                for d in _instances:
+                    if d.used_in == i:
+                        diag(*d.log_tail())
+            finally:
+                diag("(%.1fs)" % (time.monotonic() - t0))
+                for d in list(_instances[before:]):
+                    if not d.keep:
+                        d.cleanup()
+                        _instances.remove(d)
+    finally:
+        cleanup_all()
+    sys.exit(1 if failed else 0)
