@@ -26,7 +26,8 @@ for build in sys.argv[1:]:
                 oks, bad = (1, 0) if ok_result else (0, 1)
             elif not ok_result and bad == 0:
                 bad = 1  # crashed or timed out after its last line
-            suite = (t.get("suite") or ["?"])[0].split(":")[-1]
+            # "project:suite / test"
+            suite = t["name"].split(" / ")[0].split(":")[-1]
             p, q = suites.get(suite, (0, 0))
             suites[suite] = (p + oks, q + bad)
             passed += oks
