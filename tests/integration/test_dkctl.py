@@ -9,9 +9,10 @@ import signal
 import stat
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dkdtest import (NOBODY, WORKERS, Dkd, Failure, Skip, check, eq,
+from dkdtest import (NOBODY, WORKERS, Dkd, Failure, Skip, check, diag, eq,
                      parse_status_table, run_tests, wait_until)
 
 shared = {}
@@ -130,6 +131,30 @@ def test_nodocker_keeps_working():
         eq(tab["procs"][role]["restarts"], "0", "RESTARTS of %s" % role)
         eq(tab["procs"][role]["state"], "running", "STATE of %s" % role)
     check(d.alive(), "dkd exited")
+
+
+def test_docker_comes_back():
+    """Docker appears after dkd started: the reconciler's backoff finds it."""
+    d = Dkd("late-docker")
+    link = os.path.join(d.dir, "docker.sock")
+    d.settings["docker-socket"] = link
+    d.write_conf()
+    d.start()
+    got = wait_until(lambda: d.status_json()["docker"].get("error",
+                     "not checked yet") != "not checked yet", 10, 0.1)
+    check(got, "Docker state never checked")
+    eq(d.status_json()["docker"]["reachable"], False,
+       "reachable before the socket exists")
+    time.sleep(2)
+    os.symlink("/var/run/docker.sock", link)
+    t0 = time.time()
+    back = wait_until(lambda: d.status_json()["docker"]["reachable"], 40,
+                      0.2)
+    check(back, "Docker still unreachable 40 s after its socket appeared: "
+          "%s" % d.status_json()["docker"])
+    diag("reachable %.1f s after the socket appeared" % (time.time() - t0))
+    for p in d.status_json()["processes"]:
+        eq(p["restarts"], 0, "restarts of %s" % p["name"])
 
 
 def test_json():
@@ -353,6 +378,8 @@ run_tests([
      test_nodocker_status),
     ("Docker socket missing: health 200 and no worker restarts for 5 s",
      test_nodocker_keeps_working),
+    ("Docker appearing later is found by the reconciler's backoff, no "
+     "restarts", test_docker_comes_back),
     ("dkctl -j status is JSON with the documented fields", test_json),
     ("dkctl log verbose: command succeeded, master and workers log debug:",
      test_log_verbose),

@@ -166,6 +166,36 @@ def test_sigterm():
           % d.port)
 
 
+def test_sd_notify():
+    """READY=1 once all workers are up, STOPPING=1 at SIGTERM."""
+    d = Dkd("notify")
+    path = os.path.join(d.dir, "notify.sock")
+    rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    rx.bind(path)
+    rx.settimeout(15)
+    try:
+        env = dict(os.environ, NOTIFY_SOCKET=path)
+        d.start(env=env, wait=False)
+        msg = rx.recv(4096).decode()
+        check("READY=1" in msg.split("\n"), "first notification %r" % msg)
+        # By then every worker has reported in.
+        eq(d.status_json()["processes"][0]["state"], "running",
+           "master state at READY")
+        for p in d.status_json()["processes"][1:]:
+            eq(p["state"], "running", "%s state at READY" % p["name"])
+        for pid in d.workers().values():
+            env_area = open("/proc/%d/environ" % pid, "rb").read()
+            check(b"NOTIFY_SOCKET" not in env_area,
+                  "a worker inherited NOTIFY_SOCKET")
+        d.signal(signal.SIGTERM)
+        msg = rx.recv(4096).decode()
+        check("STOPPING=1" in msg.split("\n"), "notification at SIGTERM "
+              "%r" % msg)
+        eq(d.wait_exit(5), 0, "exit status")
+    finally:
+        rx.close()
+
+
 # ---- reload: one dkd for the three reload checks
 
 BROKEN_LINE = "frobnicate yes"
@@ -361,6 +391,8 @@ def test_verbose_file_log():
 
 
 run_tests([
+    ("sd_notify: READY=1 once all workers run, STOPPING=1 on SIGTERM, "
+     "workers never see NOTIFY_SOCKET", test_sd_notify),
     ("kill -9 dkd-api: a new dkd-api answers health within 3 s, restarts 1",
      kill_test("dkd-api")),
     ("kill -9 dkd-reconciler: a new one within 3 s, restarts 1",
