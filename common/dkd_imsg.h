@@ -25,7 +25,7 @@
 
 /* Largest message on the internal channels and on the control socket. */
 #define DKD_IMSG_MAX_INTERNAL	(1024 * 1024)
-#define DKD_IMSG_MAX_CONTROL	16384
+#define DKD_IMSG_MAX_CONTROL	(256 * 1024)
 /* Bytes a channel may have queued before its peer counts as stuck. */
 #define DKD_QUEUE_MAX_INTERNAL	(64 * 1024 * 1024)
 #define DKD_QUEUE_MAX_CONTROL	(1024 * 1024)
@@ -71,11 +71,16 @@ enum imsg_type {
 	/* reconciler -> master */
 	IMSG_REC_DOCKER,	/* bool reachable, str server version,
 				   str api version, str error */
+	IMSG_REC_SYSINFO,	/* peerid: the asking request.  master ->
+				   rec: bool with disk usage; rec ->
+				   master: docker_info.h */
 
 	/* api <-> master; peerid carries the request id */
 	IMSG_API_REQUEST,	/* u32 op, str token hash, str client,
-				   op fields */
-	IMSG_API_RESPONSE,	/* u32 http status, then fields or error */
+				   op fields (see ops.h) */
+	IMSG_API_RESPONSE,	/* u32 http status, u32 n headers,
+				   n * (str name, str value), reply tree
+				   (see tree.h; empty for 204) */
 
 	/* dkctl <-> master over the control socket */
 	IMSG_CTL_STATUS,	/* (none) */
@@ -89,14 +94,10 @@ enum imsg_type {
 	IMSG_CTL_OK,		/* (none) */
 	IMSG_CTL_FAIL,		/* str message */
 	IMSG_CTL_END,		/* (none): end of a listing */
+	IMSG_CTL_REQUEST,	/* u32 op, op fields (see ops.h) */
+	IMSG_CTL_RESPONSE,	/* like IMSG_API_RESPONSE */
 
 	IMSG_TYPE_MAX
-};
-
-/* Operations the api asks the master for. */
-enum api_op {
-	API_OP_HEALTH = 1,
-	API_OP_MAX
 };
 
 #endif /* DK_DKD_IMSG_H */

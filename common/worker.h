@@ -24,6 +24,7 @@
 
 #include <event2/event.h>
 
+#include "compat.h"
 #include "dkd_imsg.h"
 #include "proc.h"
 #include "sandbox.h"

@@ -26,16 +26,25 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <readpassphrase.h>
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+
 #include "compat.h"
 #include "dkctl.h"
 #include "dkd_imsg.h"
 #include "imsg.h"
+#include "ops.h"
+#include "tree_json.h"
 #include "wire.h"
 
 #define DKCTL_SOCKET	"/run/deploykit/dkd.sock"
 
 __dead static void	usage(void);
 static int		 handle_status(struct imsg *, struct ctl_status *);
+static void		 read_password(char *, size_t);
+static int		 build_request(struct parse_result *, struct wbuf *);
+static int		 handle_response(struct imsg *, struct parse_result *);
 
 static int	 json_output;
 
@@ -107,10 +116,16 @@ main(int argc, char *argv[])
 		break;
 	case NONE:
 		usage();
+	default:
+		type = IMSG_CTL_REQUEST;
+		if (build_request(res, &wb) == -1)
+			errx(1, "request too large");
+		break;
 	}
 	if (imsg_compose(&ib, type, DKD_CTL_VERSION, 0, -1, wb.buf,
 	    wb.len) == -1)
 		err(1, "imsg_compose");
+	explicit_bzero(wb.buf, wb.len);
 	wbuf_free(&wb);
 	if (imsgbuf_flush(&ib) == -1)
 		err(1, "write");
@@ -139,6 +154,10 @@ main(int argc, char *argv[])
 				    msg != NULL ? msg : "(no reason)");
 				free(msg);
 				rv = 1;
+				done = 1;
+				break;
+			case IMSG_CTL_RESPONSE:
+				rv = handle_response(&imsg, res);
 				done = 1;
 				break;
 			case IMSG_CTL_END:
@@ -203,4 +222,189 @@ handle_status(struct imsg *imsg, struct ctl_status *st)
 		return (-1);
 	}
 	return (wire_done(&r));
+}
+
+/* From the terminal, asked twice; else one line of standard input. */
+static void
+read_password(char *buf, size_t len)
+{
+	char	 again[1024];
+	size_t	 n;
+
+	if (isatty(STDIN_FILENO)) {
+		if (readpassphrase("Password: ", buf, len, RPP_REQUIRE_TTY) ==
+		    NULL ||
+		    readpassphrase("Again: ", again, sizeof(again),
+		    RPP_REQUIRE_TTY) == NULL)
+			errx(1, "cannot read the password");
+		if (strcmp(buf, again) != 0)
+			errx(1, "the passwords differ");
+		explicit_bzero(again, sizeof(again));
+		return;
+	}
+	if (fgets(buf, (int)len, stdin) == NULL)
+		errx(1, "no password on standard input");
+	n = strcspn(buf, "\r\n");
+	buf[n] = '\0';
+}
+
+/* IMSG_CTL_REQUEST: the op, then its fields in the order of ops.c. */
+static int
+build_request(struct parse_result *res, struct wbuf *wb)
+{
+	const struct op_spec	*spec;
+	struct op_args		 a;
+	char			 pw[1024];
+	enum api_op		 op = OP_NONE;
+	int			 i;
+
+	memset(&a, 0, sizeof(a));
+	switch (res->action) {
+	case USER_ADD:
+		op = OP_USERS_CREATE;
+		read_password(pw, sizeof(pw));
+		op_args_set_str(&a, USER_CREATE_EMAIL, res->args[0]);
+		op_args_set_str(&a, USER_CREATE_NAME, res->args[1]);
+		op_args_set_str(&a, USER_CREATE_PASSWORD, pw);
+		if (res->nargs > 2)
+			op_args_set_str(&a, USER_CREATE_ROLE, res->args[2]);
+		explicit_bzero(pw, sizeof(pw));
+		break;
+	case USER_LIST:
+		op = OP_USERS_LIST;
+		a.present[USERS_LIMIT] = 1;
+		a.num[USERS_LIMIT] = 100;
+		break;
+	case USER_PASSWD:
+		op = OP_CTL_USER_PASSWD;
+		read_password(pw, sizeof(pw));
+		op_args_set_str(&a, CTL_EMAIL, res->args[0]);
+		op_args_set_str(&a, CTL_VALUE, pw);
+		explicit_bzero(pw, sizeof(pw));
+		break;
+	case USER_ROLE:
+		op = OP_CTL_USER_ROLE;
+		op_args_set_str(&a, CTL_EMAIL, res->args[0]);
+		op_args_set_str(&a, CTL_VALUE, res->args[1]);
+		break;
+	case USER_DEL:
+		op = OP_CTL_USER_DEL;
+		op_args_set_str(&a, CTL_EMAIL, res->args[0]);
+		break;
+	case APIKEY_CREATE:
+		op = OP_CTL_APIKEY_CREATE;
+		for (i = 0; i < res->nargs && i < 3; i++)
+			op_args_set_str(&a, CTL_APIKEY_EMAIL + i, res->args[i]);
+		break;
+	case APIKEY_LIST:
+		op = OP_CTL_APIKEY_LIST;
+		if (res->nargs > 0)
+			op_args_set_str(&a, CTL_EMAIL, res->args[0]);
+		break;
+	case APIKEY_DEL:
+		op = OP_CTL_APIKEY_DEL;
+		op_args_set_str(&a, 0, res->args[0]);
+		break;
+	case SHOW_PROJECTS:
+		op = OP_PROJECTS_LIST;
+		a.present[LIST_LIMIT] = 1;
+		a.num[LIST_LIMIT] = 100;
+		break;
+	case SETUP_TOKEN:
+		op = OP_CTL_SETUP_TOKEN;
+		break;
+	default:
+		break;
+	}
+	if ((spec = op_spec(op)) == NULL)
+		errx(1, "no such request");
+	/* Every string the daemon bounds, dkctl bounds first. */
+	for (i = 0; i < spec->nfields; i++)
+		if (a.present[i] && a.str[i] != NULL &&
+		    strlen(a.str[i]) > spec->fields[i].max)
+			errx(1, "%s is too long (at most %zu bytes)",
+			    spec->fields[i].name, spec->fields[i].max);
+	wire_put_u32(wb, op);
+	op_args_put(wb, spec, &a);
+	op_args_clear(&a);
+	return (wb->error ? -1 : 0);
+}
+
+/* Print the reply; 0 on success, 1 when the daemon said no. */
+static int
+handle_response(struct imsg *imsg, struct parse_result *res)
+{
+	const char		*path[2] = { NULL, NULL };
+	const unsigned char	*buf;
+	yajl_gen		 g;
+	yajl_val		 v = NULL, errs, msg;
+	struct rbuf		 r;
+	char			 ebuf[256];
+	uint32_t		 status, n, i;
+	size_t			 len, k, j;
+
+	rbuf_init(&r, imsg->data, imsg->len);
+	status = wire_get_u32(&r);
+	n = wire_get_u32(&r);
+	for (i = 0; i < n && !r.error; i++) {
+		free(wire_get_str(&r, DKD_STR_MAX));
+		free(wire_get_str(&r, DKD_STR_MAX));
+	}
+	if (r.error)
+		errx(1, "malformed reply from dkd");
+	if (r.off == r.len) {
+		if (status >= 400)
+			errx(1, "command failed (status %u)", status);
+		output_reply(res->action, NULL, res);
+		return (0);
+	}
+	if ((g = yajl_gen_alloc(NULL)) == NULL)
+		err(1, "yajl_gen_alloc");
+	yajl_gen_config(g, yajl_gen_validate_utf8, 1);
+	if (json_output)
+		yajl_gen_config(g, yajl_gen_beautify, 1);
+	if (tree_to_json(&r, g) == -1 ||
+	    yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)
+		errx(1, "malformed reply from dkd");
+	if (json_output && status < 400) {
+		fwrite(buf, 1, len, stdout);
+		yajl_gen_free(g);
+		return (0);
+	}
+	{
+		char	*copy;
+
+		if ((copy = malloc(len + 1)) == NULL)
+			err(1, "malloc");
+		memcpy(copy, buf, len);
+		copy[len] = '\0';
+		v = yajl_tree_parse(copy, ebuf, sizeof(ebuf));
+		free(copy);
+	}
+	yajl_gen_free(g);
+	if (v == NULL)
+		errx(1, "malformed reply from dkd");
+	if (status >= 400) {
+		path[0] = "message";
+		msg = yajl_tree_get(v, path, yajl_t_string);
+		fprintf(stderr, "command failed: %s\n", msg != NULL ?
+		    YAJL_GET_STRING(msg) : "(no reason given)");
+		path[0] = "errors";
+		if ((errs = yajl_tree_get(v, path, yajl_t_object)) != NULL)
+			for (k = 0; k < YAJL_GET_OBJECT(errs)->len; k++) {
+				yajl_val l = YAJL_GET_OBJECT(errs)->values[k];
+
+				for (j = 0; YAJL_IS_ARRAY(l) &&
+				    j < YAJL_GET_ARRAY(l)->len; j++)
+					fprintf(stderr, "  %s: %s\n",
+					    YAJL_GET_OBJECT(errs)->keys[k],
+					    YAJL_GET_STRING(
+					    YAJL_GET_ARRAY(l)->values[j]));
+			}
+		yajl_tree_free(v);
+		return (1);
+	}
+	output_reply(res->action, v, res);
+	yajl_tree_free(v);
+	return (0);
 }

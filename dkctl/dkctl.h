@@ -20,16 +20,32 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <yajl/yajl_tree.h>
+
+#define ARGS_MAX	4
+
 enum actions {
 	NONE,
 	STATUS,
 	RELOAD,
 	LOG_VERBOSE,
 	LOG_BRIEF,
+	USER_ADD,
+	USER_LIST,
+	USER_PASSWD,
+	USER_ROLE,
+	USER_DEL,
+	APIKEY_CREATE,
+	APIKEY_LIST,
+	APIKEY_DEL,
+	SHOW_PROJECTS,
+	SETUP_TOKEN,
 };
 
 struct parse_result {
 	enum actions	 action;
+	char		*args[ARGS_MAX];
+	int		 nargs;
 };
 
 struct ctl_proc {
@@ -60,5 +76,6 @@ struct parse_result *parse(int, char *[]);
 void	 output_status(const struct ctl_status *, time_t);
 void	 output_status_json(const struct ctl_status *, time_t);
 void	 output_duration(char *, size_t, int64_t);
+void	 output_reply(enum actions, yajl_val, const struct parse_result *);
 
 #endif /* DKCTL_H */

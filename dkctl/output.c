@@ -16,6 +16,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <yajl/yajl_gen.h>
@@ -140,4 +141,155 @@ output_status_json(const struct ctl_status *st, time_t now)
 	if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok)
 		fwrite(buf, 1, len, stdout);
 	yajl_gen_free(g);
+}
+
+/* Display width: characters, not the bytes of their UTF-8 encoding. */
+static size_t
+text_width(const char *s)
+{
+	size_t	 n = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return (n);
+}
+
+static void
+cell_print(const char *s, size_t width, int last)
+{
+	size_t	 n;
+
+	fputs(s, stdout);
+	if (last) {
+		putchar('\n');
+		return;
+	}
+	for (n = text_width(s); n < width + 2; n++)
+		putchar(' ');
+}
+
+/* Column widths from the widest cell, then the rows. */
+static void
+table_print(const char **head, int ncols, char ***rows, int nrows)
+{
+	size_t	 w[8] = { 0 }, l;
+	int	 r, c;
+
+	for (c = 0; c < ncols; c++)
+		w[c] = text_width(head[c]);
+	for (r = 0; r < nrows; r++)
+		for (c = 0; c < ncols; c++)
+			if ((l = text_width(rows[r][c])) > w[c])
+				w[c] = l;
+	for (c = 0; c < ncols; c++)
+		cell_print(head[c], w[c], c == ncols - 1);
+	for (r = 0; r < nrows; r++)
+		for (c = 0; c < ncols; c++)
+			cell_print(rows[r][c], w[c], c == ncols - 1);
+}
+
+static const char *
+field(yajl_val v, const char *key)
+{
+	const char	*path[2] = { key, NULL };
+	yajl_val	 s;
+
+	if ((s = yajl_tree_get(v, path, yajl_t_any)) == NULL ||
+	    YAJL_IS_NULL(s))
+		return ("-");
+	if (YAJL_IS_STRING(s))
+		return (YAJL_GET_STRING(s));
+	if (YAJL_IS_TRUE(s))
+		return ("yes");
+	if (YAJL_IS_FALSE(s))
+		return ("no");
+	if (YAJL_IS_NUMBER(s))
+		return (YAJL_GET_NUMBER(s));
+	return ("?");
+}
+
+/* The objects of {"data":[...]} as rows of the named keys. */
+static void
+list_print(yajl_val v, const char **head, const char **keys, int ncols)
+{
+	const char	*path[2] = { "data", NULL };
+	yajl_val	 data;
+	char		***rows;
+	size_t		 i;
+	int		 c, n;
+
+	if ((data = yajl_tree_get(v, path, yajl_t_array)) == NULL)
+		return;
+	n = (int)YAJL_GET_ARRAY(data)->len;
+	if ((rows = calloc(n > 0 ? n : 1, sizeof(*rows))) == NULL)
+		return;
+	for (i = 0; i < (size_t)n; i++) {
+		if ((rows[i] = calloc(ncols, sizeof(char *))) == NULL)
+			return;
+		for (c = 0; c < ncols; c++)
+			rows[i][c] = (char *)field(
+			    YAJL_GET_ARRAY(data)->values[i], keys[c]);
+	}
+	table_print(head, ncols, rows, n);
+	for (i = 0; i < (size_t)n; i++)
+		free(rows[i]);
+	free(rows);
+}
+
+/* Print what the daemon answered to a successful request. */
+void
+output_reply(enum actions action, yajl_val v, const struct parse_result *res)
+{
+	static const char *user_head[] = { "EMAIL", "NAME", "ROLE",
+	    "CREATED", "ID" };
+	static const char *user_keys[] = { "email", "name", "role",
+	    "created_at", "id" };
+	static const char *key_head[] = { "ID", "PREFIX", "DESCRIPTION",
+	    "EXPIRES", "LAST USED", "USER" };
+	static const char *key_keys[] = { "id", "prefix", "description",
+	    "expires_at", "last_used_at", "user_id" };
+	static const char *proj_head[] = { "NAME", "SLUG", "CREATED", "ID" };
+	static const char *proj_keys[] = { "name", "slug", "created_at",
+	    "id" };
+
+	switch (action) {
+	case USER_LIST:
+		list_print(v, user_head, user_keys, 5);
+		break;
+	case APIKEY_LIST:
+		list_print(v, key_head, key_keys, 6);
+		break;
+	case SHOW_PROJECTS:
+		list_print(v, proj_head, proj_keys, 4);
+		break;
+	case USER_ADD:
+		printf("user %s (%s) created\n", field(v, "email"),
+		    field(v, "role"));
+		break;
+	case USER_PASSWD:
+		printf("password of %s changed; its sessions ended\n",
+		    field(v, "email"));
+		break;
+	case USER_ROLE:
+		printf("%s is now %s\n", field(v, "email"), field(v, "role"));
+		break;
+	case USER_DEL:
+		printf("user %s deleted\n", res->args[0]);
+		break;
+	case APIKEY_CREATE:
+		printf("API key %s created for %s\n", field(v, "id"),
+		    res->args[0]);
+		printf("token: %s\n", field(v, "token"));
+		printf("(shown only now: store it somewhere safe)\n");
+		break;
+	case APIKEY_DEL:
+		printf("API key %s deleted\n", res->args[0]);
+		break;
+	case SETUP_TOKEN:
+		printf("%s\n%s\n", field(v, "setup_token"), field(v, "url"));
+		break;
+	default:
+		break;
+	}
 }

@@ -29,7 +29,9 @@
 
 enum token_type {
 	ENDTOKEN,
+	NOTOKEN,	/* the command may end here */
 	KEYWORD,
+	ARGUMENT,	/* any word: an email, a name, an id */
 };
 
 struct token {
@@ -40,17 +42,107 @@ struct token {
 };
 
 static const struct token t_log[];
+static const struct token t_user[];
+static const struct token t_apikey[];
+static const struct token t_show[];
+static const struct token t_user_add[];
+static const struct token t_arg_role[];
+static const struct token t_arg_email[];
+static const struct token t_arg_id[];
+static const struct token t_apikey_create[];
+static const struct token t_opt_email[];
 
 static const struct token t_main[] = {
+	{ KEYWORD,	"apikey",	NONE,		t_apikey },
 	{ KEYWORD,	"log",		NONE,		t_log },
 	{ KEYWORD,	"reload",	RELOAD,		NULL },
+	{ KEYWORD,	"setup-token",	SETUP_TOKEN,	NULL },
+	{ KEYWORD,	"show",		NONE,		t_show },
 	{ KEYWORD,	"status",	STATUS,		NULL },
+	{ KEYWORD,	"user",		NONE,		t_user },
 	{ ENDTOKEN,	"",		NONE,		NULL }
 };
 
 static const struct token t_log[] = {
 	{ KEYWORD,	"brief",	LOG_BRIEF,	NULL },
 	{ KEYWORD,	"verbose",	LOG_VERBOSE,	NULL },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+
+static const struct token t_show[] = {
+	{ KEYWORD,	"projects",	SHOW_PROJECTS,	NULL },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+
+static const struct token t_user[] = {
+	{ KEYWORD,	"add",		USER_ADD,	t_user_add },
+	{ KEYWORD,	"del",		USER_DEL,	t_arg_email },
+	{ KEYWORD,	"list",		USER_LIST,	NULL },
+	{ KEYWORD,	"passwd",	USER_PASSWD,	t_arg_email },
+	{ KEYWORD,	"role",		USER_ROLE,	t_arg_role },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+
+static const struct token t_apikey[] = {
+	{ KEYWORD,	"create",	APIKEY_CREATE,	t_apikey_create },
+	{ KEYWORD,	"del",		APIKEY_DEL,	t_arg_id },
+	{ KEYWORD,	"list",		APIKEY_LIST,	t_opt_email },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+
+/* user add email name [role] */
+static const struct token t_user_add_role[] = {
+	{ NOTOKEN,	"",		NONE,		NULL },
+	{ ARGUMENT,	"role",		NONE,		NULL },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+static const struct token t_user_add_name[] = {
+	{ ARGUMENT,	"name",		NONE,		t_user_add_role },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+static const struct token t_user_add[] = {
+	{ ARGUMENT,	"email",	NONE,		t_user_add_name },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+
+/* user role email role */
+static const struct token t_role[] = {
+	{ ARGUMENT,	"admin|member",	NONE,		NULL },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+static const struct token t_arg_role[] = {
+	{ ARGUMENT,	"email",	NONE,		t_role },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+
+static const struct token t_arg_email[] = {
+	{ ARGUMENT,	"email",	NONE,		NULL },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+
+static const struct token t_opt_email[] = {
+	{ NOTOKEN,	"",		NONE,		NULL },
+	{ ARGUMENT,	"email",	NONE,		NULL },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+
+static const struct token t_arg_id[] = {
+	{ ARGUMENT,	"id",		NONE,		NULL },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+
+/* apikey create email description [expires] */
+static const struct token t_apikey_expires[] = {
+	{ NOTOKEN,	"",		NONE,		NULL },
+	{ ARGUMENT,	"expires",	NONE,		NULL },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+static const struct token t_apikey_desc[] = {
+	{ ARGUMENT,	"description",	NONE,		t_apikey_expires },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+static const struct token t_apikey_create[] = {
+	{ ARGUMENT,	"email",	NONE,		t_apikey_desc },
 	{ ENDTOKEN,	"",		NONE,		NULL }
 };
 
@@ -66,16 +158,18 @@ parse(int argc, char *argv[])
 	const struct token	*match;
 
 	memset(&res, 0, sizeof(res));
-	while (argc >= 0) {
+	for (;;) {
 		if ((match = match_token(argc > 0 ? argv[0] : NULL,
 		    table)) == NULL) {
 			fprintf(stderr, "valid commands/args:\n");
 			show_valid_args(table);
 			return (NULL);
 		}
+		if (match->type == NOTOKEN)
+			break;
 		argc--;
 		argv++;
-		if (match->type == ENDTOKEN || match->next == NULL)
+		if (match->next == NULL)
 			break;
 		table = match->next;
 	}
@@ -93,19 +187,38 @@ match_token(const char *word, const struct token *table)
 	size_t			 i, match = 0;
 
 	for (i = 0; table[i].type != ENDTOKEN; i++) {
-		if (word == NULL)
-			continue;
-		if (strncmp(word, table[i].keyword, strlen(word)) == 0 &&
-		    *word != '\0') {
+		switch (table[i].type) {
+		case NOTOKEN:
+			if (word == NULL || *word == '\0') {
+				t = &table[i];
+				match++;
+			}
+			break;
+		case ARGUMENT:
+			if (word != NULL && *word != '\0' &&
+			    res.nargs < ARGS_MAX) {
+				res.args[res.nargs++] = (char *)word;
+				t = &table[i];
+				match++;
+			}
+			break;
+		case KEYWORD:
+			if (word == NULL || *word == '\0' ||
+			    strncmp(word, table[i].keyword, strlen(word)) != 0)
+				break;
 			match++;
 			t = &table[i];
 			/* An exact match wins over longer keywords. */
 			if (strlen(word) == strlen(table[i].keyword)) {
 				match = 1;
-				break;
+				goto done;
 			}
+			break;
+		default:
+			break;
 		}
 	}
+done:
 	if (match != 1) {
 		if (word == NULL)
 			fprintf(stderr, "missing argument:\n");
@@ -125,6 +238,17 @@ show_valid_args(const struct token *table)
 {
 	size_t	 i;
 
-	for (i = 0; table[i].type != ENDTOKEN; i++)
-		fprintf(stderr, "  %s\n", table[i].keyword);
+	for (i = 0; table[i].type != ENDTOKEN; i++) {
+		switch (table[i].type) {
+		case NOTOKEN:
+			fprintf(stderr, "  <cr>\n");
+			break;
+		case ARGUMENT:
+			fprintf(stderr, "  <%s>\n", table[i].keyword);
+			break;
+		default:
+			fprintf(stderr, "  %s\n", table[i].keyword);
+			break;
+		}
+	}
 }

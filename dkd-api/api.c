@@ -104,15 +104,11 @@ api_raise_nofile(void)
  * through cb; evhttp frees a request whose client left when we reply.
  */
 int
-api_call_master(struct evhttp_request *req, enum api_op op,
-    const char *token_hash, struct wbuf *args, api_call_cb cb, void *arg)
+api_call_master(struct evhttp_request *req, struct wbuf *msg, api_call_cb cb,
+    void *arg)
 {
 	struct api_call		*call;
-	struct evhttp_connection *evcon;
-	struct wbuf		 wb;
 	struct timeval		 tv = { API_CALL_TIMEOUT_SEC, 0 };
-	char			*peer = NULL;
-	uint16_t		 port;
 
 	if ((call = calloc(1, sizeof(*call))) == NULL)
 		return (-1);
@@ -125,26 +121,11 @@ api_call_master(struct evhttp_request *req, enum api_op op,
 		free(call);
 		return (-1);
 	}
-	if ((evcon = evhttp_request_get_connection(req)) != NULL)
-		evhttp_connection_get_peer(evcon, &peer, &port);
-
-	wbuf_init(&wb, DKD_IMSG_MAX_INTERNAL);
-	wire_put_u32(&wb, op);
-	wire_put_str(&wb, token_hash);
-	wire_put_str(&wb, peer);
-	/* The op's own fields follow the common ones. */
-	if (args != NULL) {
-		if (args->error)
-			wb.error = args->error;
-		wire_put_raw(&wb, args->buf, args->len);
-	}
-	if (worker_send(IMSG_API_REQUEST, call->id, -1, &wb) == -1) {
-		wbuf_free(&wb);
+	if (worker_send(IMSG_API_REQUEST, call->id, -1, msg) == -1) {
 		event_free(call->timeout);
 		free(call);
 		return (-1);
 	}
-	wbuf_free(&wb);
 	RB_INSERT(api_calls, &calls, call);
 	evtimer_add(call->timeout, &tv);
 	return (0);

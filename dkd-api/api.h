@@ -26,6 +26,7 @@
 #include <yajl/yajl_gen.h>
 
 #include "dkd_imsg.h"
+#include "ops.h"
 #include "wire.h"
 
 #define API_MAX_BODY		(1024 * 1024)
@@ -40,12 +41,31 @@ struct api_call;
 typedef void	(*api_call_cb)(struct evhttp_request *, uint32_t,
 		    struct rbuf *, void *);
 
+#define API_JSON_MAX_DEPTH	32
+
 /* api.c */
-int	 api_call_master(struct evhttp_request *, enum api_op, const char *,
-	    struct wbuf *, api_call_cb, void *);
+int	 api_call_master(struct evhttp_request *, struct wbuf *, api_call_cb,
+	    void *);
+
+/* body.c */
+struct body_error {
+	int		 status;	/* 400 or 422 */
+	char		 field[64];
+	char		 message[128];
+};
+int	 body_decode(const unsigned char *, size_t, const struct op_spec *,
+	    struct op_args *, struct body_error *);
+
+/* client.c */
+void	 client_address(struct evhttp_request *, char *, size_t);
+
+/* routes.c */
+void	 routes_dispatch(struct evhttp_request *, const char *);
 
 /* http.c */
 void	 http_init(struct event_base *, int);
+void	 http_invalid_field(struct evhttp_request *, const char *,
+	    const char *);
 void	 http_shutdown(void);
 void	 http_error(struct evhttp_request *, int, const char *,
 	    const char *);

@@ -30,7 +30,8 @@
 #include "worker.h"
 
 /*
- * evhttp set-up, limits, routing and the JSON error envelope.
+ * evhttp set-up, limits, the split between API and files, and the JSON
+ * error envelope.
  * libevent 2.1 has no connection cap, so connections are counted here:
  * each is registered at its first request and forgotten when it closes.
  */
@@ -45,13 +46,6 @@ RB_HEAD(http_conns, http_conn);
 RB_PROTOTYPE_STATIC(http_conns, http_conn, entry, http_conn_cmp)
 RB_GENERATE_STATIC(http_conns, http_conn, entry, http_conn_cmp)
 
-struct route {
-	const char		*path;
-	int			 methods;
-	void			(*handler)(struct evhttp_request *,
-				    const char *);
-};
-
 static struct evhttp	*http;
 static struct http_conns conns = RB_INITIALIZER(&conns);
 static int		 nconns;
@@ -61,14 +55,6 @@ static int	http_conn_admit(struct evhttp_request *);
 static void	http_conn_closed(struct evhttp_connection *, void *);
 static void	http_cors(struct evhttp_request *);
 static void	http_api(struct evhttp_request *, const char *);
-static void	route_health(struct evhttp_request *, const char *);
-static void	route_health_done(struct evhttp_request *, uint32_t,
-		    struct rbuf *, void *);
-
-static const struct route routes[] = {
-	{ "/api/health",	EVHTTP_REQ_GET | EVHTTP_REQ_HEAD,
-	    route_health },
-};
 
 static int
 http_conn_cmp(struct http_conn *a, struct http_conn *b)
@@ -184,28 +170,14 @@ http_cors(struct evhttp_request *req)
 static void
 http_api(struct evhttp_request *req, const char *path)
 {
-	size_t	 i;
-	int	 method = evhttp_request_get_command(req);
-
 	http_cors(req);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Cache-Control", "no-store");
-	if (method == EVHTTP_REQ_OPTIONS) {
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_OPTIONS) {
 		evhttp_send_reply(req, 204, "No Content", NULL);
 		return;
 	}
-	for (i = 0; i < nitems(routes); i++) {
-		if (strcmp(routes[i].path, path) != 0)
-			continue;
-		if ((routes[i].methods & method) == 0) {
-			http_error(req, 405, "invalid",
-			    "Method not allowed.");
-			return;
-		}
-		routes[i].handler(req, path);
-		return;
-	}
-	http_error(req, 404, "not_found", "Not found.");
+	routes_dispatch(req, path);
 }
 
 /* The error codes of the envelope, by HTTP status. */
@@ -270,31 +242,27 @@ http_send_json(struct evhttp_request *req, int status, yajl_gen g)
 	evbuffer_free(buf);
 }
 
-/* GET /api/health: a round trip through the master and its database. */
-static void
-route_health(struct evhttp_request *req, const char *path)
-{
-	if (api_call_master(req, API_OP_HEALTH, "", NULL, route_health_done,
-	    NULL) == -1)
-		http_error(req, 503, "internal", "Master unavailable.");
-}
-
-static void
-route_health_done(struct evhttp_request *req, uint32_t status,
-    struct rbuf *r, void *arg)
+/* A 422 for one field, as the master would send it. */
+void
+http_invalid_field(struct evhttp_request *req, const char *field,
+    const char *message)
 {
 	yajl_gen	 g;
 
-	if (status != 200 || wire_done(r) == -1) {
-		http_error(req, 503, "internal", "Service unavailable.");
-		return;
-	}
 	if ((g = json_new()) == NULL) {
 		evhttp_send_error(req, 500, NULL);
 		return;
 	}
 	yajl_gen_map_open(g);
-	json_kv_str(g, "status", "ok");
+	json_kv_str(g, "error", "invalid");
+	json_kv_str(g, "message", "Validation failed.");
+	json_str(g, "errors");
+	yajl_gen_map_open(g);
+	json_str(g, field);
+	yajl_gen_array_open(g);
+	json_str(g, message);
+	yajl_gen_array_close(g);
 	yajl_gen_map_close(g);
-	http_send_json(req, 200, g);
+	yajl_gen_map_close(g);
+	http_send_json(req, 422, g);
 }

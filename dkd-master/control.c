@@ -41,12 +41,14 @@
 struct ctl_conn {
 	TAILQ_ENTRY(ctl_conn)	 entry;
 	struct imsgev		 iev;
+	uint32_t		 id;
 	uid_t			 uid;
 	int			 closing;
 };
 
 static TAILQ_HEAD(, ctl_conn) ctl_conns = TAILQ_HEAD_INITIALIZER(ctl_conns);
 static int		 ctl_nconns;
+static uint32_t		 ctl_next_id;
 static int		 control_fd = -1;
 static struct event	*control_ev, *control_pause_ev;
 
@@ -54,7 +56,7 @@ static void	control_accept(int, short, void *);
 static void	control_resume(int, short, void *);
 static void	control_dispatch(int, short, void *);
 static void	control_close(struct ctl_conn *);
-static void	control_reply(struct ctl_conn *, uint32_t, struct wbuf *);
+static void	ctl_send(struct ctl_conn *, uint32_t, struct wbuf *);
 static void	control_fail(struct ctl_conn *, const char *);
 static void	control_status(struct ctl_conn *);
 
@@ -172,6 +174,7 @@ control_accept(int fd, short event, void *arg)
 		return;
 	}
 	c->uid = cred.uid;
+	c->id = ++ctl_next_id;
 	if (imsgev_init(&c->iev, env->base, cfd, DKD_IMSG_MAX_CONTROL,
 	    DKD_QUEUE_MAX_CONTROL, 0, control_dispatch, c) == -1) {
 		close(cfd);
@@ -192,7 +195,7 @@ control_close(struct ctl_conn *c)
 }
 
 static void
-control_reply(struct ctl_conn *c, uint32_t type, struct wbuf *wb)
+ctl_send(struct ctl_conn *c, uint32_t type, struct wbuf *wb)
 {
 	int	 rv;
 
@@ -213,7 +216,7 @@ control_fail(struct ctl_conn *c, const char *msg)
 
 	wbuf_init(&wb, DKD_IMSG_MAX_CONTROL);
 	wire_put_str(&wb, msg);
-	control_reply(c, IMSG_CTL_FAIL, &wb);
+	ctl_send(c, IMSG_CTL_FAIL, &wb);
 	wbuf_free(&wb);
 }
 
@@ -260,7 +263,7 @@ control_dispatch(int fd, short event, void *arg)
 			else if (master_reload(errbuf, sizeof(errbuf)) == -1)
 				control_fail(c, errbuf);
 			else
-				control_reply(c, IMSG_CTL_OK, NULL);
+				ctl_send(c, IMSG_CTL_OK, NULL);
 			break;
 		case IMSG_CTL_LOG:
 			verbose = wire_get_bool(&r);
@@ -273,8 +276,13 @@ control_dispatch(int fd, short event, void *arg)
 				    LOG_LEVEL_DEBUG : env->conf.log_level);
 				log_info("log level set to %s by dkctl",
 				    log_level_name(env->log_level));
-				control_reply(c, IMSG_CTL_OK, NULL);
+				ctl_send(c, IMSG_CTL_OK, NULL);
 			}
+			break;
+		case IMSG_CTL_REQUEST:
+			/* Answered now or later through control_reply(). */
+			if (request_from_ctl(c->id, c->uid, &r) == -1)
+				control_fail(c, "malformed request");
 			break;
 		default:
 			control_fail(c, "unknown request");
@@ -312,14 +320,14 @@ control_status(struct ctl_conn *c)
 		wire_put_i64(&wb, started);
 		wire_put_u32(&wb, restarts);
 		wire_put_str(&wb, state);
-		control_reply(c, IMSG_CTL_PROC, &wb);
+		ctl_send(c, IMSG_CTL_PROC, &wb);
 		wbuf_free(&wb);
 	}
 	wbuf_init(&wb, DKD_IMSG_MAX_CONTROL);
 	wire_put_str(&wb, env->conf.database);
 	wire_put_i64(&wb, db_size());
 	wire_put_u32(&wb, (uint32_t)db_schema_version());
-	control_reply(c, IMSG_CTL_DB, &wb);
+	ctl_send(c, IMSG_CTL_DB, &wb);
 	wbuf_free(&wb);
 
 	wbuf_init(&wb, DKD_IMSG_MAX_CONTROL);
@@ -329,7 +337,25 @@ control_status(struct ctl_conn *c)
 	wire_put_str(&wb, env->docker.known ? env->docker.error :
 	    "not checked yet");
 	wire_put_i64(&wb, env->docker.checked_at);
-	control_reply(c, IMSG_CTL_DOCKER, &wb);
+	ctl_send(c, IMSG_CTL_DOCKER, &wb);
 	wbuf_free(&wb);
-	control_reply(c, IMSG_CTL_END, NULL);
+	ctl_send(c, IMSG_CTL_END, NULL);
+}
+
+/* The answer to a request, to connection id if it is still there. */
+void
+control_reply(uint32_t id, uint32_t type, struct wbuf *wb)
+{
+	struct ctl_conn	*c;
+
+	TAILQ_FOREACH(c, &ctl_conns, entry)
+		if (c->id == id)
+			break;
+	if (c == NULL)
+		return;
+	ctl_send(c, type, wb);
+	if (c->closing) {
+		(void)imsgbuf_write(&c->iev.ibuf);
+		control_close(c);
+	}
 }

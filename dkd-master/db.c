@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,8 +32,17 @@
  * root's and 0600, so no worker could open it even if it linked SQLite.
  */
 
+#define STMT_CACHE_SIZE	256
+
+/* Prepared statements, keyed by the address of their SQL text. */
+struct stmt_slot {
+	const char	*sql;
+	sqlite3_stmt	*stmt;
+};
+
 static sqlite3		*db;
 static char		 db_path[CONF_VALUE_MAX];
+static struct stmt_slot	 stmt_cache[STMT_CACHE_SIZE];
 
 static const char *pragmas =
     "PRAGMA journal_mode = WAL;"
@@ -90,6 +100,14 @@ db_open(const char *path, char *err, size_t errlen)
 void
 db_close(void)
 {
+	size_t	 i;
+
+	for (i = 0; i < STMT_CACHE_SIZE; i++) {
+		if (stmt_cache[i].stmt != NULL)
+			sqlite3_finalize(stmt_cache[i].stmt);
+		stmt_cache[i].sql = NULL;
+		stmt_cache[i].stmt = NULL;
+	}
 	if (db != NULL) {
 		sqlite3_close_v2(db);
 		db = NULL;
@@ -199,4 +217,117 @@ int
 db_ping(void)
 {
 	return (db_schema_version() >= 0 ? 0 : -1);
+}
+
+/*
+ * A ready statement for sql, which must be a string constant: the
+ * cache is keyed by its address.  It comes back reset, bindings cleared.
+ */
+sqlite3_stmt *
+db_prepare(const char *sql)
+{
+	struct stmt_slot	*slot;
+	size_t			 h, i;
+
+	h = ((uintptr_t)sql >> 4) % STMT_CACHE_SIZE;
+	for (i = 0; i < STMT_CACHE_SIZE; i++) {
+		slot = &stmt_cache[(h + i) % STMT_CACHE_SIZE];
+		if (slot->sql == sql) {
+			sqlite3_reset(slot->stmt);
+			sqlite3_clear_bindings(slot->stmt);
+			return (slot->stmt);
+		}
+		if (slot->sql == NULL)
+			break;
+	}
+	if (i == STMT_CACHE_SIZE)
+		fatalx("%s: statement cache full", __func__);
+	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+	    &slot->stmt, NULL) != SQLITE_OK) {
+		log_warnx("%s: %s: %s", __func__, sqlite3_errmsg(db), sql);
+		slot->stmt = NULL;
+		return (NULL);
+	}
+	slot->sql = sql;
+	return (slot->stmt);
+}
+
+/* Run a statement that returns no rows; SQLITE_DONE or an error code. */
+int
+db_step_done(sqlite3_stmt *st)
+{
+	int	 rc;
+
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_CONSTRAINT &&
+	    (rc & 0xff) != SQLITE_CONSTRAINT)
+		log_warnx("database: %s", sqlite3_errmsg(db));
+	sqlite3_reset(st);
+	return (rc == SQLITE_DONE ? SQLITE_DONE : (rc & 0xff));
+}
+
+int
+db_exec(const char *sql)
+{
+	char	*msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		log_warnx("database: %s: %s", sql, msg);
+		sqlite3_free(msg);
+		return (-1);
+	}
+	return (0);
+}
+
+int
+db_begin(void)
+{
+	return (db_exec("BEGIN IMMEDIATE"));
+}
+
+int
+db_commit(void)
+{
+	return (db_exec("COMMIT"));
+}
+
+void
+db_rollback(void)
+{
+	if (!sqlite3_get_autocommit(db))
+		(void)db_exec("ROLLBACK");
+}
+
+int
+db_changes(void)
+{
+	return (sqlite3_changes(db));
+}
+
+/* Column i as text, "" when NULL. */
+const char *
+db_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char	*s;
+
+	if ((s = sqlite3_column_text(st, i)) == NULL)
+		return ("");
+	return ((const char *)s);
+}
+
+/* Column i as text, NULL when NULL. */
+const char *
+db_ntext(sqlite3_stmt *st, int i)
+{
+	return ((const char *)sqlite3_column_text(st, i));
+}
+
+/* Bind text that outlives the statement's next step. */
+void
+db_bind(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s == NULL)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
 }

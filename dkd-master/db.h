@@ -30,5 +30,15 @@ extern const struct db_migration db_migrations[];
 extern const size_t db_nmigrations;
 
 sqlite3	*db_handle(void);
+sqlite3_stmt *db_prepare(const char *);
+int	 db_step_done(sqlite3_stmt *);
+int	 db_exec(const char *);
+int	 db_begin(void);
+int	 db_commit(void);
+void	 db_rollback(void);
+int	 db_changes(void);
+const char *db_text(sqlite3_stmt *, int);
+const char *db_ntext(sqlite3_stmt *, int);
+void	 db_bind(sqlite3_stmt *, int, const char *);
 
 #endif /* DKD_DB_H */

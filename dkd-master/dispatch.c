@@ -28,49 +28,12 @@
  * makes the supervisor treat the worker as broken.
  */
 
-/* A token hash is SHA-256 in lower-case hex, or empty when anonymous. */
-#define TOKEN_HASH_LEN	64
-#define CLIENT_MAX	64
-
-static void	api_reply_status(uint32_t, uint32_t);
-
-/* A reply that is only a status code. */
-static void
-api_reply_status(uint32_t reqid, uint32_t status)
-{
-	struct wbuf	 wb;
-
-	wbuf_init(&wb, 16);
-	wire_put_u32(&wb, status);
-	(void)supervisor_send(PROC_API, IMSG_API_RESPONSE, reqid, &wb);
-	wbuf_free(&wb);
-}
-
 int
 master_dispatch_api(struct imsg *imsg)
 {
-	struct rbuf	 r;
-	char		 token[TOKEN_HASH_LEN + 1], client[CLIENT_MAX];
-	uint32_t	 op;
-
 	if (imsg->hdr.type != IMSG_API_REQUEST)
 		return (-1);
-	rbuf_init(&r, imsg->data, imsg->len);
-	op = wire_get_u32(&r);
-	wire_get_strbuf(&r, token, sizeof(token));
-	wire_get_strbuf(&r, client, sizeof(client));
-	if (r.error)
-		return (-1);
-	switch (op) {
-	case API_OP_HEALTH:
-		if (wire_done(&r) == -1)
-			return (-1);
-		api_reply_status(imsg->hdr.peerid,
-		    db_ping() == 0 ? 200 : 503);
-		return (0);
-	default:
-		return (-1);
-	}
+	return (request_from_api(imsg));
 }
 
 int
@@ -79,6 +42,8 @@ master_dispatch_reconciler(struct imsg *imsg)
 	struct docker_status	 ds;
 	struct rbuf		 r;
 
+	if (imsg->hdr.type == IMSG_REC_SYSINFO)
+		return (system_docker_reply(imsg));
 	if (imsg->hdr.type != IMSG_REC_DOCKER)
 		return (-1);
 	memset(&ds, 0, sizeof(ds));

@@ -23,6 +23,7 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <netdb.h>
 #include <pwd.h>
 #include <signal.h>
@@ -108,11 +109,18 @@ main(int argc, char *argv[])
 	log_setlevel(env->log_level);
 	setproctitle_init(argc0, argv0, environ);
 
+	/* Slugs keep letters beyond ASCII. */
+	if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
+		log_warnx("no C.UTF-8 locale: slugs will keep ASCII only");
+
 	/* Everything the master creates is private unless it says so. */
 	umask(077);
 	master_mkdirs(&env->conf);
 	supervisor_init();
 	if (db_open(env->conf.database, errbuf, sizeof(errbuf)) == -1)
+		fatalx("%s", errbuf);
+	if (presets_load(DKD_DATA_DIR "/presets.conf", errbuf,
+	    sizeof(errbuf)) == -1)
 		fatalx("%s", errbuf);
 	if ((env->listen_fd = master_bind(&env->conf)) == -1)
 		exit(1);
@@ -143,6 +151,8 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 
 	control_listen();
+	hasher_init();
+	auth_init();
 	supervisor_start();
 	log_info("dkd %s starting: listening on %s, database %s",
 	    DKD_VERSION, env->conf.listen, env->conf.database);

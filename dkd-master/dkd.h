@@ -27,7 +27,10 @@
 
 #include "conf.h"
 #include "dkd_imsg.h"
+#include "ops.h"
 #include "proc.h"
+#include "tree.h"
+#include "util.h"
 
 struct dkd_worker;
 
@@ -38,6 +41,42 @@ struct docker_status {
 	char		 api_version[32];
 	char		 error[256];
 	time_t		 checked_at;
+};
+
+#define EMAIL_LEN	254
+#define NAME_LEN	255
+
+struct user {
+	char		 id[UUID_LEN + 1];
+	char		 email[EMAIL_LEN + 1];
+	char		 name[NAME_LEN + 1];
+	char		 role[8];
+	char		 created_at[DBTIME_LEN + 1];
+	char		 updated_at[DBTIME_LEN + 1];
+};
+
+/* One request from dkd-api or dkctl, alive until it is answered. */
+struct request {
+	uint32_t		 id;
+	enum api_op		 op;
+	const struct op_spec	*spec;
+	struct op_args		 args;
+	char			 client[64];
+	char			 token_hash[SHA256_HEX_LEN + 1];
+	int			 from_ctl;
+	int			 authed;
+	struct user		 user;
+};
+
+#define VERRORS_MAX	16
+
+/* Validation failures, collected per field for a 422. */
+struct verrors {
+	int		 n;
+	struct {
+		const char	*field;
+		const char	*msg;
+	}		 e[VERRORS_MAX];
 };
 
 struct dkd {
@@ -77,6 +116,98 @@ const char *supervisor_name(enum dkd_proc_id);
 void	 supervisor_status(enum dkd_proc_id, pid_t *, time_t *, unsigned *,
 	    const char **);
 
+/* request.c */
+int	 request_from_api(struct imsg *);
+int	 request_from_ctl(uint32_t, uid_t, struct rbuf *);
+void	 reply_tree(struct request *, int, struct wbuf *);
+void	 reply_empty(struct request *, int);
+void	 reply_error(struct request *, int, const char *, ...)
+	    __attribute__((__format__ (printf, 3, 4)));
+void	 reply_retry(struct request *, int, int, const char *);
+void	 reply_invalid(struct request *, struct verrors *);
+void	 reply_internal(struct request *);
+void	 request_free(struct request *);
+void	 verror_add(struct verrors *, const char *, const char *);
+int	 tree_new(struct wbuf *);
+void	 tree_user(struct wbuf *, const struct user *);
+void	 tree_time(struct wbuf *, const char *, const char *);
+void	 list_params(struct request *, int, int, int64_t *, int64_t *);
+void	 tree_list_end(struct wbuf *, struct request *, int, int, int64_t);
+
+/* auth.c */
+void	 auth_init(void);
+int	 auth_resolve(struct request *);
+void	 auth_setup_token_refresh(void);
+const char *auth_setup_token(void);
+void	 op_can_register(struct request *);
+void	 op_register(struct request *);
+void	 op_login(struct request *);
+void	 op_refresh(struct request *);
+void	 op_logout(struct request *);
+void	 op_me(struct request *);
+void	 op_profile(struct request *);
+int	 sessions_delete_user(const char *);
+void	 op_ctl_setup_token(struct request *);
+
+/* hasher.c */
+typedef void	(*hasher_cb)(int, const char *, void *);
+void	 hasher_init(void);
+int	 hasher_hash(const char *, hasher_cb, void *);
+int	 hasher_verify(const char *, const char *, hasher_cb, void *);
+
+/* throttle.c */
+int	 throttle_check(const char *, const char *);
+void	 throttle_fail(const char *, const char *);
+void	 throttle_success(const char *);
+
+/* users.c */
+int	 user_by_id(const char *, struct user *);
+int	 user_by_email(const char *, struct user *, char *, size_t);
+int	 user_count(void);
+int	 validate_email(const char *);
+void	 email_normalize(char *);
+int	 user_insert(const char *, const char *, const char *,
+	    const char *, char [UUID_LEN + 1]);
+void	 op_user_create(struct request *);
+void	 op_user_list(struct request *);
+void	 op_user_get(struct request *);
+void	 op_user_update(struct request *);
+void	 op_user_delete(struct request *);
+void	 op_ctl_user_passwd(struct request *);
+void	 op_ctl_user_role(struct request *);
+void	 op_ctl_user_del(struct request *);
+
+/* apikeys.c */
+void	 op_apikey_list(struct request *);
+void	 op_apikey_create(struct request *);
+void	 op_apikey_delete(struct request *);
+void	 op_ctl_apikey_list(struct request *);
+void	 op_ctl_apikey_create(struct request *);
+void	 op_ctl_apikey_del(struct request *);
+
+/* projects.c */
+void	 project_slug(const char *, char *, size_t);
+void	 op_project_create(struct request *);
+void	 op_project_list(struct request *);
+void	 op_project_get(struct request *);
+void	 op_project_delete(struct request *);
+
+/* presets.c */
+int	 presets_load(const char *, char *, size_t);
+void	 op_preset_list(struct request *);
+void	 op_preset_get(struct request *);
+
+/* system.c */
+void	 op_system_about(struct request *);
+void	 op_system_status(struct request *);
+void	 op_system_unavailable(struct request *);
+void	 op_settings_get(struct request *);
+void	 op_settings_update(struct request *);
+int	 system_docker_reply(struct imsg *);
+
+/* sysinfo.c */
+void	 sysinfo_host(struct wbuf *, const char *);
+
 /* dispatch.c */
 int	 master_dispatch_api(struct imsg *);
 int	 master_dispatch_reconciler(struct imsg *);
@@ -84,6 +215,7 @@ int	 master_dispatch_logd(struct imsg *);
 
 /* control.c */
 int	 control_init(const char *);
+void	 control_reply(uint32_t, uint32_t, struct wbuf *);
 void	 control_listen(void);
 void	 control_cleanup(const char *);
 

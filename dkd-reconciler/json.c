@@ -108,3 +108,25 @@ json_get_str(yajl_val v, const char *key)
 		return (NULL);
 	return (YAJL_GET_STRING(s));
 }
+
+/* The integer at key in object v, or def. */
+int64_t
+json_get_int(yajl_val v, const char *key, int64_t def)
+{
+	const char	*path[2] = { key, NULL };
+	yajl_val	 n;
+
+	if ((n = yajl_tree_get(v, path, yajl_t_number)) == NULL ||
+	    !YAJL_IS_INTEGER(n))
+		return (def);
+	return (YAJL_GET_INTEGER(n));
+}
+
+/* The array at key in object v, or NULL. */
+yajl_val
+json_get_array(yajl_val v, const char *key)
+{
+	const char	*path[2] = { key, NULL };
+
+	return (yajl_tree_get(v, path, yajl_t_array));
+}

@@ -46,6 +46,7 @@ static void	rec_probe_done(long, const char *, size_t, const char *,
 		    void *);
 static void	rec_report(int, const char *, const char *, const char *);
 static void	rec_shutdown(void);
+static int	rec_dispatch_master(struct imsg *);
 
 int
 main(int argc, char *argv[])
@@ -55,6 +56,7 @@ main(int argc, char *argv[])
 
 	worker_init(w, PROC_RECONCILER, "reconciler", argc, argv);
 	w->shutdown = rec_shutdown;
+	w->dispatch = rec_dispatch_master;
 	worker_config();
 	if ((w->base = event_base_new()) == NULL)
 		fatalx("event_base_new");
@@ -66,6 +68,24 @@ main(int argc, char *argv[])
 	worker_run();
 	/* NOTREACHED */
 	return (0);
+}
+
+static int
+rec_dispatch_master(struct imsg *imsg)
+{
+	struct rbuf	 r;
+	int		 with_df;
+
+	switch (imsg->hdr.type) {
+	case IMSG_REC_SYSINFO:
+		rbuf_init(&r, imsg->data, imsg->len);
+		with_df = wire_get_bool(&r);
+		if (wire_done(&r) == -1)
+			return (-1);
+		sysinfo_request(imsg->hdr.peerid, with_df);
+		return (0);
+	}
+	return (-1);
 }
 
 static void
@@ -104,6 +124,7 @@ rec_probe_done(long status, const char *body, size_t len, const char *err,
 		api = v != NULL ? json_get_str(v, "ApiVersion") : NULL;
 		if (server != NULL && api != NULL) {
 			rec_report(1, server, api, "");
+			sysinfo_set_api_version(api);
 			probe_backoff = 1;
 			yajl_tree_free(v);
 			evtimer_add(probe_ev, &tv);

@@ -18,6 +18,7 @@
 #define DKD_RECONCILER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <event2/event.h>
 #include <yajl/yajl_tree.h>
@@ -39,5 +40,11 @@ void	 docker_shutdown(void);
 /* json.c */
 yajl_val json_parse(const char *, size_t, char *, size_t);
 const char *json_get_str(yajl_val, const char *);
+int64_t	 json_get_int(yajl_val, const char *, int64_t);
+yajl_val json_get_array(yajl_val, const char *);
+
+/* sysinfo.c */
+void	 sysinfo_request(uint32_t, int);
+void	 sysinfo_set_api_version(const char *);
 
 #endif /* DKD_RECONCILER_H */

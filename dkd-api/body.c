@@ -1,0 +1,270 @@
+/*
+ * Copyright (c) 2026 The DeployKit Authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yajl/yajl_parse.h>
+
+#include "api.h"
+#include "util.h"
+
+/*
+ * Request bodies: one JSON object whose known keys become the op's
+ * fields.  The callback parser sees every string with its length, so an
+ * embedded NUL is caught; nesting is bounded; strings must be strict
+ * UTF-8 (yajl lets lone surrogates through).  Unknown keys are ignored,
+ * null means absent, a repeated key keeps its last value.
+ */
+
+struct body_ctx {
+	const struct op_spec	*spec;
+	struct op_args		*args;
+	struct body_error	*err;
+	int			 depth;
+	int			 field;	/* index of the current key, or -1 */
+};
+
+/* Stop the parse with this error; returns 0 for yajl to cancel. */
+static int
+body_fail(struct body_ctx *c, int status, const char *field,
+    const char *msg)
+{
+	c->err->status = status;
+	strlcpy(c->err->field, field != NULL ? field : "",
+	    sizeof(c->err->field));
+	strlcpy(c->err->message, msg, sizeof(c->err->message));
+	return (0);
+}
+
+/* A scalar at depth 1 is a value for the current key. */
+static const struct op_field *
+body_target(struct body_ctx *c)
+{
+	if (c->depth != 1 || c->field < 0)
+		return (NULL);
+	return (&c->spec->fields[c->field]);
+}
+
+static int
+type_error(struct body_ctx *c, const struct op_field *f)
+{
+	char	 msg[128];
+
+	(void)snprintf(msg, sizeof(msg), "Field \"%s\" must be %s.", f->name,
+	    f->type == FT_INT ? "an integer" : f->type == FT_BOOL ?
+	    "true or false" : "a string");
+	return (body_fail(c, 400, f->name, msg));
+}
+
+static int
+cb_null(void *ctx)
+{
+	struct body_ctx		*c = ctx;
+	const struct op_field	*f;
+
+	if ((f = body_target(c)) != NULL) {
+		free(c->args->str[c->field]);
+		c->args->str[c->field] = NULL;
+		c->args->present[c->field] = 0;
+	}
+	return (1);
+}
+
+static int
+cb_boolean(void *ctx, int v)
+{
+	struct body_ctx		*c = ctx;
+	const struct op_field	*f;
+
+	if ((f = body_target(c)) == NULL)
+		return (1);
+	if (f->type != FT_BOOL)
+		return (type_error(c, f));
+	c->args->num[c->field] = v ? 1 : 0;
+	c->args->present[c->field] = 1;
+	return (1);
+}
+
+static int
+cb_number(void *ctx, const char *s, size_t len)
+{
+	struct body_ctx		*c = ctx;
+	const struct op_field	*f;
+	char			 buf[32], *end;
+	long long		 v;
+
+	if ((f = body_target(c)) == NULL)
+		return (1);
+	if (f->type != FT_INT || len >= sizeof(buf))
+		return (type_error(c, f));
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	errno = 0;
+	v = strtoll(buf, &end, 10);
+	if (*end != '\0' || errno != 0)
+		return (type_error(c, f));
+	c->args->num[c->field] = v;
+	c->args->present[c->field] = 1;
+	return (1);
+}
+
+static int
+cb_string(void *ctx, const unsigned char *s, size_t len)
+{
+	struct body_ctx		*c = ctx;
+	const struct op_field	*f;
+	char			*p;
+
+	if (memchr(s, '\0', len) != NULL)
+		return (body_fail(c, 400, NULL, "Invalid JSON body: a string "
+		    "contains a NUL character."));
+	if (!utf8_valid((const char *)s, len))
+		return (body_fail(c, 400, NULL, "Invalid JSON body: a string "
+		    "is not valid UTF-8."));
+	if ((f = body_target(c)) == NULL)
+		return (1);
+	if (f->type != FT_STR && f->type != FT_TOKEN)
+		return (type_error(c, f));
+	if (len > f->max) {
+		c->err->status = 422;
+		strlcpy(c->err->field, f->name, sizeof(c->err->field));
+		(void)snprintf(c->err->message, sizeof(c->err->message),
+		    "Must be at most %zu bytes long.", f->max);
+		return (0);
+	}
+	if ((p = malloc(len + 1)) == NULL)
+		return (body_fail(c, 500, NULL, "Out of memory."));
+	memcpy(p, s, len);
+	p[len] = '\0';
+	if (c->args->str[c->field] != NULL) {
+		explicit_bzero(c->args->str[c->field],
+		    strlen(c->args->str[c->field]));
+		free(c->args->str[c->field]);
+	}
+	c->args->str[c->field] = p;
+	c->args->present[c->field] = 1;
+	return (1);
+}
+
+static int
+cb_map_key(void *ctx, const unsigned char *k, size_t len)
+{
+	struct body_ctx	*c = ctx;
+	int		 i;
+
+	if (c->depth != 1)
+		return (1);
+	c->field = -1;
+	for (i = 0; i < c->spec->nfields; i++)
+		if (c->spec->fields[i].src == FS_BODY &&
+		    strlen(c->spec->fields[i].name) == len &&
+		    memcmp(c->spec->fields[i].name, k, len) == 0)
+			c->field = i;
+	return (1);
+}
+
+static int
+cb_open(struct body_ctx *c, int map)
+{
+	const struct op_field	*f;
+
+	if (c->depth == 0 && !map)
+		return (body_fail(c, 400, NULL, "Invalid JSON body: expected "
+		    "an object."));
+	if ((f = body_target(c)) != NULL)
+		return (type_error(c, f));
+	if (++c->depth > API_JSON_MAX_DEPTH)
+		return (body_fail(c, 400, NULL, "Invalid JSON body: nested "
+		    "too deeply."));
+	return (1);
+}
+
+static int
+cb_start_map(void *ctx)
+{
+	return (cb_open(ctx, 1));
+}
+
+static int
+cb_start_array(void *ctx)
+{
+	return (cb_open(ctx, 0));
+}
+
+static int
+cb_close(void *ctx)
+{
+	struct body_ctx	*c = ctx;
+
+	c->depth--;
+	if (c->depth == 1)
+		c->field = -1;
+	return (1);
+}
+
+static const yajl_callbacks callbacks = {
+	.yajl_null = cb_null,
+	.yajl_boolean = cb_boolean,
+	.yajl_number = cb_number,
+	.yajl_string = cb_string,
+	.yajl_start_map = cb_start_map,
+	.yajl_map_key = cb_map_key,
+	.yajl_end_map = cb_close,
+	.yajl_start_array = cb_start_array,
+	.yajl_end_array = cb_close,
+};
+
+/*
+ * Fill args from a JSON body for spec.  0 on success; -1 with err set:
+ * status 400 for a body that is not what was asked, 422 for one field.
+ */
+int
+body_decode(const unsigned char *buf, size_t len, const struct op_spec *spec,
+    struct op_args *args, struct body_error *err)
+{
+	struct body_ctx	 c;
+	yajl_handle	 h;
+	yajl_status	 st;
+
+	memset(&c, 0, sizeof(c));
+	memset(err, 0, sizeof(*err));
+	c.spec = spec;
+	c.args = args;
+	c.err = err;
+	c.field = -1;
+	if ((h = yajl_alloc(&callbacks, NULL, &c)) == NULL) {
+		err->status = 500;
+		strlcpy(err->message, "Out of memory.", sizeof(err->message));
+		return (-1);
+	}
+	st = yajl_parse(h, buf, len);
+	if (st == yajl_status_ok)
+		st = yajl_complete_parse(h);
+	yajl_free(h);
+	if (st == yajl_status_ok && len > 0)
+		return (0);
+	if (err->status == 0) {
+		err->status = 400;
+		strlcpy(err->message, "Invalid JSON body.",
+		    sizeof(err->message));
+	}
+	op_args_clear(args);
+	return (-1);
+}

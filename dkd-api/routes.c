@@ -1,0 +1,346 @@
+/*
+ * Copyright (c) 2026 The DeployKit Authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#include <sys/types.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "api.h"
+#include "log.h"
+#include "tree_json.h"
+#include "util.h"
+#include "worker.h"
+
+/*
+ * The API routes.  Each maps a method and a path pattern to an op of
+ * the master; the fields the op takes come from the JSON body, the
+ * query string and the path, as ops.c describes.  The master's reply is
+ * a tree that is rendered as JSON here.
+ */
+
+#define PATH_PARAMS_MAX	4
+#define PATH_SEGS_MAX	8
+#define SEG_MAX		128
+
+struct route {
+	int		 method;
+	const char	*pattern;	/* ":x" segments are parameters */
+	enum api_op	 op;
+};
+
+static const struct route routes[] = {
+	{ EVHTTP_REQ_GET,	"/api/health",		OP_HEALTH },
+	{ EVHTTP_REQ_GET,	"/api/auth/register",	OP_AUTH_CAN_REGISTER },
+	{ EVHTTP_REQ_POST,	"/api/auth/register",	OP_AUTH_REGISTER },
+	{ EVHTTP_REQ_POST,	"/api/auth/login",	OP_AUTH_LOGIN },
+	{ EVHTTP_REQ_POST,	"/api/auth/refresh",	OP_AUTH_REFRESH },
+	{ EVHTTP_REQ_POST,	"/api/auth/logout",	OP_AUTH_LOGOUT },
+	{ EVHTTP_REQ_GET,	"/api/auth/me",		OP_AUTH_ME },
+	{ EVHTTP_REQ_PATCH,	"/api/auth/profile",	OP_AUTH_PROFILE },
+	{ EVHTTP_REQ_POST,	"/api/projects",	OP_PROJECTS_CREATE },
+	{ EVHTTP_REQ_GET,	"/api/projects",	OP_PROJECTS_LIST },
+	{ EVHTTP_REQ_GET,	"/api/projects/:id",	OP_PROJECTS_GET },
+	{ EVHTTP_REQ_DELETE,	"/api/projects/:id",	OP_PROJECTS_DELETE },
+	{ EVHTTP_REQ_GET,	"/api/presets/databases", OP_PRESETS_LIST },
+	{ EVHTTP_REQ_GET,	"/api/presets/databases/:id", OP_PRESETS_GET },
+	{ EVHTTP_REQ_POST,	"/api/users",		OP_USERS_CREATE },
+	{ EVHTTP_REQ_GET,	"/api/users",		OP_USERS_LIST },
+	{ EVHTTP_REQ_GET,	"/api/users/:id",	OP_USERS_GET },
+	{ EVHTTP_REQ_PATCH,	"/api/users/:id",	OP_USERS_UPDATE },
+	{ EVHTTP_REQ_DELETE,	"/api/users/:id",	OP_USERS_DELETE },
+	{ EVHTTP_REQ_GET,	"/api/system/about",	OP_SYSTEM_ABOUT },
+	{ EVHTTP_REQ_GET,	"/api/system/status",	OP_SYSTEM_STATUS },
+	{ EVHTTP_REQ_GET,	"/api/system/release",	OP_SYSTEM_RELEASE },
+	{ EVHTTP_REQ_POST,	"/api/system/upgrade",	OP_SYSTEM_UPGRADE },
+	{ EVHTTP_REQ_GET,	"/api/system/upgrade",
+	    OP_SYSTEM_UPGRADE_STATUS },
+	{ EVHTTP_REQ_GET,	"/api/system/settings",	OP_SETTINGS_GET },
+	{ EVHTTP_REQ_PATCH,	"/api/system/settings",	OP_SETTINGS_UPDATE },
+	{ EVHTTP_REQ_GET,	"/api/api-keys",	OP_APIKEYS_LIST },
+	{ EVHTTP_REQ_POST,	"/api/api-keys",	OP_APIKEYS_CREATE },
+	{ EVHTTP_REQ_DELETE,	"/api/api-keys/:id",	OP_APIKEYS_DELETE },
+};
+
+static void	route_call(struct evhttp_request *, const struct route *,
+		    char [][SEG_MAX], int);
+static void	route_done(struct evhttp_request *, uint32_t, struct rbuf *,
+		    void *);
+
+/*
+ * Does path match pattern?  Parameters are copied, decoded, into
+ * params.  A path segment of a parameter must be non-empty.
+ */
+static int
+route_match(const char *pattern, const char *path, char params[][SEG_MAX],
+    int *nparams)
+{
+	const char	*p = pattern, *q = path;
+	size_t		 pl, ql;
+	char		*dec;
+
+	*nparams = 0;
+	while (*p == '/' && *q == '/') {
+		p++;
+		q++;
+		pl = strcspn(p, "/");
+		ql = strcspn(q, "/");
+		if (*p == ':') {
+			if (ql == 0 || ql >= SEG_MAX ||
+			    *nparams == PATH_PARAMS_MAX)
+				return (0);
+			memcpy(params[*nparams], q, ql);
+			params[*nparams][ql] = '\0';
+			if ((dec = evhttp_uridecode(params[*nparams], 0,
+			    NULL)) == NULL)
+				return (0);
+			if (strlcpy(params[*nparams], dec, SEG_MAX) >= SEG_MAX) {
+				free(dec);
+				return (0);
+			}
+			free(dec);
+			(*nparams)++;
+		} else if (pl != ql || strncmp(p, q, pl) != 0)
+			return (0);
+		p += pl;
+		q += ql;
+	}
+	/* A trailing slash names the same resource. */
+	if (*p == '\0' && q[0] == '/' && q[1] == '\0')
+		q++;
+	return (*p == '\0' && *q == '\0');
+}
+
+void
+routes_dispatch(struct evhttp_request *req, const char *path)
+{
+	char		 params[PATH_PARAMS_MAX][SEG_MAX];
+	size_t		 i;
+	int		 n, method, pathmatch = 0;
+
+	method = evhttp_request_get_command(req);
+	if (method == EVHTTP_REQ_HEAD)
+		method = EVHTTP_REQ_GET;
+	for (i = 0; i < nitems(routes); i++) {
+		if (!route_match(routes[i].pattern, path, params, &n))
+			continue;
+		pathmatch = 1;
+		if (routes[i].method != method)
+			continue;
+		route_call(req, &routes[i], params, n);
+		return;
+	}
+	if (pathmatch)
+		http_error(req, 405, "invalid", "Method not allowed.");
+	else
+		http_error(req, 404, "not_found", "Not found.");
+}
+
+/* The hash of the bearer token, or "" when there is no header. */
+static void
+route_token(struct evhttp_request *req, char hash[SHA256_HEX_LEN + 1])
+{
+	const char	*h, *tok;
+
+	hash[0] = '\0';
+	h = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Authorization");
+	if (h == NULL)
+		return;
+	tok = h;
+	if (strncasecmp(h, "Bearer ", 7) == 0)
+		tok = h + 7 + strspn(h + 7, " ");
+	/* Anything else still hashes: to a token that matches nothing. */
+	sha256_hex(tok, strlen(tok), hash);
+}
+
+static int
+route_query(struct evhttp_request *req, const struct op_spec *spec,
+    struct op_args *a)
+{
+	struct evkeyvalq	 q;
+	const struct op_field	*f;
+	const char		*query, *v;
+	char			*end, msg[128];
+	long long		 n;
+	int			 i, rv = 0;
+
+	TAILQ_INIT(&q);
+	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	if (query != NULL && evhttp_parse_query_str(query, &q) == -1) {
+		http_error(req, 400, "invalid", "Bad query string.");
+		return (-1);
+	}
+	for (i = 0; i < spec->nfields && rv == 0; i++) {
+		f = &spec->fields[i];
+		if (f->src != FS_QUERY ||
+		    (v = evhttp_find_header(&q, f->name)) == NULL)
+			continue;
+		if (f->type == FT_INT) {
+			errno = 0;
+			n = strtoll(v, &end, 10);
+			if (*v == '\0' || *end != '\0' || errno != 0) {
+				(void)snprintf(msg, sizeof(msg), "Query param "
+				    "\"%s\" must be an integer.", f->name);
+				http_error(req, 400, "invalid", msg);
+				rv = -1;
+				break;
+			}
+			a->num[i] = n;
+			a->present[i] = 1;
+		} else if (strlen(v) > f->max || !utf8_valid(v, strlen(v))) {
+			(void)snprintf(msg, sizeof(msg), "Query param \"%s\" "
+			    "is too long or not UTF-8.", f->name);
+			http_error(req, 400, "invalid", msg);
+			rv = -1;
+		} else if (op_args_set_str(a, i, v) == -1) {
+			http_error(req, 500, "internal", "Internal error.");
+			rv = -1;
+		}
+	}
+	evhttp_clear_headers(&q);
+	return (rv);
+}
+
+static void
+route_call(struct evhttp_request *req, const struct route *rt,
+    char params[][SEG_MAX], int nparams)
+{
+	const struct op_spec	*spec = op_spec(rt->op);
+	const struct op_field	*f;
+	struct op_args		 a;
+	struct body_error	 berr;
+	struct evbuffer		*in;
+	struct wbuf		 wb;
+	char			 token[SHA256_HEX_LEN + 1];
+	char			 client[64], hash[SHA256_HEX_LEN + 1];
+	int			 i, p = 0, want_body = 0;
+
+	memset(&a, 0, sizeof(a));
+	route_token(req, token);
+	client_address(req, client, sizeof(client));
+	if (spec == NULL) {
+		/* Health has no fields and no spec. */
+		wbuf_init(&wb, 256);
+		wire_put_u32(&wb, rt->op);
+		wire_put_str(&wb, token);
+		wire_put_str(&wb, client);
+		goto send;
+	}
+	for (i = 0; i < spec->nfields; i++) {
+		f = &spec->fields[i];
+		if (f->src == FS_BODY)
+			want_body = 1;
+		else if (f->src == FS_PATH && p < nparams &&
+		    op_args_set_str(&a, i, params[p++]) == -1) {
+			http_error(req, 500, "internal", "Internal error.");
+			goto fail;
+		}
+	}
+	if (want_body) {
+		in = evhttp_request_get_input_buffer(req);
+		if (body_decode(evbuffer_pullup(in, -1),
+		    evbuffer_get_length(in), spec, &a, &berr) == -1) {
+			if (berr.status == 422)
+				http_invalid_field(req, berr.field,
+				    berr.message);
+			else
+				http_error(req, berr.status, NULL,
+				    berr.message);
+			goto fail;
+		}
+	}
+	if (route_query(req, spec, &a) == -1)
+		goto fail;
+	/* Secrets the master only compares cross as their hash. */
+	for (i = 0; i < spec->nfields; i++) {
+		if (spec->fields[i].type != FT_TOKEN || !a.present[i] ||
+		    *a.str[i] == '\0')
+			continue;
+		sha256_hex(a.str[i], strlen(a.str[i]), hash);
+		if (op_args_set_str(&a, i, hash) == -1) {
+			http_error(req, 500, "internal", "Internal error.");
+			goto fail;
+		}
+	}
+	wbuf_init(&wb, DKD_IMSG_MAX_INTERNAL - 64);
+	wire_put_u32(&wb, rt->op);
+	wire_put_str(&wb, token);
+	wire_put_str(&wb, client);
+	op_args_put(&wb, spec, &a);
+	op_args_clear(&a);
+send:
+	if (wb.error) {
+		http_error(req, 413, "invalid", "Request too large.");
+		wbuf_free(&wb);
+		return;
+	}
+	if (api_call_master(req, &wb, route_done, NULL) == -1)
+		http_error(req, 503, "internal", "Service unavailable.");
+	explicit_bzero(wb.buf, wb.len);
+	wbuf_free(&wb);
+	return;
+fail:
+	op_args_clear(&a);
+}
+
+/* Render the master's answer: status, allowed headers, JSON body. */
+static void
+route_done(struct evhttp_request *req, uint32_t status, struct rbuf *r,
+    void *arg)
+{
+	struct evkeyvalq	*out = evhttp_request_get_output_headers(req);
+	yajl_gen		 g;
+	char			 name[32], value[64];
+	uint32_t		 n, i;
+
+	if (status == 0) {
+		http_error(req, 503, "internal",
+		    "The server did not answer in time.");
+		return;
+	}
+	n = wire_get_u32(r);
+	for (i = 0; i < n && !r->error; i++) {
+		wire_get_strbuf(r, name, sizeof(name));
+		wire_get_strbuf(r, value, sizeof(value));
+		if (!r->error && strcmp(name, "Retry-After") == 0)
+			evhttp_add_header(out, name, value);
+	}
+	if (r->error) {
+		log_warnx("malformed reply from the master");
+		http_error(req, 500, "internal", "Internal error.");
+		return;
+	}
+	if (r->off == r->len) {
+		evhttp_send_reply(req, (int)status, NULL, NULL);
+		return;
+	}
+	if ((g = json_new()) == NULL || tree_to_json(r, g) == -1) {
+		if (g != NULL)
+			yajl_gen_free(g);
+		log_warnx("reply from the master does not render as JSON");
+		http_error(req, 500, "internal", "Internal error.");
+		return;
+	}
+	http_send_json(req, (int)status, g);
+}
