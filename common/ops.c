@@ -19,6 +19,7 @@
 
 #include "compat.h"
 #include "ops.h"
+#include "util.h"
 
 #define EMAIL_MAX	254
 #define NAME_MAX_	255
@@ -254,5 +255,27 @@ op_args_set_str(struct op_args *a, int i, const char *s)
 	}
 	a->str[i] = p;
 	a->present[i] = 1;
+	return (0);
+}
+
+/*
+ * Replace every non-empty FT_TOKEN value by its SHA-256 in hex, as the
+ * master expects it.  An empty value stays empty: "missing" is an answer
+ * of its own.
+ */
+int
+op_args_hash_tokens(const struct op_spec *spec, struct op_args *a)
+{
+	char	 hash[SHA256_HEX_LEN + 1];
+	int	 i;
+
+	for (i = 0; i < spec->nfields && i < OP_FIELDS_MAX; i++) {
+		if (spec->fields[i].type != FT_TOKEN || !a->present[i] ||
+		    *a->str[i] == '\0')
+			continue;
+		sha256_hex(a->str[i], strlen(a->str[i]), hash);
+		if (op_args_set_str(a, i, hash) == -1)
+			return (-1);
+	}
 	return (0);
 }

@@ -142,5 +142,6 @@ void	 op_args_put(struct wbuf *, const struct op_spec *,
 int	 op_args_get(struct rbuf *, const struct op_spec *, struct op_args *);
 void	 op_args_clear(struct op_args *);
 int	 op_args_set_str(struct op_args *, int, const char *);
+int	 op_args_hash_tokens(const struct op_spec *, struct op_args *);
 
 #endif /* DK_OPS_H */

@@ -233,7 +233,7 @@ route_call(struct evhttp_request *req, const struct route *rt,
 	struct evbuffer		*in;
 	struct wbuf		 wb;
 	char			 token[SHA256_HEX_LEN + 1];
-	char			 client[64], hash[SHA256_HEX_LEN + 1];
+	char			 client[64];
 	int			 i, p = 0, want_body = 0;
 
 	memset(&a, 0, sizeof(a));
@@ -273,15 +273,9 @@ route_call(struct evhttp_request *req, const struct route *rt,
 	if (route_query(req, spec, &a) == -1)
 		goto fail;
 	/* Secrets the master only compares cross as their hash. */
-	for (i = 0; i < spec->nfields; i++) {
-		if (spec->fields[i].type != FT_TOKEN || !a.present[i] ||
-		    *a.str[i] == '\0')
-			continue;
-		sha256_hex(a.str[i], strlen(a.str[i]), hash);
-		if (op_args_set_str(&a, i, hash) == -1) {
-			http_error(req, 500, "internal", "Internal error.");
-			goto fail;
-		}
+	if (op_args_hash_tokens(spec, &a) == -1) {
+		http_error(req, 500, "internal", "Internal error.");
+		goto fail;
 	}
 	wbuf_init(&wb, DKD_IMSG_MAX_INTERNAL - 64);
 	wire_put_u32(&wb, rt->op);

@@ -52,6 +52,9 @@ struct lexer {
 	size_t		 errlen;
 };
 
+static int	lex_error(struct lexer *, const char *, ...)
+		    __attribute__((__format__ (printf, 2, 3)));
+
 static const char *gen_names[] = {
 	[GEN_NONE] = "",
 	[GEN_RANDOM_HEX_32] = "random_hex_32",

@@ -53,6 +53,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				__builtin_trap();
 		return (0);
 	}
+	if (op_args_hash_tokens(spec, &a) == -1)
+		abort();
 	wbuf_init(&w, 4 * 1024 * 1024);
 	op_args_put(&w, spec, &a);
 	rbuf_init(&r, w.buf, w.len);
