@@ -332,14 +332,10 @@ op_register(struct request *req)
 		verror_add(&ve, "email", "Email is required.");
 	else if (!validate_email(a->str[REGISTER_EMAIL]))
 		verror_add(&ve, "email", "Email must be a valid address.");
-	if (!a->present[REGISTER_NAME] || *a->str[REGISTER_NAME] == '\0')
+	if (!a->present[REGISTER_NAME] || blank(a->str[REGISTER_NAME]))
 		verror_add(&ve, "name", "Name is required.");
-	if (!a->present[REGISTER_PASSWORD] ||
-	    *a->str[REGISTER_PASSWORD] == '\0')
-		verror_add(&ve, "password", "Password is required.");
-	else if (strlen(a->str[REGISTER_PASSWORD]) < 8)
-		verror_add(&ve, "password",
-		    "Password must be at least 8 characters.");
+	validate_password(&ve, "password", a->present[REGISTER_PASSWORD] ?
+	    a->str[REGISTER_PASSWORD] : NULL);
 	if (ve.n > 0) {
 		reply_invalid(req, &ve);
 		return;
@@ -599,12 +595,11 @@ op_profile(struct request *req)
 			verror_add(&ve, "email",
 			    "Email must be a valid address.");
 	}
-	if (a->present[PROFILE_NAME] && *a->str[PROFILE_NAME] == '\0')
+	if (a->present[PROFILE_NAME] && blank(a->str[PROFILE_NAME]))
 		verror_add(&ve, "name", "Name is required.");
 	if (a->present[PROFILE_NEW_PASSWORD]) {
-		if (strlen(a->str[PROFILE_NEW_PASSWORD]) < 8)
-			verror_add(&ve, "new_password",
-			    "Password must be at least 8 characters.");
+		validate_password(&ve, "new_password",
+		    a->str[PROFILE_NEW_PASSWORD]);
 		if (!a->present[PROFILE_CURRENT_PASSWORD] ||
 		    *a->str[PROFILE_CURRENT_PASSWORD] == '\0')
 			verror_add(&ve, "current_password",

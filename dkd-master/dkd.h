@@ -64,6 +64,7 @@ struct request {
 	char			 client[64];
 	char			 token_hash[SHA256_HEX_LEN + 1];
 	int			 from_ctl;
+	unsigned		 api_gen;	/* which dkd-api asked */
 	int			 authed;
 	struct user		 user;
 };
@@ -113,6 +114,7 @@ void	 supervisor_send_settings(void);
 int	 supervisor_send(enum dkd_proc_id, uint32_t, uint32_t,
 	    struct wbuf *);
 const char *supervisor_name(enum dkd_proc_id);
+unsigned supervisor_generation(enum dkd_proc_id);
 void	 supervisor_status(enum dkd_proc_id, pid_t *, time_t *, unsigned *,
 	    const char **);
 
@@ -165,6 +167,8 @@ int	 user_by_id(const char *, struct user *);
 int	 user_by_email(const char *, struct user *, char *, size_t);
 int	 user_count(void);
 int	 validate_email(const char *);
+void	 validate_password(struct verrors *, const char *, const char *);
+int	 blank(const char *);
 void	 email_normalize(char *);
 int	 user_insert(const char *, const char *, const char *,
 	    const char *, char [UUID_LEN + 1]);

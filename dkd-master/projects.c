@@ -129,7 +129,7 @@ op_project_create(struct request *req)
 	char		 now[DBTIME_LEN + 1];
 	int		 i, rc = SQLITE_CONSTRAINT;
 
-	if (!a->present[PROJECT_NAME] || *a->str[PROJECT_NAME] == '\0')
+	if (!a->present[PROJECT_NAME] || blank(a->str[PROJECT_NAME]))
 		verror_add(&ve, "name", "Name is required.");
 	if (ve.n > 0) {
 		reply_invalid(req, &ve);

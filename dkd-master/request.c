@@ -113,6 +113,7 @@ request_from_api(struct imsg *imsg)
 	wire_get_strbuf(&r, req->client, sizeof(req->client));
 	req->id = imsg->hdr.peerid;
 	req->op = op;
+	req->api_gen = supervisor_generation(PROC_API);
 	if (r.error || (op != OP_HEALTH && ((req->spec = op_spec(op)) ==
 	    NULL || req->spec->auth == AUTH_CTL)) ||
 	    (req->spec != NULL && op_args_get(&r, req->spec,
@@ -249,9 +250,11 @@ reply_send(struct request *req, int status, const char *retry_after,
 	}
 	if (req->from_ctl)
 		control_reply(req->id, IMSG_CTL_RESPONSE, &wb);
-	else
+	else if (req->api_gen == supervisor_generation(PROC_API))
 		(void)supervisor_send(PROC_API, IMSG_API_RESPONSE, req->id,
 		    &wb);
+	else
+		log_debug("dropping a reply for a dkd-api that is gone");
 	wbuf_free(&wb);
 	request_free(req);
 }

@@ -68,6 +68,7 @@ struct dkd_worker {
 	struct event		*respawn;
 	time_t			 last_pong;
 	uint32_t		 ping_seq;
+	unsigned		 generation;	/* starts so far */
 };
 
 static struct dkd_worker workers[] = {
@@ -104,6 +105,20 @@ worker_byid(enum dkd_proc_id id)
 		if (workers[i].id == id)
 			return (&workers[i]);
 	return (NULL);
+}
+
+/*
+ * Which start of a worker this is.  A reply meant for a dead dkd-api
+ * must not reach its successor, whose request ids start over.
+ */
+unsigned
+supervisor_generation(enum dkd_proc_id id)
+{
+	struct dkd_worker	*w;
+
+	if ((w = worker_byid(id)) == NULL)
+		return (0);
+	return (w->generation);
 }
 
 const char *
@@ -227,6 +242,7 @@ worker_spawn(struct dkd_worker *w)
 	    DKD_QUEUE_MAX_INTERNAL, 1, worker_dispatch, w) == -1)
 		fatal("%s: imsgev_init", __func__);
 	w->ready = 0;
+	w->generation++;
 	w->started = time(NULL);
 	w->last_pong = w->started;
 	worker_send_config(w);

@@ -42,8 +42,6 @@ static void	user_update_hashed(int, const char *, void *);
 static int	admins_other_than(const char *);
 static int	role_valid(const char *);
 static size_t	utf8_chars(const char *);
-static void	validate_password(struct verrors *, const char *,
-		    const char *);
 
 static void
 user_from_row(sqlite3_stmt *st, int c, struct user *u)
@@ -171,7 +169,7 @@ utf8_chars(const char *s)
 	return (n);
 }
 
-static int
+int
 blank(const char *s)
 {
 	for (; *s != '\0'; s++)
@@ -180,7 +178,8 @@ blank(const char *s)
 	return (1);
 }
 
-static void
+/* Required, and at least 8 characters (not bytes). */
+void
 validate_password(struct verrors *ve, const char *field, const char *pw)
 {
 	if (pw == NULL || *pw == '\0')
