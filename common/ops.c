@@ -279,3 +279,30 @@ op_args_hash_tokens(const struct op_spec *spec, struct op_args *a)
 	}
 	return (0);
 }
+
+/* The "error" string of the JSON envelope for an HTTP status. */
+const char *
+op_error_code(int status)
+{
+	switch (status) {
+	case 400:
+	case 405:
+	case 413:
+	case 422:
+		return ("invalid");
+	case 401:
+		return ("unauthorized");
+	case 403:
+		return ("forbidden");
+	case 404:
+		return ("not_found");
+	case 409:
+		return ("conflict");
+	case 429:
+		return ("rate_limited");
+	case 501:
+		return ("not_implemented");
+	default:
+		return ("internal");
+	}
+}

@@ -143,5 +143,6 @@ int	 op_args_get(struct rbuf *, const struct op_spec *, struct op_args *);
 void	 op_args_clear(struct op_args *);
 int	 op_args_set_str(struct op_args *, int, const char *);
 int	 op_args_hash_tokens(const struct op_spec *, struct op_args *);
+const char *op_error_code(int);
 
 #endif /* DK_OPS_H */

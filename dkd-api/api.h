@@ -70,7 +70,6 @@ void	 http_shutdown(void);
 void	 http_error(struct evhttp_request *, int, const char *,
 	    const char *);
 void	 http_send_json(struct evhttp_request *, int, yajl_gen);
-const char *http_error_code(int);
 
 /* static.c */
 void	 static_serve(struct evhttp_request *, const char *);

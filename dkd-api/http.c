@@ -180,29 +180,6 @@ http_api(struct evhttp_request *req, const char *path)
 	routes_dispatch(req, path);
 }
 
-/* The error codes of the envelope, by HTTP status. */
-const char *
-http_error_code(int status)
-{
-	switch (status) {
-	case 400:
-	case 405:
-	case 413:
-	case 422:
-		return ("invalid");
-	case 401:
-		return ("unauthorized");
-	case 403:
-		return ("forbidden");
-	case 404:
-		return ("not_found");
-	case 409:
-		return ("conflict");
-	default:
-		return ("internal");
-	}
-}
-
 void
 http_error(struct evhttp_request *req, int status, const char *code,
     const char *message)
@@ -215,7 +192,7 @@ http_error(struct evhttp_request *req, int status, const char *code,
 	}
 	yajl_gen_map_open(g);
 	json_kv_str(g, "error", code != NULL ? code :
-	    http_error_code(status));
+	    op_error_code(status));
 	json_kv_str(g, "message", message);
 	yajl_gen_map_close(g);
 	http_send_json(req, status, g);

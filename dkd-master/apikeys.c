@@ -50,18 +50,12 @@ tree_apikey(struct wbuf *w, sqlite3_stmt *st, const char *token)
 	tree_end(w);
 }
 
+/* Reply {"data": [...]} with the keys st selects. */
 static void
-apikeys_of(struct request *req, const char *user_id)
+apikeys_reply(struct request *req, sqlite3_stmt *st)
 {
-	sqlite3_stmt	*st;
 	struct wbuf	 w;
 
-	if ((st = db_prepare("SELECT " KEY_COLS " FROM api_keys WHERE "
-	    "user_id = ? ORDER BY created_at DESC, rowid DESC")) == NULL) {
-		reply_internal(req);
-		return;
-	}
-	db_bind(st, 1, user_id);
 	tree_new(&w);
 	tree_map(&w);
 	tree_key(&w, "data");
@@ -72,6 +66,20 @@ apikeys_of(struct request *req, const char *user_id)
 	tree_end(&w);
 	tree_end(&w);
 	reply_tree(req, 200, &w);
+}
+
+static void
+apikeys_of(struct request *req, const char *user_id)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare("SELECT " KEY_COLS " FROM api_keys WHERE "
+	    "user_id = ? ORDER BY created_at DESC, rowid DESC")) == NULL) {
+		reply_internal(req);
+		return;
+	}
+	db_bind(st, 1, user_id);
+	apikeys_reply(req, st);
 }
 
 /* Create a key for user_id and reply 201 with its token. */
@@ -183,39 +191,16 @@ op_apikey_delete(struct request *req)
 	apikey_delete(req, req->args.str[BY_ID], req->user.id);
 }
 
-static int
-ctl_user_id(struct request *req, const char *email, char id[UUID_LEN + 1])
-{
-	struct user	 u;
-	char		 e[EMAIL_LEN + 1];
-	int		 rc;
-
-	strlcpy(e, email, sizeof(e));
-	email_normalize(e);
-	if ((rc = user_by_email(e, &u, NULL, 0)) != 1) {
-		if (rc == 0)
-			reply_error(req, 404, "No user with email %s.", e);
-		else
-			reply_internal(req);
-		return (-1);
-	}
-	strlcpy(id, u.id, UUID_LEN + 1);
-	return (0);
-}
-
 void
 op_ctl_apikey_create(struct request *req)
 {
 	struct op_args	*a = &req->args;
-	char		 id[UUID_LEN + 1];
+	struct user	 u;
 
-	if (!a->present[CTL_APIKEY_EMAIL]) {
-		reply_error(req, 400, "An email is required.");
+	if (user_by_email_or_404(req, a->present[CTL_APIKEY_EMAIL] ?
+	    a->str[CTL_APIKEY_EMAIL] : NULL, &u) == -1)
 		return;
-	}
-	if (ctl_user_id(req, a->str[CTL_APIKEY_EMAIL], id) == -1)
-		return;
-	apikey_create(req, id, a->present[CTL_APIKEY_DESCRIPTION] ?
+	apikey_create(req, u.id, a->present[CTL_APIKEY_DESCRIPTION] ?
 	    a->str[CTL_APIKEY_DESCRIPTION] : NULL,
 	    a->present[CTL_APIKEY_EXPIRES_AT] ?
 	    a->str[CTL_APIKEY_EXPIRES_AT] : NULL);
@@ -226,12 +211,11 @@ void
 op_ctl_apikey_list(struct request *req)
 {
 	sqlite3_stmt	*st;
-	struct wbuf	 w;
-	char		 id[UUID_LEN + 1];
+	struct user	 u;
 
 	if (req->args.present[CTL_EMAIL]) {
-		if (ctl_user_id(req, req->args.str[CTL_EMAIL], id) == 0)
-			apikeys_of(req, id);
+		if (user_by_email_or_404(req, req->args.str[CTL_EMAIL], &u) == 0)
+			apikeys_of(req, u.id);
 		return;
 	}
 	if ((st = db_prepare("SELECT " KEY_COLS " FROM api_keys "
@@ -239,16 +223,7 @@ op_ctl_apikey_list(struct request *req)
 		reply_internal(req);
 		return;
 	}
-	tree_new(&w);
-	tree_map(&w);
-	tree_key(&w, "data");
-	tree_array(&w);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		tree_apikey(&w, st, NULL);
-	sqlite3_reset(st);
-	tree_end(&w);
-	tree_end(&w);
-	reply_tree(req, 200, &w);
+	apikeys_reply(req, st);
 }
 
 void

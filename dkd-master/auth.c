@@ -184,15 +184,7 @@ auth_resolve(struct request *req)
 	db_bind(st, 2, now);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		strlcpy(req->user.id, db_text(st, 0), sizeof(req->user.id));
-		strlcpy(req->user.email, db_text(st, 1),
-		    sizeof(req->user.email));
-		strlcpy(req->user.name, db_text(st, 2), sizeof(req->user.name));
-		strlcpy(req->user.role, db_text(st, 3), sizeof(req->user.role));
-		strlcpy(req->user.created_at, db_text(st, 4),
-		    sizeof(req->user.created_at));
-		strlcpy(req->user.updated_at, db_text(st, 5),
-		    sizeof(req->user.updated_at));
+		user_from_row(st, 0, &req->user);
 		req->authed = 1;
 	}
 	sqlite3_reset(st);
@@ -210,15 +202,7 @@ auth_resolve(struct request *req)
 	db_bind(st, 2, now);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		strlcpy(req->user.id, db_text(st, 0), sizeof(req->user.id));
-		strlcpy(req->user.email, db_text(st, 1),
-		    sizeof(req->user.email));
-		strlcpy(req->user.name, db_text(st, 2), sizeof(req->user.name));
-		strlcpy(req->user.role, db_text(st, 3), sizeof(req->user.role));
-		strlcpy(req->user.created_at, db_text(st, 4),
-		    sizeof(req->user.created_at));
-		strlcpy(req->user.updated_at, db_text(st, 5),
-		    sizeof(req->user.updated_at));
+		user_from_row(st, 0, &req->user);
 		strlcpy(key_id, db_text(st, 6), sizeof(key_id));
 		last = db_ntext(st, 7);
 		if (last == NULL || dbtime_parse(last, &lt) == -1 ||
@@ -326,12 +310,10 @@ op_register(struct request *req)
 		    "see the dkd log or run dkctl setup-token.");
 		return;
 	}
-	if (a->present[REGISTER_EMAIL])
-		email_normalize(a->str[REGISTER_EMAIL]);
-	if (!a->present[REGISTER_EMAIL] || *a->str[REGISTER_EMAIL] == '\0')
+	if (!a->present[REGISTER_EMAIL])
 		verror_add(&ve, "email", "Email is required.");
-	else if (!validate_email(a->str[REGISTER_EMAIL]))
-		verror_add(&ve, "email", "Email must be a valid address.");
+	else
+		check_email(&ve, "email", a->str[REGISTER_EMAIL]);
 	if (!a->present[REGISTER_NAME] || blank(a->str[REGISTER_NAME]))
 		verror_add(&ve, "name", "Name is required.");
 	validate_password(&ve, "password", a->present[REGISTER_PASSWORD] ?
@@ -587,14 +569,8 @@ op_profile(struct request *req)
 	struct user	 u;
 	char		 hash[HASH_MAX];
 
-	if (a->present[PROFILE_EMAIL]) {
-		email_normalize(a->str[PROFILE_EMAIL]);
-		if (*a->str[PROFILE_EMAIL] == '\0')
-			verror_add(&ve, "email", "Email is required.");
-		else if (!validate_email(a->str[PROFILE_EMAIL]))
-			verror_add(&ve, "email",
-			    "Email must be a valid address.");
-	}
+	if (a->present[PROFILE_EMAIL])
+		check_email(&ve, "email", a->str[PROFILE_EMAIL]);
 	if (a->present[PROFILE_NAME] && blank(a->str[PROFILE_NAME]))
 		verror_add(&ve, "name", "Name is required.");
 	if (a->present[PROFILE_NEW_PASSWORD]) {

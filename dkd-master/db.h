@@ -41,4 +41,7 @@ const char *db_text(sqlite3_stmt *, int);
 const char *db_ntext(sqlite3_stmt *, int);
 void	 db_bind(sqlite3_stmt *, int, const char *);
 
+struct user;
+void	 user_from_row(sqlite3_stmt *, int, struct user *);
+
 #endif /* DKD_DB_H */

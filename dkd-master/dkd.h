@@ -167,6 +167,8 @@ int	 user_by_id(const char *, struct user *);
 int	 user_by_email(const char *, struct user *, char *, size_t);
 int	 user_count(void);
 int	 validate_email(const char *);
+void	 check_email(struct verrors *, const char *, char *);
+int	 user_by_email_or_404(struct request *, char *, struct user *);
 void	 validate_password(struct verrors *, const char *, const char *);
 int	 blank(const char *);
 void	 email_normalize(char *);

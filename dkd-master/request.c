@@ -197,30 +197,6 @@ request_free(struct request *req)
 	free(req);
 }
 
-static const char *
-status_code(int status)
-{
-	switch (status) {
-	case 400:
-	case 422:
-		return ("invalid");
-	case 401:
-		return ("unauthorized");
-	case 403:
-		return ("forbidden");
-	case 404:
-		return ("not_found");
-	case 409:
-		return ("conflict");
-	case 429:
-		return ("rate_limited");
-	case 501:
-		return ("not_implemented");
-	default:
-		return ("internal");
-	}
-}
-
 /* Status, headers, tree: the reply message, to whoever asked. */
 static void
 reply_send(struct request *req, int status, const char *retry_after,
@@ -289,7 +265,7 @@ reply_error_tree(struct request *req, int status, const char *retry,
 
 	tree_new(&w);
 	tree_map(&w);
-	tree_kv_str(&w, "error", status_code(status));
+	tree_kv_str(&w, "error", op_error_code(status));
 	tree_kv_str(&w, "message", msg);
 	if (ve != NULL) {
 		tree_key(&w, "errors");

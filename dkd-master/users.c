@@ -34,7 +34,6 @@
 
 #define USER_COLS	"id, email, name, role, created_at, updated_at"
 
-static void	user_from_row(sqlite3_stmt *, int, struct user *);
 static int	user_apply(struct request *, const char *, const char *,
 		    const char *, const char *, const char *);
 static void	user_create_hashed(int, const char *, void *);
@@ -43,7 +42,8 @@ static int	admins_other_than(const char *);
 static int	role_valid(const char *);
 static size_t	utf8_chars(const char *);
 
-static void
+/* Six columns from c on: id, email, name, role, created_at, updated_at. */
+void
 user_from_row(sqlite3_stmt *st, int c, struct user *u)
 {
 	memset(u, 0, sizeof(*u));
@@ -150,6 +150,17 @@ validate_email(const char *s)
 			return (0);
 	p = strrchr(at + 1, '.');
 	return (p != NULL && p != at + 1 && p[1] != '\0');
+}
+
+/* Normalise email in place and check it, under field. */
+void
+check_email(struct verrors *ve, const char *field, char *email)
+{
+	email_normalize(email);
+	if (*email == '\0')
+		verror_add(ve, field, "Email is required.");
+	else if (!validate_email(email))
+		verror_add(ve, field, "Email must be a valid address.");
 }
 
 static int
@@ -270,12 +281,10 @@ op_user_create(struct request *req)
 	struct user	 u;
 	const char	*role;
 
-	if (a->present[USER_CREATE_EMAIL])
-		email_normalize(a->str[USER_CREATE_EMAIL]);
-	if (!a->present[USER_CREATE_EMAIL] || *a->str[USER_CREATE_EMAIL] == '\0')
+	if (!a->present[USER_CREATE_EMAIL])
 		verror_add(&ve, "email", "Email is required.");
-	else if (!validate_email(a->str[USER_CREATE_EMAIL]))
-		verror_add(&ve, "email", "Email must be a valid address.");
+	else
+		check_email(&ve, "email", a->str[USER_CREATE_EMAIL]);
 	if (!a->present[USER_CREATE_NAME] || blank(a->str[USER_CREATE_NAME]))
 		verror_add(&ve, "name", "Name is required.");
 	validate_password(&ve, "password", a->present[USER_CREATE_PASSWORD] ?
@@ -436,14 +445,8 @@ op_user_update(struct request *req)
 			reply_internal(req);
 		return;
 	}
-	if (a->present[USER_UPDATE_EMAIL]) {
-		email_normalize(a->str[USER_UPDATE_EMAIL]);
-		if (*a->str[USER_UPDATE_EMAIL] == '\0')
-			verror_add(&ve, "email", "Email is required.");
-		else if (!validate_email(a->str[USER_UPDATE_EMAIL]))
-			verror_add(&ve, "email",
-			    "Email must be a valid address.");
-	}
+	if (a->present[USER_UPDATE_EMAIL])
+		check_email(&ve, "email", a->str[USER_UPDATE_EMAIL]);
 	if (a->present[USER_UPDATE_NAME] && blank(a->str[USER_UPDATE_NAME]))
 		verror_add(&ve, "name", "Name is required.");
 	if (a->present[USER_UPDATE_PASSWORD])
@@ -527,26 +530,35 @@ op_user_delete(struct request *req)
 	user_delete(req, req->args.str[BY_ID]);
 }
 
-/* dkctl's user commands name the user by email. */
-static int
-ctl_user(struct request *req, struct user *u)
+/*
+ * dkctl names users by email.  0 with *u filled, or -1 once the request
+ * has been answered (no email, no such user, database error).
+ */
+int
+user_by_email_or_404(struct request *req, char *email, struct user *u)
 {
 	int	 rc;
 
-	if (!req->args.present[CTL_EMAIL]) {
+	if (email == NULL) {
 		reply_error(req, 400, "An email is required.");
 		return (-1);
 	}
-	email_normalize(req->args.str[CTL_EMAIL]);
-	if ((rc = user_by_email(req->args.str[CTL_EMAIL], u, NULL, 0)) != 1) {
+	email_normalize(email);
+	if ((rc = user_by_email(email, u, NULL, 0)) != 1) {
 		if (rc == 0)
-			reply_error(req, 404, "No user with email %s.",
-			    req->args.str[CTL_EMAIL]);
+			reply_error(req, 404, "No user with email %s.", email);
 		else
 			reply_internal(req);
 		return (-1);
 	}
 	return (0);
+}
+
+static int
+ctl_user(struct request *req, struct user *u)
+{
+	return (user_by_email_or_404(req, req->args.present[CTL_EMAIL] ?
+	    req->args.str[CTL_EMAIL] : NULL, u));
 }
 
 void
