@@ -90,29 +90,63 @@ log_level_byname(const char *name)
 	return (-1);
 }
 
+/*
+ * Control characters become \n, \r, \t or \xNN, so that a name or
+ * an email from a request can never start a forged log line or steer a
+ * terminal.  Other bytes, UTF-8 included, pass.
+ */
+static void
+log_escape(const char *in, char *out, size_t outlen)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	unsigned char		 c;
+	size_t			 o = 0;
+
+	for (; *in != '\0' && o + 5 < outlen; in++) {
+		c = (unsigned char)*in;
+		if (c >= 0x20 && c != 0x7f) {
+			out[o++] = (char)c;
+			continue;
+		}
+		out[o++] = '\\';
+		if (c == '\n')
+			out[o++] = 'n';
+		else if (c == '\r')
+			out[o++] = 'r';
+		else if (c == '\t')
+			out[o++] = 't';
+		else {
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+}
+
 void
 vlog(int level, const char *fmt, va_list ap)
 {
-	char		 ts[32];
+	char		 ts[32], msg[BUFSIZ], safe[BUFSIZ];
 	struct tm	 tm;
 	struct timespec	 now;
 	int		 saved_errno = errno;
 
 	if (level > log_level)
 		return;
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_escape(msg, safe, sizeof(safe));
 	if (log_to_stderr) {
 		/* UTC, so no zone file is needed inside a chroot. */
 		clock_gettime(CLOCK_REALTIME, &now);
 		gmtime_r(&now.tv_sec, &tm);
 		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-		fprintf(stderr, "%s.%03ldZ %s[%d]: %s: ", ts,
+		fprintf(stderr, "%s.%03ldZ %s[%d]: %s: %s\n", ts,
 		    now.tv_nsec / 1000000, getprogname(), (int)getpid(),
-		    level_names[level]);
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
+		    level_names[level], safe);
 		fflush(stderr);
 	} else
-		vsyslog(level_prio[level], fmt, ap);
+		syslog(level_prio[level], "%s", safe);
 	errno = saved_errno;
 }
 

@@ -248,7 +248,7 @@ output_reply(enum actions action, yajl_val v, const struct parse_result *res)
 	static const char *key_head[] = { "ID", "PREFIX", "DESCRIPTION",
 	    "EXPIRES", "LAST USED", "USER" };
 	static const char *key_keys[] = { "id", "prefix", "description",
-	    "expires_at", "last_used_at", "user_id" };
+	    "expires_at", "last_used_at", "user_email" };
 	static const char *proj_head[] = { "NAME", "SLUG", "CREATED", "ID" };
 	static const char *proj_keys[] = { "name", "slug", "created_at",
 	    "id" };

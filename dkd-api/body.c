@@ -73,12 +73,37 @@ type_error(struct body_ctx *c, const struct op_field *f)
 	return (body_fail(c, 400, f->name, msg));
 }
 
+/* Keys and values alike: no NUL, strict UTF-8. */
+static int
+text_ok(struct body_ctx *c, const unsigned char *s, size_t len)
+{
+	if (memchr(s, '\0', len) != NULL)
+		return (body_fail(c, 400, NULL, "Invalid JSON body: a string "
+		    "contains a NUL character."));
+	if (!utf8_valid((const char *)s, len))
+		return (body_fail(c, 400, NULL, "Invalid JSON body: a string "
+		    "is not valid UTF-8."));
+	return (1);
+}
+
+/* The body is one object: a scalar on its own is not one. */
+static int
+top_scalar(struct body_ctx *c)
+{
+	if (c->depth > 0)
+		return (1);
+	return (body_fail(c, 400, NULL, "Invalid JSON body: expected an "
+	    "object."));
+}
+
 static int
 cb_null(void *ctx)
 {
 	struct body_ctx		*c = ctx;
 	const struct op_field	*f;
 
+	if (!top_scalar(c))
+		return (0);
 	if ((f = body_target(c)) != NULL) {
 		free(c->args->str[c->field]);
 		c->args->str[c->field] = NULL;
@@ -93,6 +118,8 @@ cb_boolean(void *ctx, int v)
 	struct body_ctx		*c = ctx;
 	const struct op_field	*f;
 
+	if (!top_scalar(c))
+		return (0);
 	if ((f = body_target(c)) == NULL)
 		return (1);
 	if (f->type != FT_BOOL)
@@ -110,6 +137,8 @@ cb_number(void *ctx, const char *s, size_t len)
 	char			 buf[32], *end;
 	long long		 v;
 
+	if (!top_scalar(c))
+		return (0);
 	if ((f = body_target(c)) == NULL)
 		return (1);
 	if (f->type != FT_INT || len >= sizeof(buf))
@@ -132,12 +161,8 @@ cb_string(void *ctx, const unsigned char *s, size_t len)
 	const struct op_field	*f;
 	char			*p;
 
-	if (memchr(s, '\0', len) != NULL)
-		return (body_fail(c, 400, NULL, "Invalid JSON body: a string "
-		    "contains a NUL character."));
-	if (!utf8_valid((const char *)s, len))
-		return (body_fail(c, 400, NULL, "Invalid JSON body: a string "
-		    "is not valid UTF-8."));
+	if (!text_ok(c, s, len) || !top_scalar(c))
+		return (0);
 	if ((f = body_target(c)) == NULL)
 		return (1);
 	if (f->type != FT_STR && f->type != FT_TOKEN)
@@ -169,6 +194,8 @@ cb_map_key(void *ctx, const unsigned char *k, size_t len)
 	struct body_ctx	*c = ctx;
 	int		 i;
 
+	if (!text_ok(c, k, len))
+		return (0);
 	if (c->depth != 1)
 		return (1);
 	c->field = -1;

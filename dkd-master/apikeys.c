@@ -34,6 +34,7 @@
 			"last_used_at, created_at"
 #define PREFIX_LEN	8
 
+/* One key from KEY_COLS; dkctl's listing adds the owner's email. */
 static void
 tree_apikey(struct wbuf *w, sqlite3_stmt *st, const char *token)
 {
@@ -47,6 +48,8 @@ tree_apikey(struct wbuf *w, sqlite3_stmt *st, const char *token)
 	tree_time(w, "created_at", db_ntext(st, 6));
 	if (token != NULL)
 		tree_kv_str(w, "token", token);
+	if (sqlite3_column_count(st) > 7)
+		tree_kv_str(w, "user_email", db_text(st, 7));
 	tree_end(w);
 }
 
@@ -206,23 +209,26 @@ op_ctl_apikey_create(struct request *req)
 	    a->str[CTL_APIKEY_EXPIRES_AT] : NULL);
 }
 
-/* Every key, or one user's keys. */
+/* Every key, or one user's keys, with their owners' emails. */
 void
 op_ctl_apikey_list(struct request *req)
 {
 	sqlite3_stmt	*st;
 	struct user	 u;
 
-	if (req->args.present[CTL_EMAIL]) {
-		if (user_by_email_or_404(req, req->args.str[CTL_EMAIL], &u) == 0)
-			apikeys_of(req, u.id);
+	u.id[0] = '\0';
+	if (req->args.present[CTL_EMAIL] &&
+	    user_by_email_or_404(req, req->args.str[CTL_EMAIL], &u) == -1)
 		return;
-	}
-	if ((st = db_prepare("SELECT " KEY_COLS " FROM api_keys "
-	    "ORDER BY created_at DESC, rowid DESC")) == NULL) {
+	if ((st = db_prepare("SELECT k.id, k.user_id, k.description, "
+	    "k.prefix, k.expires_at, k.last_used_at, k.created_at, u.email "
+	    "FROM api_keys k JOIN users u ON u.id = k.user_id "
+	    "WHERE ?1 = '' OR k.user_id = ?1 "
+	    "ORDER BY k.created_at DESC, k.rowid DESC")) == NULL) {
 		reply_internal(req);
 		return;
 	}
+	db_bind(st, 1, u.id);
 	apikeys_reply(req, st);
 }
 

@@ -15,6 +15,7 @@ import http.client
 import json
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -40,6 +41,8 @@ WORKERS = {
 }
 ROLES = ("master", "api", "reconciler", "logd")
 NOBODY = 65534
+PASSWORD = "correct horse battery"      # default password of test users
+ADMIN_EMAIL = "admin@example.test"      # the first admin, register_admin()
 
 
 # ---------------------------------------------------------------- failures
@@ -488,9 +491,10 @@ class Dkd:
             return None
 
     # dkctl
-    def dkctl(self, *args, as_user=None, timeout=15):
+    def dkctl(self, *args, as_user=None, timeout=15, input=None):
         self.used_in = _current_test[0]
-        return run_dkctl(self.sock, *args, as_user=as_user, timeout=timeout)
+        return run_dkctl(self.sock, *args, as_user=as_user, timeout=timeout,
+                         input=input)
 
     def status_json(self):
         r = self.dkctl("-j", "status")
@@ -505,16 +509,241 @@ class Dkd:
                 return p
         return None
 
+    # JSON API (see the "API helpers" section below)
+    def api(self, method, path, obj=None, token=None, body=None,
+            headers=None, timeout=10):
+        """One API request.  obj is sent as JSON; body as raw bytes;
+        token as "Authorization: Bearer token"."""
+        self.used_in = _current_test[0]
+        h = {}
+        if obj is not None:
+            body = json.dumps(obj).encode("utf-8")
+        if body is not None:
+            h["Content-Type"] = "application/json"
+        if token is not None:
+            h["Authorization"] = "Bearer " + token
+        h.update(headers or {})
+        return http_request(self.port, method, path, body=body, headers=h,
+                            timeout=timeout)
 
-def run_dkctl(sock, *args, as_user=None, timeout=15):
+    def setup_token(self):
+        """The first-run setup token, from `dkctl setup-token`."""
+        r = self.dkctl("setup-token")
+        if r.returncode != 0:
+            raise Failure("dkctl setup-token failed (exit %d): %r"
+                          % (r.returncode, r.stderr))
+        return r.stdout.splitlines()[0].strip()
+
+    def register_admin(self, email=ADMIN_EMAIL, name="Admin",
+                       password=PASSWORD):
+        """Create the first admin through POST /api/auth/register with the
+        setup token; -> (user, tokens)."""
+        r = self.api("POST", "/api/auth/register",
+                     {"email": email, "name": name, "password": password,
+                      "setup_token": self.setup_token()})
+        j = expect_json(r, 201, "POST /api/auth/register (first admin)")
+        return j["user"], j["tokens"]
+
+    def login(self, email, password=PASSWORD, headers=None):
+        """POST /api/auth/login that must succeed; -> the token dict."""
+        r = self.api("POST", "/api/auth/login",
+                     {"email": email, "password": password}, headers=headers)
+        return expect_json(r, 200, "POST /api/auth/login as %s" % email)
+
+    def create_user(self, token, email, name="User", password=PASSWORD,
+                    role=None):
+        """POST /api/users that must succeed; -> the User."""
+        o = {"email": email, "name": name, "password": password}
+        if role is not None:
+            o["role"] = role
+        r = self.api("POST", "/api/users", o, token=token)
+        return expect_json(r, 201, "POST /api/users %s" % email)
+
+    def db_files(self):
+        """The raw bytes of the database file and its WAL and shm files."""
+        out = {}
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                with open(self.db + suffix, "rb") as f:
+                    out[os.path.basename(self.db + suffix)] = f.read()
+            except FileNotFoundError:
+                pass
+        return out
+
+    def db_query(self, sql, args=()):
+        """Run one statement on the live database with python's sqlite3
+        (WAL mode lets us read while dkd runs); -> list of rows."""
+        import sqlite3
+        c = sqlite3.connect(self.db, timeout=10)
+        try:
+            c.execute("PRAGMA foreign_keys=ON")
+            rows = c.execute(sql, args).fetchall()
+            c.commit()
+            return rows
+        finally:
+            c.close()
+
+
+# ------------------------------------------------------------- API helpers
+
+RFC3339_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}"
+                     r"-[0-9a-f]{12}$")
+USER_KEYS = {"id", "email", "name", "role", "created_at", "updated_at"}
+
+
+def parse_time(s):
+    """An RFC 3339 "YYYY-MM-DDTHH:MM:SSZ" string as epoch seconds."""
+    import calendar
+    check(isinstance(s, str) and RFC3339_RE.match(s),
+          "not an RFC 3339 UTC time: %r" % (s,))
+    return calendar.timegm(time.strptime(s, "%Y-%m-%dT%H:%M:%SZ"))
+
+
+def response_json(r, what):
+    """The body of r as JSON, with Content-Type application/json."""
+    ct = (r.header("Content-Type") or "").split(";")[0].strip().lower()
+    check(ct == "application/json", "%s: Content-Type %r, expected "
+          "application/json (%r)" % (what, ct, r))
+    try:
+        return r.json()
+    except ValueError as e:
+        raise Failure("%s: body is not JSON (%s): %r" % (what, e, r.body))
+
+
+def expect_json(r, status, what):
+    """Status must be status; -> the JSON body."""
+    if r.status != status:
+        raise Failure("%s: expected HTTP %d, got %d: %r"
+                      % (what, status, r.status, r.body[:500]))
+    return response_json(r, what)
+
+
+def expect_empty(r, status, what):
+    if r.status != status:
+        raise Failure("%s: expected HTTP %d, got %d: %r"
+                      % (what, status, r.status, r.body[:500]))
+    eq(r.body, b"", "%s: body" % what)
+
+
+def expect_error(r, status, code, message=None, what="", prefix=None,
+                 contains=None):
+    """The error envelope {"error": code, "message": msg}, exactly those
+    two keys.  message must be equal, or start with prefix, or contain
+    contains (case-insensitive).  -> the JSON."""
+    j = expect_json(r, status, what)
+    check(isinstance(j, dict), "%s: error body is not an object: %r"
+          % (what, j))
+    eq(sorted(j), ["error", "message"], "%s: keys of the error envelope "
+       "%r" % (what, j))
+    eq(j["error"], code, "%s: error code" % what)
+    check(isinstance(j["message"], str) and j["message"],
+          "%s: empty message: %r" % (what, j))
+    if message is not None:
+        eq(j["message"], message, "%s: message" % what)
+    if prefix is not None:
+        check(j["message"].startswith(prefix), "%s: message %r does not "
+              "start with %r" % (what, j["message"], prefix))
+    if contains is not None:
+        check(contains.lower() in j["message"].lower(), "%s: message %r "
+              "does not mention %r" % (what, j["message"], contains))
+    return j
+
+
+def expect_validation(r, what, fields, exact=True):
+    """422 {"error":"invalid","message":"Validation failed.",
+    "errors":{field:[msg,...]}}.  fields: field -> None (any message) or
+    a message that must be among that field's messages.  exact: no other
+    fields may be reported.  -> the errors dict."""
+    j = expect_json(r, 422, what)
+    eq(sorted(j) if isinstance(j, dict) else j,
+       ["error", "errors", "message"], "%s: keys of the 422 body" % what)
+    eq(j["error"], "invalid", "%s: error code" % what)
+    eq(j["message"], "Validation failed.", "%s: message" % what)
+    errs = j["errors"]
+    check(isinstance(errs, dict), "%s: errors is not an object: %r"
+          % (what, errs))
+    for f, msgs in errs.items():
+        check(isinstance(msgs, list) and msgs and
+              all(isinstance(m, str) and m for m in msgs),
+              "%s: errors[%r] is not a list of messages: %r" % (what, f, msgs))
+    if exact:
+        eq(sorted(errs), sorted(fields), "%s: fields with errors (%r)"
+           % (what, errs))
+    for f, msg in fields.items():
+        check(f in errs, "%s: no error for field %r: %r" % (what, f, errs))
+        if msg is not None:
+            check(msg in errs[f], "%s: errors[%r] = %r lacks %r"
+                  % (what, f, errs[f], msg))
+    return errs
+
+
+def check_user(u, what, email=None, name=None, role=None, id=None):
+    """A User object: exactly id, email, name, role, created_at,
+    updated_at (never a password or hash)."""
+    check(isinstance(u, dict), "%s: not an object: %r" % (what, u))
+    eq(set(u), USER_KEYS, "%s: keys of the User" % what)
+    check(isinstance(u["id"], str) and UUID_RE.match(u["id"]),
+          "%s: id %r is not a UUID v4" % (what, u["id"]))
+    for k in ("created_at", "updated_at"):
+        check(isinstance(u[k], str) and RFC3339_RE.match(u[k]),
+              "%s: %s %r is not RFC 3339 YYYY-MM-DDTHH:MM:SSZ"
+              % (what, k, u[k]))
+    for k, v in (("email", email), ("name", name), ("role", role),
+                 ("id", id)):
+        if v is not None:
+            eq(u[k], v, "%s: %s" % (what, k))
+    return u
+
+
+def check_tokens(t, what):
+    """AuthTokens: exactly access_token, refresh_token (43-char base64url)
+    and expires_at about 15 minutes ahead."""
+    check(isinstance(t, dict), "%s: tokens not an object: %r" % (what, t))
+    eq(sorted(t), ["access_token", "expires_at", "refresh_token"],
+       "%s: keys of the tokens" % what)
+    for k in ("access_token", "refresh_token"):
+        check(isinstance(t[k], str) and TOKEN_RE.match(t[k]),
+              "%s: %s %r is not 43 chars of base64url" % (what, k, t[k]))
+    check(t["access_token"] != t["refresh_token"],
+          "%s: access and refresh token are the same" % what)
+    left = parse_time(t["expires_at"]) - time.time()
+    check(15 * 60 - 90 <= left <= 15 * 60 + 90, "%s: expires_at %r is %.0f "
+          "s ahead, expected 900" % (what, t["expires_at"], left))
+    return t
+
+
+def check_page(j, what, offset, limit, total=None):
+    """A paginated list envelope; -> the data list."""
+    check(isinstance(j, dict), "%s: not an object: %r" % (what, j))
+    eq(sorted(j), ["data", "limit", "offset", "total_count"],
+       "%s: keys of the page" % what)
+    check(isinstance(j["data"], list), "%s: data is not a list" % what)
+    eq(j["offset"], offset, "%s: offset" % what)
+    eq(j["limit"], limit, "%s: limit" % what)
+    check(isinstance(j["total_count"], int) and
+          not isinstance(j["total_count"], bool),
+          "%s: total_count is not an integer: %r" % (what, j["total_count"]))
+    if total is not None:
+        eq(j["total_count"], total, "%s: total_count" % what)
+    return j["data"]
+
+
+def run_dkctl(sock, *args, as_user=None, timeout=15, input=None):
     """dkctl -s sock args...; as_user runs it as that uid/gid with no
-    supplementary groups (through setpriv)."""
+    supplementary groups (through setpriv).  input, if given, is written
+    to its standard input (a pipe, not a tty); otherwise stdin is
+    /dev/null."""
     opts = [a for a in args if a == "-j"]
     rest = [a for a in args if a != "-j"]
     cmd = [DKCTL] + opts + ["-s", sock] + rest
     if as_user is not None:
         cmd = ["setpriv", "--reuid=%d" % as_user, "--regid=%d" % as_user,
                "--clear-groups", "--"] + cmd
+    if input is not None:
+        return subprocess.run(cmd, capture_output=True, text=True,
+                              timeout=timeout, input=input)
     return subprocess.run(cmd, capture_output=True, text=True,
                           timeout=timeout, stdin=subprocess.DEVNULL)
 

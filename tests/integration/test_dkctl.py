@@ -268,13 +268,22 @@ def test_log_brief():
 def test_abbrev_status():
     d = main_dkd()
     _, full = status_table(d, "status")
-    for word in ("st", "s", "stat"):
+    for word in ("st", "stat"):
         r, tab = status_table(d, word)
         eq({k: v["pid"] for k, v in tab["procs"].items()},
            {k: v["pid"] for k, v in full["procs"].items()},
            "dkctl %s processes" % word)
         eq(tab["database"], full["database"], "dkctl %s DATABASE" % word)
         eq(tab["docker"], full["docker"], "dkctl %s DOCKER" % word)
+
+
+def test_abbrev_ambiguous():
+    d = main_dkd()
+    # setup-token, show and status share the "s"
+    r = d.dkctl("s")
+    eq(r.returncode, 1, "dkctl s exit status")
+    check("ambiguous argument: s" in r.stderr, "dkctl s stderr %r" %
+          r.stderr)
 
 
 def test_abbrev_log():
@@ -384,7 +393,9 @@ run_tests([
     ("dkctl log verbose: command succeeded, master and workers log debug:",
      test_log_verbose),
     ("dkctl log brief: command succeeded, debug lines stop", test_log_brief),
-    ("abbreviations: dkctl st / s / stat = status", test_abbrev_status),
+    ("abbreviations: dkctl st / stat = status", test_abbrev_status),
+    ("abbreviations: dkctl s is ambiguous (setup-token, show, status)",
+     test_abbrev_ambiguous),
     ("abbreviations: dkctl lo v / lo b = log verbose / brief",
      test_abbrev_log),
     ("unknown command or argument: exit 1, 'unknown argument'",
