@@ -181,6 +181,7 @@ main(int argc, char *argv[])
 				break;
 		}
 	}
+	imsgbuf_clear(&ib);
 	close(fd);
 	return (rv);
 }
