@@ -1,13 +1,15 @@
 #!/bin/sh
-# make bench: both benchmarks against an installed tree, then a summary.
+# make bench: the three benchmarks against an installed tree, then a
+# summary.
 #
 #   bench/run.sh [prefix]      (make bench passes $(PREFIX) = build/root)
 #
 # Installs nothing: wrk and nginx must already be there (Debian packages
 # wrk and nginx-light; make deps installs them).  RUNS (default 3) is the
-# number of throughput runs; the other knobs are described at the top of
-# idle-memory.sh and health-throughput.sh.  Exit status 1 if a memory
-# target is missed or a benchmark fails.
+# number of runs of each throughput benchmark; the other knobs are
+# described at the top of idle-memory.sh, health-throughput.sh and
+# projects-throughput.sh.  Exit status 1 if a memory or projects target is
+# missed or a benchmark fails.
 set -eu
 prog=bench
 here=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
@@ -40,6 +42,11 @@ echo
 echo "== health throughput (dkd vs nginx, $RUNS run(s))"
 "$here/health-throughput.sh" "$prefix" || { rc=$?; status=1
 	echo "$prog: health-throughput.sh exited with status $rc" >>"$BENCH_SUMMARY"; }
+echo
+echo "== projects throughput (authenticated GET /api/projects, alone and with" \
+    "${LOGIN_RATE:-20} logins/s, $RUNS run(s))"
+"$here/projects-throughput.sh" "$prefix" || { rc=$?; status=1
+	echo "$prog: projects-throughput.sh exited with status $rc" >>"$BENCH_SUMMARY"; }
 
 echo
 echo "== summary ($(uname -r), $(nproc) CPUs, prefix $prefix)"

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <pwd.h>
 #include <signal.h>
@@ -151,6 +152,13 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 
 	control_listen();
+	/*
+	 * A fixed mmap threshold: argon2's 19 MiB per hash is then mapped
+	 * and unmapped each time, instead of glibc raising the threshold
+	 * and keeping the memory for good after the first login.
+	 */
+	if (mallopt(M_MMAP_THRESHOLD, 1024 * 1024) != 1)
+		log_warnx("mallopt M_MMAP_THRESHOLD failed");
 	hasher_init();
 	auth_init();
 	supervisor_start();

@@ -275,7 +275,8 @@ presets_parse(const char *buf, size_t len, const char *name,
 	enum tok	 t;
 	int		 i;
 
-	memset(cat, 0, sizeof(*cat));
+	/* Only the entries used are touched: the catalog is mostly room. */
+	cat->n = 0;
 	memset(&lx, 0, sizeof(lx));
 	lx.p = buf;
 	lx.end = buf + len;
@@ -296,6 +297,7 @@ presets_parse(const char *buf, size_t len, const char *name,
 		if (cat->n == PRESETS_MAX)
 			return (lex_error(&lx, "too many presets"));
 		p = &cat->p[cat->n];
+		memset(p, 0, sizeof(*p));
 		if (expect_value(&lx, "preset", p->id, sizeof(p->id)) == -1)
 			return (-1);
 		if (!id_valid(p->id))
