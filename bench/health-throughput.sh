@@ -41,32 +41,6 @@ check_same() {
 	wc -c <"$BENCH_TMP/headers" | awk '{ print $1 + 15 }'
 }
 
-# parse_wrk FILE: "req_per_s p50_ms p99_ms requests errors" where errors
-# counts socket errors and non-2xx/3xx responses.
-parse_wrk() {
-	awk '
-	function ms(v) {
-		if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
-		if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
-		if (v ~ /m$/) return substr(v, 1, length(v) - 1) * 60000
-		if (v ~ /s$/) return substr(v, 1, length(v) - 1) * 1000
-		return v + 0
-	}
-	$1 == "Requests/sec:" { rps = $2 }
-	$1 == "50%" { p50 = ms($2) }
-	$1 == "99%" { p99 = ms($2) }
-	$2 == "requests" && $3 == "in" { n = $1 }
-	$1 == "Socket" && $2 == "errors:" {
-		gsub(",", "")
-		err += $4 + $6 + $8 + $10
-	}
-	$1 == "Non-2xx" { err += $NF }
-	END {
-		if (rps == "" || p50 == "" || p99 == "") exit 1
-		printf "%.2f %.3f %.3f %d %d\n", rps, p50, p99, n, err
-	}' "$1"
-}
-
 # bench_one NAME URL RUN PIDS...: warm-up, measured run, one result row.
 bench_one() {
 	name=$1
@@ -81,7 +55,10 @@ bench_one() {
 	    >"$out" 2>&1 || { cat "$out" >&2; die "wrk against $name failed"; }
 	t1=$(cpu_ticks "$@")
 	[ "$RAW" = 1 ] && sed "s/^/  [$name run $run] /" "$out"
-	fig=$(parse_wrk "$out") || { cat "$out" >&2; die "cannot parse wrk output"; }
+	# req/s p50 p99 requests errors, from lib.sh's fuller parse_wrk.
+	fig=$(parse_wrk "$out" | awk '{ print $1, $2, $4, $5, $6 + $7 }') ||
+	    { cat "$out" >&2; die "cannot parse wrk output"; }
+	[ -n "$fig" ] || { cat "$out" >&2; die "cannot parse wrk output"; }
 	# CPU used by the server during the measured run, in % of one core.
 	cpu=$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" -v s="$DURATION" \
 	    'BEGIN { printf "%.0f", 100 * d / hz / s }')

@@ -341,3 +341,30 @@ foreign_procs() {
 	done
 	return 0
 }
+
+# parse_wrk FILE: "req_per_s p50_ms p90_ms p99_ms requests non2xx sockerr".
+parse_wrk() {
+	awk '
+	function ms(v) {
+		if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
+		if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
+		if (v ~ /m$/) return substr(v, 1, length(v) - 1) * 60000
+		if (v ~ /s$/) return substr(v, 1, length(v) - 1) * 1000
+		return v + 0
+	}
+	$1 == "Requests/sec:" { rps = $2 }
+	$1 == "50%" { p50 = ms($2) }
+	$1 == "90%" { p90 = ms($2) }
+	$1 == "99%" { p99 = ms($2) }
+	$2 == "requests" && $3 == "in" { n = $1 }
+	$1 == "Socket" && $2 == "errors:" {
+		gsub(",", "")
+		serr += $4 + $6 + $8 + $10
+	}
+	$1 == "Non-2xx" { bad += $NF }
+	END {
+		if (rps == "" || p50 == "" || p90 == "" || p99 == "") exit 1
+		printf "%.2f %.3f %.3f %.3f %d %d %d\n", rps, p50, p90, p99, n,
+		    bad, serr
+	}' "$1"
+}

@@ -531,6 +531,34 @@ config_format_duration(uint64_t ms, char *buf, size_t len)
 		(void)snprintf(buf, len, "%llums", (unsigned long long)ms);
 }
 
+/* Every setting the same; "seen" only records how they were written. */
+int
+config_equal(const struct dkd_config *a, const struct dkd_config *b)
+{
+	int	 i;
+
+	if (strcmp(a->listen, b->listen) != 0 ||
+	    strcmp(a->listen_host, b->listen_host) != 0 ||
+	    strcmp(a->listen_port, b->listen_port) != 0 ||
+	    strcmp(a->database, b->database) != 0 ||
+	    strcmp(a->control_socket, b->control_socket) != 0 ||
+	    strcmp(a->docker_socket, b->docker_socket) != 0 ||
+	    strcmp(a->www, b->www) != 0 ||
+	    strcmp(a->log_dir, b->log_dir) != 0 ||
+	    strcmp(a->cors_origin, b->cors_origin) != 0 ||
+	    a->reconcile_interval_ms != b->reconcile_interval_ms ||
+	    a->readiness_window_ms != b->readiness_window_ms ||
+	    a->log_level != b->log_level || a->nproxies != b->nproxies)
+		return (0);
+	for (i = 0; i < a->nproxies; i++)
+		if (a->proxies[i].af != b->proxies[i].af ||
+		    a->proxies[i].prefixlen != b->proxies[i].prefixlen ||
+		    memcmp(a->proxies[i].addr, b->proxies[i].addr,
+		    sizeof(a->proxies[i].addr)) != 0)
+			return (0);
+	return (1);
+}
+
 static void
 conf_print_string(FILE *fp, const char *name, const char *value)
 {

@@ -60,6 +60,8 @@ int	 config_parse_file(struct dkd_config *, const char *, char *,
 int	 config_parse_buffer(struct dkd_config *, const char *,
 	    const char *, size_t, char *, size_t);
 void	 config_print(const struct dkd_config *, FILE *);
+int	 config_equal(const struct dkd_config *,
+	    const struct dkd_config *);
 int	 config_parse_cidr(const char *, struct conf_cidr *);
 int	 config_cidr_match(const struct conf_cidr *, int, const void *);
 void	 config_format_cidr(const struct conf_cidr *, char *, size_t);

@@ -242,6 +242,11 @@ master_reload(char *errbuf, size_t errlen)
 		free(new);
 		return (-1);
 	}
+	if (config_equal(new, old)) {
+		log_info("configuration unchanged");
+		free(new);
+		return (0);
+	}
 #define NEEDS_RESTART(f, name) do {					\
 	if (strcmp(new->f, old->f) != 0)				\
 		log_warnx("reload: %s changed; restart dkd to apply it",\

@@ -30,36 +30,7 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-static int	conf_equal(const struct dkd_config *,
-		    const struct dkd_config *);
 static char	*print(const struct dkd_config *, size_t *);
-
-/* Every setting; "seen" only says how they were written. */
-static int
-conf_equal(const struct dkd_config *a, const struct dkd_config *b)
-{
-	int	 i;
-
-	if (strcmp(a->listen, b->listen) != 0 ||
-	    strcmp(a->listen_host, b->listen_host) != 0 ||
-	    strcmp(a->listen_port, b->listen_port) != 0 ||
-	    strcmp(a->database, b->database) != 0 ||
-	    strcmp(a->control_socket, b->control_socket) != 0 ||
-	    strcmp(a->docker_socket, b->docker_socket) != 0 ||
-	    strcmp(a->www, b->www) != 0 ||
-	    strcmp(a->log_dir, b->log_dir) != 0 ||
-	    strcmp(a->cors_origin, b->cors_origin) != 0 ||
-	    a->reconcile_interval_ms != b->reconcile_interval_ms ||
-	    a->readiness_window_ms != b->readiness_window_ms ||
-	    a->log_level != b->log_level || a->nproxies != b->nproxies)
-		return (0);
-	for (i = 0; i < a->nproxies; i++)
-		if (a->proxies[i].af != b->proxies[i].af ||
-		    a->proxies[i].prefixlen != b->proxies[i].prefixlen ||
-		    memcmp(a->proxies[i].addr, b->proxies[i].addr, 16) != 0)
-			return (0);
-	return (1);
-}
 
 static char *
 print(const struct dkd_config *c, size_t *lenp)
@@ -95,7 +66,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    "%s", err, text);
 		__builtin_trap();
 	}
-	if (!conf_equal(&c, &again)) {
+	if (!config_equal(&c, &again)) {
 		fprintf(stderr, "config_print output parses to other "
 		    "settings:\n%s", text);
 		__builtin_trap();

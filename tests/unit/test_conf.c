@@ -57,8 +57,6 @@ struct cidr_case {
 };
 
 static int	parse(const char *, struct dkd_config *, char *, size_t);
-static int	conf_equal(const struct dkd_config *,
-		    const struct dkd_config *);
 static int	bad_buffer(const char *, size_t, int, const char *);
 static int	roundtrip(const struct dkd_config *);
 static char	*repeat(const char *, const char *, size_t, const char *);
@@ -80,33 +78,6 @@ parse(const char *text, struct dkd_config *c, char *err, size_t errlen)
 	err[0] = '\0';
 	return (config_parse_buffer(c, NAME, text, strlen(text), err,
 	    errlen));
-}
-
-/* Every setting the same; "seen" only records how they were given. */
-static int
-conf_equal(const struct dkd_config *a, const struct dkd_config *b)
-{
-	int	 i;
-
-	if (strcmp(a->listen, b->listen) != 0 ||
-	    strcmp(a->listen_host, b->listen_host) != 0 ||
-	    strcmp(a->listen_port, b->listen_port) != 0 ||
-	    strcmp(a->database, b->database) != 0 ||
-	    strcmp(a->control_socket, b->control_socket) != 0 ||
-	    strcmp(a->docker_socket, b->docker_socket) != 0 ||
-	    strcmp(a->www, b->www) != 0 ||
-	    strcmp(a->log_dir, b->log_dir) != 0 ||
-	    strcmp(a->cors_origin, b->cors_origin) != 0 ||
-	    a->reconcile_interval_ms != b->reconcile_interval_ms ||
-	    a->readiness_window_ms != b->readiness_window_ms ||
-	    a->log_level != b->log_level || a->nproxies != b->nproxies)
-		return (0);
-	for (i = 0; i < a->nproxies; i++)
-		if (a->proxies[i].af != b->proxies[i].af ||
-		    a->proxies[i].prefixlen != b->proxies[i].prefixlen ||
-		    memcmp(a->proxies[i].addr, b->proxies[i].addr, 16) != 0)
-			return (0);
-	return (1);
 }
 
 /*
@@ -159,7 +130,7 @@ roundtrip(const struct dkd_config *c)
 		bail("fclose");
 	err[0] = '\0';
 	same = config_parse_buffer(again, NAME, text, len, err,
-	    sizeof(err)) == 0 && conf_equal(c, again);
+	    sizeof(err)) == 0 && config_equal(c, again);
 	if (!same)
 		diag("printed config: %s", err[0] ? err : "differs");
 	free(text);
@@ -191,7 +162,7 @@ test_defaults(void)
 	char			 err[256];
 
 	config_defaults(&d);
-	ok(parse("", &c, err, sizeof(err)) == 0 && conf_equal(&c, &d),
+	ok(parse("", &c, err, sizeof(err)) == 0 && config_equal(&c, &d),
 	    "defaults: an empty file gives the defaults");
 	ok(strcmp(c.listen, "127.0.0.1:8080") == 0 &&
 	    strcmp(c.listen_host, "127.0.0.1") == 0 &&
@@ -209,7 +180,7 @@ test_defaults(void)
 	    strcmp(c.cors_origin, "*") == 0 && c.nproxies == 0,
 	    "defaults: 30s, 10s, info, \"*\", no proxies");
 	ok(parse("\n# only a comment\n\t  \r\n   # indented\r\n\n", &c, err,
-	    sizeof(err)) == 0 && conf_equal(&c, &d),
+	    sizeof(err)) == 0 && config_equal(&c, &d),
 	    "defaults: blank lines, comments, tabs and CRLF only");
 }
 
