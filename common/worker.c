@@ -108,7 +108,7 @@ worker_config(void)
 			fatal("%s: read", __func__);
 		if (n == 0)
 			fatalx("master went away during start");
-		for (;;) {
+		while (!done) {
 			if ((n = imsg_get(&ib, &imsg)) == -1)
 				fatal("%s: bad message from the master",
 				    __func__);
@@ -122,10 +122,20 @@ worker_config(void)
 			imsg_free(&imsg);
 		}
 	}
-	/* Anything past DONE would be lost with this buffer. */
-	if (ib.rlen != 0)
-		fatalx("%s: master sent messages before we were ready",
+	/*
+	 * The master may already have sent more (a ping, new settings after
+	 * a reload): keep those bytes for the event loop.  No fd may come
+	 * after the configuration.
+	 */
+	if (ib.nrfds != 0)
+		fatalx("%s: unexpected descriptor after the configuration",
 		    __func__);
+	if (ib.rlen > 0) {
+		if ((worker->early = malloc(ib.rlen)) == NULL)
+			fatal("%s", __func__);
+		memcpy(worker->early, ib.rbuf, ib.rlen);
+		worker->nearly = ib.rlen;
+	}
 	imsgbuf_clear(&ib);
 	if (!worker->sandbox.received)
 		fatalx("%s: configuration without sandbox settings",
@@ -184,6 +194,14 @@ worker_run(void)
 	    evsignal_add(w->sigterm, NULL) == -1 ||
 	    evsignal_add(w->sigint, NULL) == -1)
 		fatalx("%s: signal events", __func__);
+	if (w->nearly > 0) {
+		if (imsgbuf_feed(&w->iev.ibuf, w->early, w->nearly) == -1)
+			fatal("%s: imsgbuf_feed", __func__);
+		free(w->early);
+		w->early = NULL;
+		w->nearly = 0;
+		event_active(&w->iev.ev, EV_READ, 1);
+	}
 	if (imsgev_compose(&w->iev, IMSG_READY, 0, -1, NULL, 0) == -1)
 		fatal("%s: compose", __func__);
 	log_debug("%s: ready", w->name);

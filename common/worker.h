@@ -22,6 +22,9 @@
  * with the master, the sandbox, liveness pings and the channel.
  */
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include <event2/event.h>
 
 #include "compat.h"
@@ -38,6 +41,9 @@ struct worker {
 	struct sandbox_cfg	 sandbox;
 	struct dkd_settings	 settings;
 	int			 listen_fd;
+	/* Bytes that came after the configuration, for the event loop. */
+	uint8_t			*early;
+	size_t			 nearly;
 	struct event		*sigterm;
 	struct event		*sigint;
 	/* Messages the common code does not know; return -1 if unknown. */
