@@ -239,14 +239,6 @@ route_call(struct evhttp_request *req, const struct route *rt,
 	memset(&a, 0, sizeof(a));
 	route_token(req, token);
 	client_address(req, client, sizeof(client));
-	if (spec == NULL) {
-		/* Health has no fields and no spec. */
-		wbuf_init(&wb, 256);
-		wire_put_u32(&wb, rt->op);
-		wire_put_str(&wb, token);
-		wire_put_str(&wb, client);
-		goto send;
-	}
 	for (i = 0; i < spec->nfields; i++) {
 		f = &spec->fields[i];
 		if (f->src == FS_BODY)
@@ -283,7 +275,6 @@ route_call(struct evhttp_request *req, const struct route *rt,
 	wire_put_str(&wb, client);
 	op_args_put(&wb, spec, &a);
 	op_args_clear(&a);
-send:
 	if (wb.error) {
 		http_error(req, 413, "invalid", "Request too large.");
 		wbuf_free(&wb);

@@ -35,7 +35,10 @@
 
 typedef void	(*op_handler)(struct request *);
 
+static void	op_health(struct request *);
+
 static const op_handler handlers[OP_MAX] = {
+	[OP_HEALTH] =			op_health,
 	[OP_AUTH_CAN_REGISTER] =	op_can_register,
 	[OP_AUTH_REGISTER] =		op_register,
 	[OP_AUTH_LOGIN] =		op_login,
@@ -76,7 +79,6 @@ static const op_handler handlers[OP_MAX] = {
 static void	request_run(struct request *);
 static void	reply_send(struct request *, int, const char *,
 		    struct wbuf *);
-static void	op_health(struct request *);
 
 /* GET /api/health: the master and its database answer. */
 static void
@@ -114,10 +116,10 @@ request_from_api(struct imsg *imsg)
 	req->id = imsg->hdr.peerid;
 	req->op = op;
 	req->api_gen = supervisor_generation(PROC_API);
-	if (r.error || (op != OP_HEALTH && ((req->spec = op_spec(op)) ==
-	    NULL || req->spec->auth == AUTH_CTL)) ||
-	    (req->spec != NULL && op_args_get(&r, req->spec,
-	    &req->args) == -1) || wire_done(&r) == -1) {
+	if (r.error || (req->spec = op_spec(op)) == NULL ||
+	    req->spec->auth == AUTH_CTL ||
+	    op_args_get(&r, req->spec, &req->args) == -1 ||
+	    wire_done(&r) == -1) {
 		request_free(req);
 		return (-1);
 	}
@@ -159,10 +161,6 @@ request_from_ctl(uint32_t conn, uid_t uid, struct rbuf *r)
 static void
 request_run(struct request *req)
 {
-	if (req->op == OP_HEALTH) {
-		op_health(req);
-		return;
-	}
 	if (!req->from_ctl) {
 		if (req->spec->auth != AUTH_PUBLIC) {
 			if (auth_resolve(req) == -1) {
@@ -217,8 +215,7 @@ reply_send(struct request *req, int status, const char *retry_after,
 		wire_put_raw(&wb, tree->buf, tree->len);
 	}
 	if (wb.error) {
-		log_warnx("reply to %s too large or broken", req->spec != NULL ?
-		    req->spec->name : "health");
+		log_warnx("reply to %s too large or broken", req->spec->name);
 		wbuf_free(&wb);
 		wbuf_init(&wb, 64);
 		wire_put_u32(&wb, 500);
