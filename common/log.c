@@ -65,12 +65,6 @@ log_setlevel(int level)
 	log_level = level;
 }
 
-int
-log_getlevel(void)
-{
-	return (log_level);
-}
-
 const char *
 log_level_name(int level)
 {

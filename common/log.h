@@ -32,7 +32,6 @@ enum log_level {
 void	log_init(int, int);
 void	log_procinit(const char *);
 void	log_setlevel(int);
-int	log_getlevel(void);
 void	log_warn(const char *, ...)
 	    __attribute__((__format__ (printf, 1, 2)));
 void	log_warnx(const char *, ...)

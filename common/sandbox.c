@@ -32,12 +32,6 @@
 static void	sandbox_verify(const struct sandbox_cfg *);
 static void	sandbox_rlimit(int, rlim_t);
 
-int
-sandbox_enabled(void)
-{
-	return (DKD_SANDBOX);
-}
-
 /*
  * Give up everything a worker does not need, in the order that keeps
  * each step possible: chroot while still root, groups before gids

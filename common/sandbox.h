@@ -35,6 +35,5 @@ struct sandbox_cfg {
 
 void	 sandbox_enter(const struct sandbox_cfg *, enum dkd_proc_id);
 int	 seccomp_install(enum dkd_proc_id);
-int	 sandbox_enabled(void);
 
 #endif /* DK_SANDBOX_H */

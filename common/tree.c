@@ -96,13 +96,6 @@ tree_kv_str(struct wbuf *w, const char *k, const char *v)
 }
 
 void
-tree_kv_nstr(struct wbuf *w, const char *k, const char *v)
-{
-	tree_key(w, k);
-	tree_nstr(w, v);
-}
-
-void
 tree_kv_int(struct wbuf *w, const char *k, int64_t v)
 {
 	tree_key(w, k);

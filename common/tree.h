@@ -55,7 +55,6 @@ void	 tree_str(struct wbuf *, const char *);
 void	 tree_nstr(struct wbuf *, const char *);
 void	 tree_key(struct wbuf *, const char *);
 void	 tree_kv_str(struct wbuf *, const char *, const char *);
-void	 tree_kv_nstr(struct wbuf *, const char *, const char *);
 void	 tree_kv_int(struct wbuf *, const char *, int64_t);
 void	 tree_kv_bool(struct wbuf *, const char *, int);
 void	 tree_kv_double(struct wbuf *, const char *, double);

@@ -125,12 +125,6 @@ auth_setup_token_refresh(void)
 	log_info("no accounts yet: create the first admin at %s", url);
 }
 
-const char *
-auth_setup_token(void)
-{
-	return (setup_token[0] != '\0' ? setup_token : NULL);
-}
-
 static void
 sessions_cleanup(int fd, short event, void *arg)
 {

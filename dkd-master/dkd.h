@@ -140,7 +140,6 @@ void	 tree_list_end(struct wbuf *, struct request *, int, int, int64_t);
 void	 auth_init(void);
 int	 auth_resolve(struct request *);
 void	 auth_setup_token_refresh(void);
-const char *auth_setup_token(void);
 void	 op_can_register(struct request *);
 void	 op_register(struct request *);
 void	 op_login(struct request *);
