@@ -191,15 +191,10 @@ int
 db_schema_version(void)
 {
 	sqlite3_stmt	*st;
-	int		 n = -1;
 
-	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM _migrations", -1,
-	    &st, NULL) != SQLITE_OK)
+	if ((st = db_prepare("SELECT count(*) FROM _migrations")) == NULL)
 		return (-1);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return (n);
+	return ((int)db_scalar(st));
 }
 
 int64_t
@@ -330,4 +325,19 @@ db_bind(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_null(st, i);
 	else
 		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+/*
+ * Step a bound statement that yields one integer (a count) and reset
+ * it: the value, or -1 on a database error or no row.
+ */
+int64_t
+db_scalar(sqlite3_stmt *st)
+{
+	int64_t	 v = -1;
+
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return (v);
 }

@@ -18,6 +18,7 @@
 #define DKD_DB_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <sqlite3.h>
 
@@ -32,6 +33,7 @@ extern const size_t db_nmigrations;
 sqlite3	*db_handle(void);
 sqlite3_stmt *db_prepare(const char *);
 int	 db_step_done(sqlite3_stmt *);
+int64_t	 db_scalar(sqlite3_stmt *);
 int	 db_exec(const char *);
 int	 db_begin(void);
 int	 db_commit(void);

@@ -168,7 +168,7 @@ op_project_list(struct request *req)
 	sqlite3_stmt	*st;
 	struct wbuf	 w;
 	const char	*name;
-	int64_t		 offset, limit, total = 0;
+	int64_t		 offset, limit, total;
 
 	list_params(req, LIST_OFFSET, LIST_LIMIT, &offset, &limit);
 	name = a->present[LIST_NAME] ? a->str[LIST_NAME] : "";
@@ -178,9 +178,10 @@ op_project_list(struct request *req)
 		return;
 	}
 	db_bind(st, 1, name);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		total = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+	if ((total = db_scalar(st)) == -1) {
+		reply_internal(req);
+		return;
+	}
 	if ((st = db_prepare("SELECT id, name, slug, created_at, updated_at "
 	    "FROM projects WHERE ?1 = '' OR instr(lower(name), lower(?1)) > 0 "
 	    "ORDER BY created_at DESC, rowid DESC LIMIT ?2 OFFSET ?3")) ==

@@ -96,30 +96,22 @@ int
 user_count(void)
 {
 	sqlite3_stmt	*st;
-	int		 n = -1;
 
 	if ((st = db_prepare("SELECT count(*) FROM users")) == NULL)
 		return (-1);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	sqlite3_reset(st);
-	return (n);
+	return ((int)db_scalar(st));
 }
 
 static int
 admins_other_than(const char *id)
 {
 	sqlite3_stmt	*st;
-	int		 n = -1;
 
 	if ((st = db_prepare("SELECT count(*) FROM users WHERE role = 'admin'"
 	    " AND id != ?")) == NULL)
 		return (-1);
 	db_bind(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	sqlite3_reset(st);
-	return (n);
+	return ((int)db_scalar(st));
 }
 
 void
@@ -374,7 +366,7 @@ op_user_list(struct request *req)
 	sqlite3_stmt	*st;
 	struct wbuf	 w;
 	struct user	 u;
-	int64_t		 offset, limit, total = 0;
+	int64_t		 offset, limit, total;
 	const char	*email, *role;
 
 	list_params(req, USERS_OFFSET, USERS_LIMIT, &offset, &limit);
@@ -388,9 +380,10 @@ op_user_list(struct request *req)
 	}
 	db_bind(st, 1, email);
 	db_bind(st, 2, role);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		total = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+	if ((total = db_scalar(st)) == -1) {
+		reply_internal(req);
+		return;
+	}
 	if ((st = db_prepare("SELECT " USER_COLS " FROM users WHERE "
 	    "instr(lower(email), lower(?1)) > 0 AND (?2 = '' OR role = ?2) "
 	    "ORDER BY created_at DESC, rowid DESC LIMIT ?3 OFFSET ?4")) ==
