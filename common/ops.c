@@ -28,9 +28,10 @@
 #define TIME_MAX	64
 #define TOKEN_MAX	256
 
-#define BODY(n, t, m)	{ (n), FS_BODY, (t), (m) }
-#define QUERY(n, t, m)	{ (n), FS_QUERY, (t), (m) }
-#define PATH(n)		{ (n), FS_PATH, FT_STR, ID_MAX }
+#define BODY(n, t, m)	{ (n), FS_BODY, (t), (m), 0 }
+#define QUERY(n, t, m)	{ (n), FS_QUERY, (t), (m), 0 }
+/* The router always fills path parameters. */
+#define PATH(n)		{ (n), FS_PATH, FT_STR, ID_MAX, 1 }
 #define SPEC(name, auth, f)	{ (name), (auth), (f), nitems(f) }
 #define BARE(name, auth)	{ (name), (auth), NULL, 0 }
 
@@ -188,7 +189,10 @@ op_args_put(struct wbuf *w, const struct op_spec *spec,
 	}
 }
 
-/* Decode against spec; strings are bounded by each field's max. */
+/*
+ * Decode against spec; strings are bounded by each field's max, and a
+ * required field must be there.
+ */
 int
 op_args_get(struct rbuf *r, const struct op_spec *spec, struct op_args *a)
 {
@@ -198,6 +202,8 @@ op_args_get(struct rbuf *r, const struct op_spec *spec, struct op_args *a)
 	memset(a, 0, sizeof(*a));
 	for (i = 0; i < spec->nfields && i < OP_FIELDS_MAX; i++) {
 		a->present[i] = wire_get_bool(r);
+		if (!a->present[i] && spec->fields[i].required)
+			r->error = 1;
 		if (r->error)
 			break;
 		if (!a->present[i])

@@ -101,6 +101,7 @@ struct op_field {
 	enum field_src	 src;
 	enum field_type	 type;
 	size_t		 max;		/* bytes, for strings */
+	int		 required;	/* absent: the sender is broken */
 };
 
 struct op_spec {
