@@ -14,6 +14,7 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,129 +33,104 @@
 #define QUERY(n, t, m)	{ (n), FS_QUERY, (t), (m), 0 }
 /* The router always fills path parameters. */
 #define PATH(n)		{ (n), FS_PATH, FT_STR, ID_MAX, 1 }
-#define SPEC(name, auth, f)	{ (name), (auth), (f), nitems(f) }
-#define BARE(name, auth)	{ (name), (auth), NULL, 0 }
 
 static const struct op_field f_register[] = {
-	BODY("email", FT_STR, EMAIL_MAX),
-	BODY("name", FT_STR, NAME_MAX_),
-	BODY("password", FT_STR, PASSWORD_MAX),
-	BODY("setup_token", FT_TOKEN, TOKEN_MAX),
+	[REGISTER_EMAIL] = BODY("email", FT_STR, EMAIL_MAX),
+	[REGISTER_NAME] = BODY("name", FT_STR, NAME_MAX_),
+	[REGISTER_PASSWORD] = BODY("password", FT_STR, PASSWORD_MAX),
+	[REGISTER_TOKEN] = BODY("setup_token", FT_TOKEN, TOKEN_MAX),
 };
 static const struct op_field f_login[] = {
-	BODY("email", FT_STR, EMAIL_MAX),
-	BODY("password", FT_STR, PASSWORD_MAX),
+	[LOGIN_EMAIL] = BODY("email", FT_STR, EMAIL_MAX),
+	[LOGIN_PASSWORD] = BODY("password", FT_STR, PASSWORD_MAX),
 };
 static const struct op_field f_refresh[] = {
-	BODY("refresh_token", FT_TOKEN, TOKEN_MAX),
+	[REFRESH_TOKEN] = BODY("refresh_token", FT_TOKEN, TOKEN_MAX),
 };
 static const struct op_field f_profile[] = {
-	BODY("email", FT_STR, EMAIL_MAX),
-	BODY("name", FT_STR, NAME_MAX_),
-	BODY("new_password", FT_STR, PASSWORD_MAX),
-	BODY("current_password", FT_STR, PASSWORD_MAX),
+	[PROFILE_EMAIL] = BODY("email", FT_STR, EMAIL_MAX),
+	[PROFILE_NAME] = BODY("name", FT_STR, NAME_MAX_),
+	[PROFILE_NEW_PASSWORD] = BODY("new_password", FT_STR, PASSWORD_MAX),
+	[PROFILE_CURRENT_PASSWORD] = BODY("current_password", FT_STR,
+	    PASSWORD_MAX),
 };
 static const struct op_field f_project[] = {
-	BODY("name", FT_STR, NAME_MAX_),
+	[PROJECT_NAME] = BODY("name", FT_STR, NAME_MAX_),
 };
 static const struct op_field f_list[] = {
-	QUERY("name", FT_STR, NAME_MAX_),
-	QUERY("offset", FT_INT, 0),
-	QUERY("limit", FT_INT, 0),
+	[LIST_NAME] = QUERY("name", FT_STR, NAME_MAX_),
+	[LIST_OFFSET] = QUERY("offset", FT_INT, 0),
+	[LIST_LIMIT] = QUERY("limit", FT_INT, 0),
 };
 static const struct op_field f_by_id[] = {
-	PATH("id"),
+	[BY_ID] = PATH("id"),
 };
 static const struct op_field f_user_create[] = {
-	BODY("email", FT_STR, EMAIL_MAX),
-	BODY("name", FT_STR, NAME_MAX_),
-	BODY("password", FT_STR, PASSWORD_MAX),
-	BODY("role", FT_STR, 16),
+	[USER_CREATE_EMAIL] = BODY("email", FT_STR, EMAIL_MAX),
+	[USER_CREATE_NAME] = BODY("name", FT_STR, NAME_MAX_),
+	[USER_CREATE_PASSWORD] = BODY("password", FT_STR, PASSWORD_MAX),
+	[USER_CREATE_ROLE] = BODY("role", FT_STR, 16),
 };
 static const struct op_field f_users[] = {
-	QUERY("email", FT_STR, EMAIL_MAX),
-	QUERY("role", FT_STR, 16),
-	QUERY("offset", FT_INT, 0),
-	QUERY("limit", FT_INT, 0),
+	[USERS_EMAIL] = QUERY("email", FT_STR, EMAIL_MAX),
+	[USERS_ROLE] = QUERY("role", FT_STR, 16),
+	[USERS_OFFSET] = QUERY("offset", FT_INT, 0),
+	[USERS_LIMIT] = QUERY("limit", FT_INT, 0),
 };
 static const struct op_field f_user_update[] = {
-	PATH("id"),
-	BODY("email", FT_STR, EMAIL_MAX),
-	BODY("name", FT_STR, NAME_MAX_),
-	BODY("password", FT_STR, PASSWORD_MAX),
-	BODY("role", FT_STR, 16),
+	[USER_UPDATE_ID] = PATH("id"),
+	[USER_UPDATE_EMAIL] = BODY("email", FT_STR, EMAIL_MAX),
+	[USER_UPDATE_NAME] = BODY("name", FT_STR, NAME_MAX_),
+	[USER_UPDATE_PASSWORD] = BODY("password", FT_STR, PASSWORD_MAX),
+	[USER_UPDATE_ROLE] = BODY("role", FT_STR, 16),
 };
 static const struct op_field f_settings[] = {
-	BODY("auto_update", FT_BOOL, 0),
+	[SETTINGS_AUTO_UPDATE] = BODY("auto_update", FT_BOOL, 0),
 };
 static const struct op_field f_release[] = {
-	QUERY("refresh", FT_STR, 16),
+	[RELEASE_REFRESH] = QUERY("refresh", FT_STR, 16),
 };
 static const struct op_field f_upgrade[] = {
-	BODY("version", FT_STR, 64),
+	[UPGRADE_VERSION] = BODY("version", FT_STR, 64),
 };
 static const struct op_field f_apikey[] = {
-	BODY("description", FT_STR, NAME_MAX_),
-	BODY("expires_at", FT_STR, TIME_MAX),
+	[APIKEY_DESCRIPTION] = BODY("description", FT_STR, NAME_MAX_),
+	[APIKEY_EXPIRES_AT] = BODY("expires_at", FT_STR, TIME_MAX),
 };
 static const struct op_field f_ctl_user_value[] = {
-	BODY("email", FT_STR, EMAIL_MAX),
-	BODY("value", FT_STR, PASSWORD_MAX),
+	[CTL_EMAIL] = BODY("email", FT_STR, EMAIL_MAX),
+	[CTL_VALUE] = BODY("value", FT_STR, PASSWORD_MAX),
 };
 static const struct op_field f_ctl_email[] = {
-	BODY("email", FT_STR, EMAIL_MAX),
+	[CTL_EMAIL] = BODY("email", FT_STR, EMAIL_MAX),
 };
 static const struct op_field f_ctl_apikey[] = {
-	BODY("email", FT_STR, EMAIL_MAX),
-	BODY("description", FT_STR, NAME_MAX_),
-	BODY("expires_at", FT_STR, TIME_MAX),
+	[CTL_APIKEY_EMAIL] = BODY("email", FT_STR, EMAIL_MAX),
+	[CTL_APIKEY_DESCRIPTION] = BODY("description", FT_STR, NAME_MAX_),
+	[CTL_APIKEY_EXPIRES_AT] = BODY("expires_at", FT_STR, TIME_MAX),
 };
 static const struct op_field f_ctl_id[] = {
-	BODY("id", FT_STR, ID_MAX),
+	[CTL_ID] = BODY("id", FT_STR, ID_MAX),
 };
 
+#define FIELDS(f)	(f), nitems(f)
+#define NOFIELDS	NULL, 0
+#define OP(id, name, method, path, auth, callers, fields, handler)	\
+	[OP_##id] = { (name), M_##method, (path), AUTH_##auth,		\
+	    (callers), fields },
+#define API	CALLER_API
+#define CTL	CALLER_CTL
+
+static void	op_args_get_tree(struct rbuf *, const struct op_field *,
+		    struct tval *);
+
 static const struct op_spec specs[OP_MAX] = {
-	[OP_HEALTH] =		BARE("health", AUTH_PUBLIC),
-	[OP_AUTH_CAN_REGISTER] = BARE("can-register", AUTH_PUBLIC),
-	[OP_AUTH_REGISTER] =	SPEC("register", AUTH_PUBLIC, f_register),
-	[OP_AUTH_LOGIN] =	SPEC("login", AUTH_PUBLIC, f_login),
-	[OP_AUTH_REFRESH] =	SPEC("refresh", AUTH_PUBLIC, f_refresh),
-	[OP_AUTH_LOGOUT] =	BARE("logout", AUTH_USER),
-	[OP_AUTH_ME] =		BARE("me", AUTH_USER),
-	[OP_AUTH_PROFILE] =	SPEC("profile", AUTH_USER, f_profile),
-	[OP_PROJECTS_CREATE] =	SPEC("project-create", AUTH_USER, f_project),
-	[OP_PROJECTS_LIST] =	SPEC("project-list", AUTH_USER, f_list),
-	[OP_PROJECTS_GET] =	SPEC("project-get", AUTH_USER, f_by_id),
-	[OP_PROJECTS_DELETE] =	SPEC("project-delete", AUTH_USER, f_by_id),
-	[OP_PRESETS_LIST] =	BARE("preset-list", AUTH_USER),
-	[OP_PRESETS_GET] =	SPEC("preset-get", AUTH_USER, f_by_id),
-	[OP_USERS_CREATE] =	SPEC("user-create", AUTH_ADMIN, f_user_create),
-	[OP_USERS_LIST] =	SPEC("user-list", AUTH_ADMIN, f_users),
-	[OP_USERS_GET] =	SPEC("user-get", AUTH_ADMIN, f_by_id),
-	[OP_USERS_UPDATE] =	SPEC("user-update", AUTH_ADMIN, f_user_update),
-	[OP_USERS_DELETE] =	SPEC("user-delete", AUTH_ADMIN, f_by_id),
-	[OP_SYSTEM_ABOUT] =	BARE("system-about", AUTH_ADMIN),
-	[OP_SYSTEM_STATUS] =	BARE("system-status", AUTH_ADMIN),
-	[OP_SYSTEM_RELEASE] =	SPEC("system-release", AUTH_ADMIN, f_release),
-	[OP_SYSTEM_UPGRADE] =	SPEC("system-upgrade", AUTH_ADMIN, f_upgrade),
-	[OP_SYSTEM_UPGRADE_STATUS] = BARE("system-upgrade-status", AUTH_ADMIN),
-	[OP_SETTINGS_GET] =	BARE("settings-get", AUTH_ADMIN),
-	[OP_SETTINGS_UPDATE] =	SPEC("settings-update", AUTH_ADMIN, f_settings),
-	[OP_APIKEYS_LIST] =	BARE("apikey-list", AUTH_USER),
-	[OP_APIKEYS_CREATE] =	SPEC("apikey-create", AUTH_USER, f_apikey),
-	[OP_APIKEYS_DELETE] =	SPEC("apikey-delete", AUTH_USER, f_by_id),
-	[OP_CTL_USER_PASSWD] =	SPEC("ctl-user-passwd", AUTH_CTL,
-				    f_ctl_user_value),
-	[OP_CTL_USER_ROLE] =	SPEC("ctl-user-role", AUTH_CTL,
-				    f_ctl_user_value),
-	[OP_CTL_USER_DEL] =	SPEC("ctl-user-del", AUTH_CTL, f_ctl_email),
-	[OP_CTL_APIKEY_CREATE] = SPEC("ctl-apikey-create", AUTH_CTL,
-				    f_ctl_apikey),
-	[OP_CTL_APIKEY_LIST] =	SPEC("ctl-apikey-list", AUTH_CTL,
-				    f_ctl_email),
-	[OP_CTL_APIKEY_DEL] =	SPEC("ctl-apikey-del", AUTH_CTL, f_ctl_id),
-	[OP_CTL_SETUP_TOKEN] =	BARE("ctl-setup-token", AUTH_CTL),
+#include "ops.def"
 };
+
+#undef OP
+#undef API
+#undef CTL
 
 const struct op_spec *
 op_spec(uint32_t op)
@@ -184,6 +160,9 @@ op_args_put(struct wbuf *w, const struct op_spec *spec,
 			break;
 		case FT_BOOL:
 			wire_put_u8(w, a->num[i] ? 1 : 0);
+			break;
+		case FT_JSON:
+			wire_put_bytes(w, a->str[i], a->len[i]);
 			break;
 		}
 	}
@@ -222,6 +201,9 @@ op_args_get(struct rbuf *r, const struct op_spec *spec, struct op_args *a)
 		case FT_BOOL:
 			a->num[i] = wire_get_bool(r);
 			break;
+		case FT_JSON:
+			op_args_get_tree(r, &spec->fields[i], &a->val[i]);
+			break;
 		}
 		if (r->error)
 			break;
@@ -233,6 +215,27 @@ op_args_get(struct rbuf *r, const struct op_spec *spec, struct op_args *a)
 	return (0);
 }
 
+/*
+ * An FT_JSON field: a byte string that holds exactly one value tree of
+ * no more than f->max bytes.
+ */
+static void
+op_args_get_tree(struct rbuf *r, const struct op_field *f, struct tval *v)
+{
+	const uint8_t	*p;
+	struct rbuf	 t;
+	size_t		 len;
+
+	if ((p = wire_get_bytes(r, f->max, &len)) == NULL)
+		return;
+	rbuf_init(&t, p, len);
+	/* Every item takes a byte at least. */
+	if (tval_decode(&t, v, len) == -1 || wire_done(&t) == -1) {
+		tval_free(v);
+		r->error = EBADMSG;
+	}
+}
+
 void
 op_args_clear(struct op_args *a)
 {
@@ -241,11 +244,29 @@ op_args_clear(struct op_args *a)
 	for (i = 0; i < OP_FIELDS_MAX; i++) {
 		if (a->str[i] != NULL) {
 			/* Passwords travel here: leave nothing behind. */
-			explicit_bzero(a->str[i], strlen(a->str[i]));
+			explicit_bzero(a->str[i], a->len[i] > 0 ? a->len[i] :
+			    strlen(a->str[i]));
 			free(a->str[i]);
 		}
+		tval_free(&a->val[i]);
 	}
 	memset(a, 0, sizeof(*a));
+}
+
+/* Take the encoded tree of w as field i; w is emptied either way. */
+int
+op_args_set_tree(struct op_args *a, int i, struct wbuf *w)
+{
+	if (i < 0 || i >= OP_FIELDS_MAX || w->error) {
+		wbuf_free(w);
+		return (-1);
+	}
+	free(a->str[i]);
+	a->str[i] = (char *)w->buf;
+	a->len[i] = w->len;
+	a->present[i] = 1;
+	memset(w, 0, sizeof(*w));
+	return (0);
 }
 
 int
@@ -260,6 +281,7 @@ op_args_set_str(struct op_args *a, int i, const char *s)
 		free(a->str[i]);
 	}
 	a->str[i] = p;
+	a->len[i] = 0;
 	a->present[i] = 1;
 	return (0);
 }

@@ -30,58 +30,36 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tval.h"
 #include "wire.h"
 
 #define OP_FIELDS_MAX	8
 
 enum api_op {
 	OP_NONE = 0,
-	OP_HEALTH,
-	OP_AUTH_CAN_REGISTER,
-	OP_AUTH_REGISTER,
-	OP_AUTH_LOGIN,
-	OP_AUTH_REFRESH,
-	OP_AUTH_LOGOUT,
-	OP_AUTH_ME,
-	OP_AUTH_PROFILE,
-	OP_PROJECTS_CREATE,
-	OP_PROJECTS_LIST,
-	OP_PROJECTS_GET,
-	OP_PROJECTS_DELETE,
-	OP_PRESETS_LIST,
-	OP_PRESETS_GET,
-	OP_USERS_CREATE,
-	OP_USERS_LIST,
-	OP_USERS_GET,
-	OP_USERS_UPDATE,
-	OP_USERS_DELETE,
-	OP_SYSTEM_ABOUT,
-	OP_SYSTEM_STATUS,
-	OP_SYSTEM_RELEASE,
-	OP_SYSTEM_UPGRADE,
-	OP_SYSTEM_UPGRADE_STATUS,
-	OP_SETTINGS_GET,
-	OP_SETTINGS_UPDATE,
-	OP_APIKEYS_LIST,
-	OP_APIKEYS_CREATE,
-	OP_APIKEYS_DELETE,
-	/* dkctl only */
-	OP_CTL_USER_PASSWD,
-	OP_CTL_USER_ROLE,
-	OP_CTL_USER_DEL,
-	OP_CTL_APIKEY_CREATE,
-	OP_CTL_APIKEY_LIST,
-	OP_CTL_APIKEY_DEL,
-	OP_CTL_SETUP_TOKEN,
+#define OP(id, ...)	OP_##id,
+#include "ops.def"
+#undef OP
 	OP_MAX
+};
+
+enum op_method {
+	M_NONE = 0,
+	M_GET,
+	M_POST,
+	M_PATCH,
+	M_DELETE,
 };
 
 enum op_auth {
 	AUTH_PUBLIC,		/* no token needed */
 	AUTH_USER,		/* any signed-in user */
 	AUTH_ADMIN,		/* admins only */
-	AUTH_CTL,		/* the control socket only */
 };
+
+/* Who may ask for an op: a bit per channel. */
+#define CALLER_API	0x1
+#define CALLER_CTL	0x2
 
 enum field_src {
 	FS_BODY,
@@ -94,6 +72,8 @@ enum field_type {
 	FT_INT,
 	FT_BOOL,
 	FT_TOKEN,		/* a string the api replaces by its SHA-256 */
+	FT_JSON,		/* any JSON value, as a value tree; max
+				   bounds its encoding in bytes */
 };
 
 struct op_field {
@@ -106,18 +86,27 @@ struct op_field {
 
 struct op_spec {
 	const char		*name;
+	enum op_method		 method;
+	const char		*path;		/* ":x" segments: FS_PATH */
 	enum op_auth		 auth;
+	int			 callers;	/* CALLER_* */
 	const struct op_field	*fields;
 	int			 nfields;
 };
 
+/*
+ * The fields of one request.  An FT_JSON field is its encoded tree in
+ * str/len on the sending side and the tree read into val on the master.
+ */
 struct op_args {
 	int		 present[OP_FIELDS_MAX];
 	char		*str[OP_FIELDS_MAX];
+	size_t		 len[OP_FIELDS_MAX];
 	int64_t		 num[OP_FIELDS_MAX];
+	struct tval	 val[OP_FIELDS_MAX];
 };
 
-/* Field indexes, per operation, in the order of ops.c. */
+/* Field indexes, per operation; ops.c keys its arrays by them. */
 enum { REGISTER_EMAIL, REGISTER_NAME, REGISTER_PASSWORD, REGISTER_TOKEN };
 enum { LOGIN_EMAIL, LOGIN_PASSWORD };
 enum { REFRESH_TOKEN };
@@ -133,9 +122,12 @@ enum { USERS_EMAIL, USERS_ROLE, USERS_OFFSET, USERS_LIMIT };
 enum { USER_UPDATE_ID, USER_UPDATE_EMAIL, USER_UPDATE_NAME,
     USER_UPDATE_PASSWORD, USER_UPDATE_ROLE };
 enum { SETTINGS_AUTO_UPDATE };
+enum { RELEASE_REFRESH };
+enum { UPGRADE_VERSION };
 enum { APIKEY_DESCRIPTION, APIKEY_EXPIRES_AT };
 enum { CTL_EMAIL, CTL_VALUE };
 enum { CTL_APIKEY_EMAIL, CTL_APIKEY_DESCRIPTION, CTL_APIKEY_EXPIRES_AT };
+enum { CTL_ID };
 
 const struct op_spec *op_spec(uint32_t);
 void	 op_args_put(struct wbuf *, const struct op_spec *,
@@ -143,6 +135,7 @@ void	 op_args_put(struct wbuf *, const struct op_spec *,
 int	 op_args_get(struct rbuf *, const struct op_spec *, struct op_args *);
 void	 op_args_clear(struct op_args *);
 int	 op_args_set_str(struct op_args *, int, const char *);
+int	 op_args_set_tree(struct op_args *, int, struct wbuf *);
 int	 op_args_hash_tokens(const struct op_spec *, struct op_args *);
 const char *op_error_code(int);
 

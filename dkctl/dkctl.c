@@ -88,19 +88,6 @@ main(int argc, char *argv[])
 	if ((res = parse(argc, argv)) == NULL)
 		exit(1);
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlcpy(sun.sun_path, sockname, sizeof(sun.sun_path)) >=
-	    sizeof(sun.sun_path))
-		errx(1, "socket name too long: %s", sockname);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		err(1, "socket");
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-		err(1, "connect: %s", sockname);
-	if (imsgbuf_init(&ib, fd) == -1 ||
-	    imsgbuf_set_maxsize(&ib, DKD_IMSG_MAX_CONTROL) == -1)
-		err(1, "imsgbuf_init");
-
 	wbuf_init(&wb, DKD_IMSG_MAX_CONTROL);
 	switch (res->action) {
 	case STATUS:
@@ -122,6 +109,20 @@ main(int argc, char *argv[])
 			errx(1, "request too large");
 		break;
 	}
+
+	/* Only now: dkd hangs up on a connection that stays idle. */
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, sockname, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path))
+		errx(1, "socket name too long: %s", sockname);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		err(1, "socket");
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		err(1, "connect: %s", sockname);
+	if (imsgbuf_init(&ib, fd) == -1 ||
+	    imsgbuf_set_maxsize(&ib, DKD_IMSG_MAX_CONTROL) == -1)
+		err(1, "imsgbuf_init");
 	if (imsg_compose(&ib, type, DKD_CTL_VERSION, 0, -1, wb.buf,
 	    wb.len) == -1)
 		err(1, "imsg_compose");

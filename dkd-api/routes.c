@@ -33,56 +33,25 @@
 #include "worker.h"
 
 /*
- * The API routes.  Each maps a method and a path pattern to an op of
- * the master; the fields the op takes come from the JSON body, the
- * query string and the path, as ops.c describes.  The master's reply is
- * a tree that is rendered as JSON here.
+ * The API routes are the ops of ops.def that have a path.  Each maps a
+ * method and a path pattern to an op of the master; the fields the op
+ * takes come from the JSON body, the query string and the path, as
+ * ops.c describes.  The master's reply is a tree that is rendered as
+ * JSON here.
  */
 
 #define PATH_PARAMS_MAX	4
 #define PATH_SEGS_MAX	8
 #define SEG_MAX		128
 
-struct route {
-	int		 method;
-	const char	*pattern;	/* ":x" segments are parameters */
-	enum api_op	 op;
+static const int methods[] = {
+	[M_GET] = EVHTTP_REQ_GET,
+	[M_POST] = EVHTTP_REQ_POST,
+	[M_PATCH] = EVHTTP_REQ_PATCH,
+	[M_DELETE] = EVHTTP_REQ_DELETE,
 };
 
-static const struct route routes[] = {
-	{ EVHTTP_REQ_GET,	"/api/health",		OP_HEALTH },
-	{ EVHTTP_REQ_GET,	"/api/auth/register",	OP_AUTH_CAN_REGISTER },
-	{ EVHTTP_REQ_POST,	"/api/auth/register",	OP_AUTH_REGISTER },
-	{ EVHTTP_REQ_POST,	"/api/auth/login",	OP_AUTH_LOGIN },
-	{ EVHTTP_REQ_POST,	"/api/auth/refresh",	OP_AUTH_REFRESH },
-	{ EVHTTP_REQ_POST,	"/api/auth/logout",	OP_AUTH_LOGOUT },
-	{ EVHTTP_REQ_GET,	"/api/auth/me",		OP_AUTH_ME },
-	{ EVHTTP_REQ_PATCH,	"/api/auth/profile",	OP_AUTH_PROFILE },
-	{ EVHTTP_REQ_POST,	"/api/projects",	OP_PROJECTS_CREATE },
-	{ EVHTTP_REQ_GET,	"/api/projects",	OP_PROJECTS_LIST },
-	{ EVHTTP_REQ_GET,	"/api/projects/:id",	OP_PROJECTS_GET },
-	{ EVHTTP_REQ_DELETE,	"/api/projects/:id",	OP_PROJECTS_DELETE },
-	{ EVHTTP_REQ_GET,	"/api/presets/databases", OP_PRESETS_LIST },
-	{ EVHTTP_REQ_GET,	"/api/presets/databases/:id", OP_PRESETS_GET },
-	{ EVHTTP_REQ_POST,	"/api/users",		OP_USERS_CREATE },
-	{ EVHTTP_REQ_GET,	"/api/users",		OP_USERS_LIST },
-	{ EVHTTP_REQ_GET,	"/api/users/:id",	OP_USERS_GET },
-	{ EVHTTP_REQ_PATCH,	"/api/users/:id",	OP_USERS_UPDATE },
-	{ EVHTTP_REQ_DELETE,	"/api/users/:id",	OP_USERS_DELETE },
-	{ EVHTTP_REQ_GET,	"/api/system/about",	OP_SYSTEM_ABOUT },
-	{ EVHTTP_REQ_GET,	"/api/system/status",	OP_SYSTEM_STATUS },
-	{ EVHTTP_REQ_GET,	"/api/system/release",	OP_SYSTEM_RELEASE },
-	{ EVHTTP_REQ_POST,	"/api/system/upgrade",	OP_SYSTEM_UPGRADE },
-	{ EVHTTP_REQ_GET,	"/api/system/upgrade",
-	    OP_SYSTEM_UPGRADE_STATUS },
-	{ EVHTTP_REQ_GET,	"/api/system/settings",	OP_SETTINGS_GET },
-	{ EVHTTP_REQ_PATCH,	"/api/system/settings",	OP_SETTINGS_UPDATE },
-	{ EVHTTP_REQ_GET,	"/api/api-keys",	OP_APIKEYS_LIST },
-	{ EVHTTP_REQ_POST,	"/api/api-keys",	OP_APIKEYS_CREATE },
-	{ EVHTTP_REQ_DELETE,	"/api/api-keys/:id",	OP_APIKEYS_DELETE },
-};
-
-static void	route_call(struct evhttp_request *, const struct route *,
+static void	route_call(struct evhttp_request *, enum api_op,
 		    char [][SEG_MAX], int);
 static void	route_done(struct evhttp_request *, uint32_t, struct rbuf *,
 		    void *);
@@ -96,7 +65,7 @@ route_match(const char *pattern, const char *path, char params[][SEG_MAX],
     int *nparams)
 {
 	const char	*p = pattern, *q = path;
-	size_t		 pl, ql;
+	size_t		 pl, ql, declen;
 	char		*dec;
 
 	*nparams = 0;
@@ -112,12 +81,15 @@ route_match(const char *pattern, const char *path, char params[][SEG_MAX],
 			memcpy(params[*nparams], q, ql);
 			params[*nparams][ql] = '\0';
 			if ((dec = evhttp_uridecode(params[*nparams], 0,
-			    NULL)) == NULL)
+			    &declen)) == NULL)
 				return (0);
-			if (strlcpy(params[*nparams], dec, SEG_MAX) >= SEG_MAX) {
+			/* %00 or bytes that are not UTF-8 name nothing. */
+			if (declen >= SEG_MAX || memchr(dec, '\0', declen) !=
+			    NULL || !utf8_valid(dec, declen)) {
 				free(dec);
 				return (0);
 			}
+			memcpy(params[*nparams], dec, declen + 1);
 			free(dec);
 			(*nparams)++;
 		} else if (pl != ql || strncmp(p, q, pl) != 0)
@@ -134,20 +106,23 @@ route_match(const char *pattern, const char *path, char params[][SEG_MAX],
 void
 routes_dispatch(struct evhttp_request *req, const char *path)
 {
-	char		 params[PATH_PARAMS_MAX][SEG_MAX];
-	size_t		 i;
-	int		 n, method, pathmatch = 0;
+	const struct op_spec	*spec;
+	char			 params[PATH_PARAMS_MAX][SEG_MAX];
+	uint32_t		 op;
+	int			 n, method, pathmatch = 0;
 
 	method = evhttp_request_get_command(req);
 	if (method == EVHTTP_REQ_HEAD)
 		method = EVHTTP_REQ_GET;
-	for (i = 0; i < nitems(routes); i++) {
-		if (!route_match(routes[i].pattern, path, params, &n))
+	for (op = OP_NONE + 1; op < OP_MAX; op++) {
+		if ((spec = op_spec(op)) == NULL || spec->path == NULL ||
+		    !(spec->callers & CALLER_API) ||
+		    !route_match(spec->path, path, params, &n))
 			continue;
 		pathmatch = 1;
-		if (routes[i].method != method)
+		if (methods[spec->method] != method)
 			continue;
-		route_call(req, &routes[i], params, n);
+		route_call(req, op, params, n);
 		return;
 	}
 	if (pathmatch)
@@ -223,10 +198,10 @@ route_query(struct evhttp_request *req, const struct op_spec *spec,
 }
 
 static void
-route_call(struct evhttp_request *req, const struct route *rt,
+route_call(struct evhttp_request *req, enum api_op op,
     char params[][SEG_MAX], int nparams)
 {
-	const struct op_spec	*spec = op_spec(rt->op);
+	const struct op_spec	*spec = op_spec(op);
 	const struct op_field	*f;
 	struct op_args		 a;
 	struct body_error	 berr;
@@ -270,7 +245,7 @@ route_call(struct evhttp_request *req, const struct route *rt,
 		goto fail;
 	}
 	wbuf_init(&wb, DKD_IMSG_MAX_INTERNAL - 64);
-	wire_put_u32(&wb, rt->op);
+	wire_put_u32(&wb, op);
 	wire_put_str(&wb, token);
 	wire_put_str(&wb, client);
 	op_args_put(&wb, spec, &a);

@@ -33,14 +33,24 @@
  * process, so the code is small and strict: fixed small messages, no fd
  * passing, a version check, peer credentials for every request that
  * changes something, and no fatal() on anything a client sends.
+ *
+ * A connection is freed in one place only: at the end of its dispatch,
+ * or by its deferred close event when a reply arrives outside of
+ * dispatch.  Whoever finds it must go sets "closing" and leaves the
+ * freeing to those two.
  */
 
 #define CONTROL_MAX_CONNS	32
+#define CONTROL_ROOT_RESERVE	8	/* of those, kept free for root */
+#define CONTROL_MAX_PER_UID	4	/* for any uid but root */
 #define CONTROL_BACKLOG		8
+#define CONTROL_IDLE_SEC	10	/* no request for this long: hang up */
 
 struct ctl_conn {
 	TAILQ_ENTRY(ctl_conn)	 entry;
 	struct imsgev		 iev;
+	struct event		*idle;
+	struct event		*close;
 	uint32_t		 id;
 	uid_t			 uid;
 	int			 closing;
@@ -55,10 +65,16 @@ static struct event	*control_ev, *control_pause_ev;
 static void	control_accept(int, short, void *);
 static void	control_resume(int, short, void *);
 static void	control_dispatch(int, short, void *);
+static void	control_idle(int, short, void *);
+static void	control_deferred_close(int, short, void *);
 static void	control_close(struct ctl_conn *);
+static void	control_finish(struct ctl_conn *);
+static int	control_admit(uid_t);
 static void	ctl_send(struct ctl_conn *, uint32_t, struct wbuf *);
 static void	control_fail(struct ctl_conn *, const char *);
 static void	control_status(struct ctl_conn *);
+static void	control_request(struct ctl_conn *, struct rbuf *);
+static void	control_reply(struct request *, struct wbuf *);
 
 /* Bind while root, with a umask that never leaves a loose socket. */
 int
@@ -167,22 +183,54 @@ control_accept(int fd, short event, void *arg)
 			log_warn("%s: accept", __func__);
 		return;
 	}
-	if (ctl_nconns >= CONTROL_MAX_CONNS ||
-	    getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
+	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
+	    !control_admit(cred.uid) ||
 	    (c = calloc(1, sizeof(*c))) == NULL) {
 		close(cfd);
 		return;
 	}
 	c->uid = cred.uid;
 	c->id = ++ctl_next_id;
-	if (imsgev_init(&c->iev, env->base, cfd, DKD_IMSG_MAX_CONTROL,
+	if ((c->idle = evtimer_new(env->base, control_idle, c)) == NULL ||
+	    (c->close = evtimer_new(env->base, control_deferred_close,
+	    c)) == NULL ||
+	    imsgev_init(&c->iev, env->base, cfd, DKD_IMSG_MAX_CONTROL,
 	    DKD_QUEUE_MAX_CONTROL, 0, control_dispatch, c) == -1) {
+		if (c->idle != NULL)
+			event_free(c->idle);
+		if (c->close != NULL)
+			event_free(c->close);
 		close(cfd);
 		free(c);
 		return;
 	}
+	tv.tv_sec = CONTROL_IDLE_SEC;
+	evtimer_add(c->idle, &tv);
 	TAILQ_INSERT_TAIL(&ctl_conns, c, entry);
 	ctl_nconns++;
+}
+
+/*
+ * Room for another connection of uid?  Nobody but root may take more
+ * than a few, and the last few are root's, so no local user can lock
+ * the administrator out of dkctl.
+ */
+static int
+control_admit(uid_t uid)
+{
+	struct ctl_conn	*c;
+	int		 mine = 0;
+
+	if (ctl_nconns >= CONTROL_MAX_CONNS)
+		return (0);
+	if (uid == 0)
+		return (1);
+	if (ctl_nconns >= CONTROL_MAX_CONNS - CONTROL_ROOT_RESERVE)
+		return (0);
+	TAILQ_FOREACH(c, &ctl_conns, entry)
+		if (c->uid == uid)
+			mine++;
+	return (mine < CONTROL_MAX_PER_UID);
 }
 
 static void
@@ -191,22 +239,63 @@ control_close(struct ctl_conn *c)
 	TAILQ_REMOVE(&ctl_conns, c, entry);
 	ctl_nconns--;
 	imsgev_clear(&c->iev);
+	event_free(c->idle);
+	event_free(c->close);
 	free(c);
 }
 
+/* Say why if the socket takes it, then hang up. */
+static void
+control_finish(struct ctl_conn *c)
+{
+	(void)imsgbuf_write(&c->iev.ibuf);
+	control_close(c);
+}
+
+static void
+control_idle(int fd, short event, void *arg)
+{
+	struct ctl_conn	*c = arg;
+
+	log_debug("control: closing connection %u, idle for %d seconds",
+	    c->id, CONTROL_IDLE_SEC);
+	control_close(c);
+}
+
+static void
+control_deferred_close(int fd, short event, void *arg)
+{
+	control_finish(arg);
+}
+
+/*
+ * Queue a message.  One too large for the socket becomes a failure the
+ * client can read; a client that does not read its answers (the queue
+ * is full) or a broken one is hung up on.
+ */
 static void
 ctl_send(struct ctl_conn *c, uint32_t type, struct wbuf *wb)
 {
 	int	 rv;
 
+	if (c->closing)
+		return;
 	if (wb != NULL)
 		rv = imsgev_compose_wire(&c->iev, type, DKD_CTL_VERSION, -1,
 		    wb);
 	else
 		rv = imsgev_compose(&c->iev, type, DKD_CTL_VERSION, -1, NULL,
 		    0);
-	if (rv == -1)
-		c->closing = 1;
+	if (rv == 0)
+		return;
+	if (errno == ERANGE && type != IMSG_CTL_FAIL) {
+		log_warnx("control: reply of %zu bytes to connection %u is "
+		    "too large", wb != NULL ? wb->len : 0, c->id);
+		control_fail(c, "the answer is too large for the control "
+		    "socket");
+		return;
+	}
+	c->closing = 1;
 }
 
 static void
@@ -226,6 +315,7 @@ control_dispatch(int fd, short event, void *arg)
 	struct ctl_conn	*c = arg;
 	struct imsg	 imsg;
 	struct rbuf	 r;
+	struct timeval	 tv = { CONTROL_IDLE_SEC, 0 };
 	char		 errbuf[1024];
 	int		 n, verbose;
 
@@ -234,12 +324,15 @@ control_dispatch(int fd, short event, void *arg)
 		return;
 	}
 	for (;;) {
+		if (c->closing)
+			break;
 		if ((n = imsg_get(&c->iev.ibuf, &imsg)) == -1) {
 			control_close(c);
 			return;
 		}
 		if (n == 0)
 			break;
+		evtimer_add(c->idle, &tv);
 		rbuf_init(&r, imsg.data, imsg.len);
 		if (imsg.hdr.peerid != DKD_CTL_VERSION) {
 			control_fail(c, "dkctl and dkd are different versions");
@@ -280,9 +373,7 @@ control_dispatch(int fd, short event, void *arg)
 			}
 			break;
 		case IMSG_CTL_REQUEST:
-			/* Answered now or later through control_reply(). */
-			if (request_from_ctl(c->id, c->uid, &r) == -1)
-				control_fail(c, "malformed request");
+			control_request(c, &r);
 			break;
 		default:
 			control_fail(c, "unknown request");
@@ -290,16 +381,43 @@ control_dispatch(int fd, short event, void *arg)
 			break;
 		}
 		imsg_free(&imsg);
-		if (c->closing)
-			break;
 	}
 	if (c->closing) {
-		/* Best effort to say why, then hang up. */
-		(void)imsgbuf_write(&c->iev.ibuf);
-		control_close(c);
+		control_finish(c);
 		return;
 	}
 	imsgev_add(&c->iev);
+}
+
+/*
+ * An op of the table, answered now or later through control_reply().
+ * dkctl acts with the rights of root, so nobody else gets that far.
+ */
+static void
+control_request(struct ctl_conn *c, struct rbuf *r)
+{
+	struct request	*req;
+	uint32_t	 op;
+
+	if ((req = request_new(CALLER_CTL, c->id, control_reply, NULL)) ==
+	    NULL) {
+		control_fail(c, "out of memory");
+		return;
+	}
+	strlcpy(req->client, "dkctl", sizeof(req->client));
+	op = wire_get_u32(r);
+	if (request_decode(req, op, r) == -1) {
+		control_fail(c, "malformed request");
+		return;
+	}
+	if (c->uid != 0) {
+		reply_error(req, 403, "Permission denied: dkctl needs root.");
+		return;
+	}
+	req->authed = 1;
+	strlcpy(req->user.role, "admin", sizeof(req->user.role));
+	strlcpy(req->user.name, "dkctl", sizeof(req->user.name));
+	request_run(req);
 }
 
 static void
@@ -342,20 +460,22 @@ control_status(struct ctl_conn *c)
 	ctl_send(c, IMSG_CTL_END, NULL);
 }
 
-/* The answer to a request, to connection id if it is still there. */
-void
-control_reply(uint32_t id, uint32_t type, struct wbuf *wb)
+/*
+ * The answer to a request, to its connection if that is still there.
+ * This may run inside control_dispatch (a handler that answers at
+ * once) or from another event (the hasher): never free here.
+ */
+static void
+control_reply(struct request *req, struct wbuf *wb)
 {
 	struct ctl_conn	*c;
 
 	TAILQ_FOREACH(c, &ctl_conns, entry)
-		if (c->id == id)
+		if (c->id == req->id)
 			break;
 	if (c == NULL)
 		return;
-	ctl_send(c, type, wb);
-	if (c->closing) {
-		(void)imsgbuf_write(&c->iev.ibuf);
-		control_close(c);
-	}
+	ctl_send(c, IMSG_CTL_RESPONSE, wb);
+	if (c->closing)
+		event_active(c->close, EV_TIMEOUT, 1);
 }

@@ -28,12 +28,57 @@
  * makes the supervisor treat the worker as broken.
  */
 
+static void	api_reply(struct request *, struct wbuf *);
+static void	api_reply_bare(uint32_t, int);
+
+/* The reply goes to the dkd-api that asked, if it is still there. */
+static void
+api_reply(struct request *req, struct wbuf *wb)
+{
+	if (req->generation == supervisor_generation(PROC_API))
+		(void)supervisor_send(PROC_API, IMSG_API_RESPONSE, req->id,
+		    wb);
+	else
+		log_debug("dropping a reply for a dkd-api that is gone");
+}
+
+/* A status without a body, when there is no request to answer with. */
+static void
+api_reply_bare(uint32_t id, int status)
+{
+	struct wbuf	 wb;
+
+	wbuf_init(&wb, 16);
+	wire_put_u32(&wb, (uint32_t)status);
+	wire_put_u32(&wb, 0);
+	(void)supervisor_send(PROC_API, IMSG_API_RESPONSE, id, &wb);
+	wbuf_free(&wb);
+}
+
+/* IMSG_API_REQUEST: u32 op, str token hash, str client, op fields. */
 int
 master_dispatch_api(struct imsg *imsg)
 {
+	struct request	*req;
+	struct rbuf	 r;
+	uint32_t	 op;
+
 	if (imsg->hdr.type != IMSG_API_REQUEST)
 		return (-1);
-	return (request_from_api(imsg));
+	if ((req = request_new(CALLER_API, imsg->hdr.peerid, api_reply,
+	    NULL)) == NULL) {
+		api_reply_bare(imsg->hdr.peerid, 503);
+		return (0);
+	}
+	req->generation = supervisor_generation(PROC_API);
+	rbuf_init(&r, imsg->data, imsg->len);
+	op = wire_get_u32(&r);
+	wire_get_strbuf(&r, req->token_hash, sizeof(req->token_hash));
+	wire_get_strbuf(&r, req->client, sizeof(req->client));
+	if (request_decode(req, op, &r) == -1)
+		return (-1);
+	request_run(req);
+	return (0);
 }
 
 int

@@ -55,16 +55,23 @@ struct user {
 	char		 updated_at[DBTIME_LEN + 1];
 };
 
+struct request;
+
+/* Delivers an encoded reply (IMSG_*_RESPONSE payload) to the origin. */
+typedef void	(*request_reply_cb)(struct request *, struct wbuf *);
+
 /* One request from dkd-api or dkctl, alive until it is answered. */
 struct request {
-	uint32_t		 id;
+	uint32_t		 id;		/* the origin's number */
 	enum api_op		 op;
 	const struct op_spec	*spec;
 	struct op_args		 args;
 	char			 client[64];
 	char			 token_hash[SHA256_HEX_LEN + 1];
-	int			 from_ctl;
-	unsigned		 api_gen;	/* which dkd-api asked */
+	int			 caller;	/* CALLER_API or _CTL */
+	request_reply_cb	 reply;
+	void			*reply_arg;	/* the origin's */
+	unsigned		 generation;	/* of the origin */
 	int			 authed;
 	struct user		 user;
 };
@@ -119,8 +126,9 @@ void	 supervisor_status(enum dkd_proc_id, pid_t *, time_t *, unsigned *,
 	    const char **);
 
 /* request.c */
-int	 request_from_api(struct imsg *);
-int	 request_from_ctl(uint32_t, uid_t, struct rbuf *);
+struct request *request_new(int, uint32_t, request_reply_cb, void *);
+int	 request_decode(struct request *, uint32_t, struct rbuf *);
+void	 request_run(struct request *);
 void	 reply_tree(struct request *, int, struct wbuf *);
 void	 reply_empty(struct request *, int);
 void	 reply_error(struct request *, int, const char *, ...)
@@ -220,7 +228,6 @@ int	 master_dispatch_logd(struct imsg *);
 
 /* control.c */
 int	 control_init(const char *);
-void	 control_reply(uint32_t, uint32_t, struct wbuf *);
 void	 control_listen(void);
 void	 control_cleanup(const char *);
 

@@ -28,7 +28,9 @@
  * Requests from dkd-api and dkctl: decode against the shared op table,
  * authenticate by token hash, check the role, run the handler.  Handlers
  * answer once, now or later (password hashing, Docker queries), through
- * the reply_* calls, which also free the request.
+ * the reply_* calls, which also free the request.  Where a request came
+ * from is its origin's business: the origin sets the reply callback, so
+ * nothing here knows a transport.
  */
 
 #define REPLY_MAX	DKD_IMSG_MAX_INTERNAL
@@ -38,45 +40,12 @@ typedef void	(*op_handler)(struct request *);
 static void	op_health(struct request *);
 
 static const op_handler handlers[OP_MAX] = {
-	[OP_HEALTH] =			op_health,
-	[OP_AUTH_CAN_REGISTER] =	op_can_register,
-	[OP_AUTH_REGISTER] =		op_register,
-	[OP_AUTH_LOGIN] =		op_login,
-	[OP_AUTH_REFRESH] =		op_refresh,
-	[OP_AUTH_LOGOUT] =		op_logout,
-	[OP_AUTH_ME] =			op_me,
-	[OP_AUTH_PROFILE] =		op_profile,
-	[OP_PROJECTS_CREATE] =		op_project_create,
-	[OP_PROJECTS_LIST] =		op_project_list,
-	[OP_PROJECTS_GET] =		op_project_get,
-	[OP_PROJECTS_DELETE] =		op_project_delete,
-	[OP_PRESETS_LIST] =		op_preset_list,
-	[OP_PRESETS_GET] =		op_preset_get,
-	[OP_USERS_CREATE] =		op_user_create,
-	[OP_USERS_LIST] =		op_user_list,
-	[OP_USERS_GET] =		op_user_get,
-	[OP_USERS_UPDATE] =		op_user_update,
-	[OP_USERS_DELETE] =		op_user_delete,
-	[OP_SYSTEM_ABOUT] =		op_system_about,
-	[OP_SYSTEM_STATUS] =		op_system_status,
-	[OP_SYSTEM_RELEASE] =		op_system_unavailable,
-	[OP_SYSTEM_UPGRADE] =		op_system_unavailable,
-	[OP_SYSTEM_UPGRADE_STATUS] =	op_system_unavailable,
-	[OP_SETTINGS_GET] =		op_settings_get,
-	[OP_SETTINGS_UPDATE] =		op_settings_update,
-	[OP_APIKEYS_LIST] =		op_apikey_list,
-	[OP_APIKEYS_CREATE] =		op_apikey_create,
-	[OP_APIKEYS_DELETE] =		op_apikey_delete,
-	[OP_CTL_USER_PASSWD] =		op_ctl_user_passwd,
-	[OP_CTL_USER_ROLE] =		op_ctl_user_role,
-	[OP_CTL_USER_DEL] =		op_ctl_user_del,
-	[OP_CTL_APIKEY_CREATE] =	op_ctl_apikey_create,
-	[OP_CTL_APIKEY_LIST] =		op_ctl_apikey_list,
-	[OP_CTL_APIKEY_DEL] =		op_ctl_apikey_del,
-	[OP_CTL_SETUP_TOKEN] =		op_ctl_setup_token,
+#define OP(id, name, method, path, auth, callers, fields, handler)	\
+	[OP_##id] = handler,
+#include "ops.def"
+#undef OP
 };
 
-static void	request_run(struct request *);
 static void	reply_send(struct request *, int, const char *,
 		    struct wbuf *);
 
@@ -97,71 +66,50 @@ op_health(struct request *req)
 	reply_tree(req, 200, &w);
 }
 
-/* -1 means the api broke the protocol; the supervisor deals with it. */
-int
-request_from_api(struct imsg *imsg)
+/* A request of caller, answered through reply; NULL without memory. */
+struct request *
+request_new(int caller, uint32_t id, request_reply_cb reply, void *arg)
 {
 	struct request	*req;
-	struct rbuf	 r;
-	uint32_t	 op;
 
 	if ((req = calloc(1, sizeof(*req))) == NULL) {
 		log_warn("%s", __func__);
-		return (0);
+		return (NULL);
 	}
-	rbuf_init(&r, imsg->data, imsg->len);
-	op = wire_get_u32(&r);
-	wire_get_strbuf(&r, req->token_hash, sizeof(req->token_hash));
-	wire_get_strbuf(&r, req->client, sizeof(req->client));
-	req->id = imsg->hdr.peerid;
-	req->op = op;
-	req->api_gen = supervisor_generation(PROC_API);
-	if (r.error || (req->spec = op_spec(op)) == NULL ||
-	    req->spec->auth == AUTH_CTL ||
-	    op_args_get(&r, req->spec, &req->args) == -1 ||
-	    wire_done(&r) == -1) {
-		request_free(req);
-		return (-1);
-	}
-	request_run(req);
-	return (0);
+	req->caller = caller;
+	req->id = id;
+	req->reply = reply;
+	req->reply_arg = arg;
+	return (req);
 }
 
-/* dkctl's requests act with the rights of root on the control socket. */
+/*
+ * The op's fields, the rest of r.  An op the caller may not ask for, or
+ * fields that do not decode, mean the sender is broken: -1, and the
+ * request is freed.
+ */
 int
-request_from_ctl(uint32_t conn, uid_t uid, struct rbuf *r)
+request_decode(struct request *req, uint32_t op, struct rbuf *r)
 {
-	struct request	*req;
-	uint32_t	 op;
-
-	if ((req = calloc(1, sizeof(*req))) == NULL)
-		return (-1);
-	op = wire_get_u32(r);
-	req->id = conn;
 	req->op = op;
-	req->from_ctl = 1;
-	strlcpy(req->client, "dkctl", sizeof(req->client));
-	if (r->error || (req->spec = op_spec(op)) == NULL ||
+	if (r->error || (req->spec = op_spec(req->op)) == NULL ||
+	    (req->spec->callers & req->caller) == 0 ||
 	    op_args_get(r, req->spec, &req->args) == -1 ||
 	    wire_done(r) == -1) {
 		request_free(req);
 		return (-1);
 	}
-	if (uid != 0) {
-		reply_error(req, 403, "Permission denied: dkctl needs root.");
-		return (0);
-	}
-	req->authed = 1;
-	strlcpy(req->user.role, "admin", sizeof(req->user.role));
-	strlcpy(req->user.name, "dkctl", sizeof(req->user.name));
-	request_run(req);
 	return (0);
 }
 
-static void
+/*
+ * Authenticate and authorise, then hand over to the handler.  dkctl's
+ * requests come with the rights of root, checked by its origin.
+ */
+void
 request_run(struct request *req)
 {
-	if (!req->from_ctl) {
+	if (req->caller == CALLER_API) {
 		if (req->spec->auth != AUTH_PUBLIC) {
 			if (auth_resolve(req) == -1) {
 				reply_internal(req);
@@ -221,13 +169,7 @@ reply_send(struct request *req, int status, const char *retry_after,
 		wire_put_u32(&wb, 500);
 		wire_put_u32(&wb, 0);
 	}
-	if (req->from_ctl)
-		control_reply(req->id, IMSG_CTL_RESPONSE, &wb);
-	else if (req->api_gen == supervisor_generation(PROC_API))
-		(void)supervisor_send(PROC_API, IMSG_API_RESPONSE, req->id,
-		    &wb);
-	else
-		log_debug("dropping a reply for a dkd-api that is gone");
+	req->reply(req, &wb);
 	wbuf_free(&wb);
 	request_free(req);
 }

@@ -19,6 +19,7 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -582,6 +583,107 @@ class Dkd:
             return rows
         finally:
             c.close()
+
+
+# ------------------------------------------------------- imsg and wire
+
+def c_enum(header, name):
+    """Member -> value of `enum name { ... }` in a header of the source
+    tree (members are plain or "= N"), so tests follow the C code."""
+    text = read_text(os.path.join(SRCDIR, header))
+    m = re.search(r"enum\s+%s\s*\{(.*?)\}" % re.escape(name), text, re.S)
+    if m is None:
+        raise Failure("enum %s not found in %s" % (name, header))
+    body = re.sub(r"/\*.*?\*/", "", m.group(1), flags=re.S)
+    out, v = {}, 0
+    for item in body.split(","):
+        item = item.strip()
+        if not item or item.startswith("#"):
+            continue
+        k, _, val = item.partition("=")
+        if val.strip():
+            v = int(val.strip(), 0)
+        out[k.strip()] = v
+        v += 1
+    return out
+
+
+def op_numbers():
+    """OP_<id> -> number, in the order of common/ops.def."""
+    text = read_text(os.path.join(SRCDIR, "common", "ops.def"))
+    ids = re.findall(r"^OP\((\w+),", text, re.M)
+    return {"OP_" + k: i for i, k in enumerate(ids, 1)}
+
+
+IMSG = c_enum("common/dkd_imsg.h", "imsg_type")
+OPS = op_numbers()
+IMSG_HEADER = struct.Struct("<IIII")     # type, len, peerid, pid
+IMSG_FD_MARK = 0x80000000
+
+
+def imsg_pack(itype, payload=b"", peerid=0, pid=0):
+    return IMSG_HEADER.pack(itype, IMSG_HEADER.size + len(payload), peerid,
+                            pid) + payload
+
+
+def w_u8(v):
+    return struct.pack("<B", v)
+
+
+def w_u32(v):
+    return struct.pack("<I", v)
+
+
+def w_i64(v):
+    return struct.pack("<q", v)
+
+
+def w_str(s):
+    b = s.encode("utf-8") if isinstance(s, str) else s
+    return w_u32(len(b)) + b
+
+
+class ImsgReader:
+    """Whole messages from a stream socket: (type, peerid, payload)."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+
+    def get(self, timeout=10):
+        """The next message, or None when the peer closed."""
+        self.sock.settimeout(timeout)
+        while True:
+            if len(self.buf) >= IMSG_HEADER.size:
+                t, ln, peer, _ = IMSG_HEADER.unpack_from(self.buf)
+                ln &= ~IMSG_FD_MARK
+                if len(self.buf) >= ln:
+                    msg = (t, peer, self.buf[IMSG_HEADER.size:ln])
+                    self.buf = self.buf[ln:]
+                    return msg
+            d = self.sock.recv(65536)
+            if not d:
+                return None
+            self.buf += d
+
+
+def ctl_connect(path, timeout=10):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(path)
+    return s
+
+
+CTL_VERSION = 1
+
+
+def ctl_request(op, *fields):
+    """IMSG_CTL_REQUEST for op (a name of OPS) with fields, each None
+    (absent) or already encoded bytes."""
+    body = w_u32(OPS[op])
+    for f in fields:
+        body += w_u8(0) if f is None else w_u8(1) + f
+    return imsg_pack(IMSG["IMSG_CTL_REQUEST"], body, peerid=CTL_VERSION)
 
 
 # ------------------------------------------------------------- API helpers
