@@ -23,20 +23,6 @@
 #include "settings.h"
 
 void
-settings_from_config(struct dkd_settings *s, const struct dkd_config *conf)
-{
-	memset(s, 0, sizeof(*s));
-	s->log_level = conf->log_level;
-	strlcpy(s->cors_origin, conf->cors_origin, sizeof(s->cors_origin));
-	s->reconcile_interval_ms = conf->reconcile_interval_ms;
-	s->readiness_window_ms = conf->readiness_window_ms;
-	strlcpy(s->docker_socket, conf->docker_socket,
-	    sizeof(s->docker_socket));
-	memcpy(s->proxies, conf->proxies, sizeof(s->proxies));
-	s->nproxies = conf->nproxies;
-}
-
-void
 settings_put(struct wbuf *w, const struct dkd_settings *s)
 {
 	int	 i;

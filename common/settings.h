@@ -24,8 +24,13 @@
 
 #include <stdint.h>
 
-#include "conf.h"
+#include "cidr.h"
 #include "wire.h"
+
+/* Bounds shared with dkd.conf's parser in the master. */
+#define CONF_VALUE_MAX		1024
+#define CONF_SOCKET_MAX		108	/* sizeof(sun_path) */
+#define CONF_PROXIES_MAX	32
 
 struct dkd_settings {
 	int		 log_level;
@@ -33,12 +38,10 @@ struct dkd_settings {
 	uint64_t	 reconcile_interval_ms;
 	uint64_t	 readiness_window_ms;
 	char		 docker_socket[CONF_SOCKET_MAX];
-	struct conf_cidr proxies[CONF_PROXIES_MAX];
+	struct cidr	 proxies[CONF_PROXIES_MAX];
 	int		 nproxies;
 };
 
-void	 settings_from_config(struct dkd_settings *,
-	    const struct dkd_config *);
 void	 settings_put(struct wbuf *, const struct dkd_settings *);
 int	 settings_get(struct rbuf *, struct dkd_settings *);
 

@@ -72,6 +72,14 @@ tree_str(struct wbuf *w, const char *s)
 	wire_put_str(w, s);
 }
 
+/* A string of len bytes that need not end in NUL. */
+void
+tree_strn(struct wbuf *w, const void *s, size_t len)
+{
+	wire_put_u8(w, TREE_STR);
+	wire_put_bytes(w, s, len);
+}
+
 /* A string, or null when s is NULL. */
 void
 tree_nstr(struct wbuf *w, const char *s)

@@ -25,6 +25,7 @@
  * did not check.  In a map, items alternate key (a string) and value.
  */
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "wire.h"
@@ -52,6 +53,7 @@ void	 tree_bool(struct wbuf *, int);
 void	 tree_int(struct wbuf *, int64_t);
 void	 tree_double(struct wbuf *, double);
 void	 tree_str(struct wbuf *, const char *);
+void	 tree_strn(struct wbuf *, const void *, size_t);
 void	 tree_nstr(struct wbuf *, const char *);
 void	 tree_key(struct wbuf *, const char *);
 void	 tree_kv_str(struct wbuf *, const char *, const char *);

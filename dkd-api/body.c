@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include <yajl/yajl_parse.h>
 
 #include "api.h"
+#include "tree.h"
 #include "util.h"
 
 /*
@@ -30,7 +32,9 @@
  * fields.  The callback parser sees every string with its length, so an
  * embedded NUL is caught; nesting is bounded; strings must be strict
  * UTF-8 (yajl lets lone surrogates through).  Unknown keys are ignored,
- * null means absent, a repeated key keeps its last value.
+ * null means absent, a repeated key keeps its last value.  The value of
+ * an FT_JSON field, whatever its shape, is re-encoded as a value tree
+ * (tree.h) on the fly, bounded by the field's size.
  */
 
 struct body_ctx {
@@ -39,6 +43,9 @@ struct body_ctx {
 	struct body_error	*err;
 	int			 depth;
 	int			 field;	/* index of the current key, or -1 */
+	int			 tfield; /* FT_JSON field being read, or -1 */
+	int			 tdepth; /* depth at which it started */
+	struct wbuf		 tree;
 };
 
 /* Stop the parse with this error; returns 0 for yajl to cancel. */
@@ -60,6 +67,50 @@ body_target(struct body_ctx *c)
 	if (c->depth != 1 || c->field < 0)
 		return (NULL);
 	return (&c->spec->fields[c->field]);
+}
+
+/* Inside the value of an FT_JSON field: items go to its tree. */
+static int
+in_tree(struct body_ctx *c)
+{
+	return (c->tfield != -1);
+}
+
+/* A scalar or an opening bracket of an FT_JSON field starts its tree. */
+static int
+tree_start(struct body_ctx *c)
+{
+	const struct op_field	*f;
+
+	if ((f = body_target(c)) == NULL || f->type != FT_JSON)
+		return (0);
+	c->tfield = c->field;
+	c->tdepth = c->depth;
+	wbuf_init(&c->tree, f->max);
+	return (1);
+}
+
+/* After an item of the tree: is the value complete? */
+static int
+tree_item_done(struct body_ctx *c)
+{
+	const struct op_field	*f = &c->spec->fields[c->tfield];
+	char			 msg[128];
+
+	if (c->tree.error) {
+		(void)snprintf(msg, sizeof(msg), "Must be at most %zu bytes "
+		    "long.", f->max);
+		c->err->status = 422;
+		strlcpy(c->err->field, f->name, sizeof(c->err->field));
+		strlcpy(c->err->message, msg, sizeof(c->err->message));
+		return (0);
+	}
+	if (c->depth != c->tdepth)
+		return (1);
+	if (op_args_set_tree(c->args, c->tfield, &c->tree) == -1)
+		return (body_fail(c, 500, NULL, "Out of memory."));
+	c->tfield = -1;
+	return (1);
 }
 
 static int
@@ -104,9 +155,15 @@ cb_null(void *ctx)
 
 	if (!top_scalar(c))
 		return (0);
+	/* At the top of an FT_JSON field too, null means absent. */
+	if (in_tree(c)) {
+		tree_null(&c->tree);
+		return (tree_item_done(c));
+	}
 	if ((f = body_target(c)) != NULL) {
 		free(c->args->str[c->field]);
 		c->args->str[c->field] = NULL;
+		c->args->len[c->field] = 0;
 		c->args->present[c->field] = 0;
 	}
 	return (1);
@@ -120,6 +177,10 @@ cb_boolean(void *ctx, int v)
 
 	if (!top_scalar(c))
 		return (0);
+	if (in_tree(c) || tree_start(c)) {
+		tree_bool(&c->tree, v);
+		return (tree_item_done(c));
+	}
 	if ((f = body_target(c)) == NULL)
 		return (1);
 	if (f->type != FT_BOOL)
@@ -127,6 +188,36 @@ cb_boolean(void *ctx, int v)
 	c->args->num[c->field] = v ? 1 : 0;
 	c->args->present[c->field] = 1;
 	return (1);
+}
+
+/* An integer if it has no fraction or exponent and fits, else a double. */
+static int
+tree_number(struct body_ctx *c, const char *s, size_t len)
+{
+	char		 buf[64], *end;
+	long long	 v;
+	double		 d;
+
+	if (len >= sizeof(buf))
+		return (body_fail(c, 400, NULL, "Invalid JSON body: a number "
+		    "is too long."));
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	errno = 0;
+	if (strcspn(buf, ".eE") == len) {
+		v = strtoll(buf, &end, 10);
+		if (*end == '\0' && errno == 0) {
+			tree_int(&c->tree, v);
+			return (tree_item_done(c));
+		}
+	}
+	errno = 0;
+	d = strtod(buf, &end);
+	if (*end != '\0' || errno != 0 || !isfinite(d))
+		return (body_fail(c, 400, NULL, "Invalid JSON body: a number "
+		    "is out of range."));
+	tree_double(&c->tree, d);
+	return (tree_item_done(c));
 }
 
 static int
@@ -139,6 +230,8 @@ cb_number(void *ctx, const char *s, size_t len)
 
 	if (!top_scalar(c))
 		return (0);
+	if (in_tree(c) || tree_start(c))
+		return (tree_number(c, s, len));
 	if ((f = body_target(c)) == NULL)
 		return (1);
 	if (f->type != FT_INT || len >= sizeof(buf))
@@ -163,6 +256,10 @@ cb_string(void *ctx, const unsigned char *s, size_t len)
 
 	if (!text_ok(c, s, len) || !top_scalar(c))
 		return (0);
+	if (in_tree(c) || tree_start(c)) {
+		tree_strn(&c->tree, s, len);
+		return (tree_item_done(c));
+	}
 	if ((f = body_target(c)) == NULL)
 		return (1);
 	if (f->type != FT_STR && f->type != FT_TOKEN)
@@ -196,6 +293,10 @@ cb_map_key(void *ctx, const unsigned char *k, size_t len)
 
 	if (!text_ok(c, k, len))
 		return (0);
+	if (in_tree(c)) {
+		tree_strn(&c->tree, k, len);
+		return (tree_item_done(c));
+	}
 	if (c->depth != 1)
 		return (1);
 	c->field = -1;
@@ -215,11 +316,18 @@ cb_open(struct body_ctx *c, int map)
 	if (c->depth == 0 && !map)
 		return (body_fail(c, 400, NULL, "Invalid JSON body: expected "
 		    "an object."));
-	if ((f = body_target(c)) != NULL)
+	if (!in_tree(c) && !tree_start(c) && (f = body_target(c)) != NULL)
 		return (type_error(c, f));
 	if (++c->depth > API_JSON_MAX_DEPTH)
 		return (body_fail(c, 400, NULL, "Invalid JSON body: nested "
 		    "too deeply."));
+	if (in_tree(c)) {
+		if (map)
+			tree_map(&c->tree);
+		else
+			tree_array(&c->tree);
+		return (tree_item_done(c));
+	}
 	return (1);
 }
 
@@ -241,6 +349,11 @@ cb_close(void *ctx)
 	struct body_ctx	*c = ctx;
 
 	c->depth--;
+	if (in_tree(c)) {
+		tree_end(&c->tree);
+		if (!tree_item_done(c))
+			return (0);
+	}
 	if (c->depth == 1)
 		c->field = -1;
 	return (1);
@@ -276,6 +389,7 @@ body_decode(const unsigned char *buf, size_t len, const struct op_spec *spec,
 	c.args = args;
 	c.err = err;
 	c.field = -1;
+	c.tfield = -1;
 	if ((h = yajl_alloc(&callbacks, NULL, &c)) == NULL) {
 		err->status = 500;
 		strlcpy(err->message, "Out of memory.", sizeof(err->message));
@@ -285,6 +399,7 @@ body_decode(const unsigned char *buf, size_t len, const struct op_spec *spec,
 	if (st == yajl_status_ok)
 		st = yajl_complete_parse(h);
 	yajl_free(h);
+	wbuf_free(&c.tree);
 	if (st == yajl_status_ok && len > 0)
 		return (0);
 	if (err->status == 0) {

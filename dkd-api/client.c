@@ -25,7 +25,6 @@
 #include <event2/http.h>
 
 #include "api.h"
-#include "conf.h"
 #include "worker.h"
 
 /*
@@ -47,7 +46,7 @@ trusted(const char *addr)
 	else
 		return (0);
 	for (i = 0; i < worker->settings.nproxies; i++)
-		if (config_cidr_match(&worker->settings.proxies[i], af, buf))
+		if (cidr_match(&worker->settings.proxies[i], af, buf))
 			return (1);
 	return (0);
 }

@@ -380,7 +380,7 @@ conf_set(struct conf_parser *p, const struct conf_keyword *kw,
 		if (p->conf->nproxies == CONF_PROXIES_MAX)
 			return (conf_error(p, "more than %d trusted-proxy "
 			    "settings", CONF_PROXIES_MAX));
-		if (config_parse_cidr(value,
+		if (cidr_parse(value,
 		    &p->conf->proxies[p->conf->nproxies]) == -1)
 			return (conf_error(p, "trusted-proxy: \"%.64s\" is not "
 			    "an address or address/prefix", value));
@@ -452,70 +452,6 @@ conf_duration(const char *s, uint64_t *ms)
 		return (-1);
 	*ms = v * mul;
 	return (0);
-}
-
-int
-config_parse_cidr(const char *s, struct conf_cidr *c)
-{
-	const char	*slash, *errstr;
-	char		 addr[INET6_ADDRSTRLEN + 1];
-	size_t		 len;
-	int		 max;
-
-	memset(c, 0, sizeof(*c));
-	if ((slash = strchr(s, '/')) != NULL)
-		len = (size_t)(slash - s);
-	else
-		len = strlen(s);
-	if (len == 0 || len >= sizeof(addr))
-		return (-1);
-	memcpy(addr, s, len);
-	addr[len] = '\0';
-	if (inet_pton(AF_INET, addr, c->addr) == 1) {
-		c->af = AF_INET;
-		max = 32;
-	} else if (inet_pton(AF_INET6, addr, c->addr) == 1) {
-		c->af = AF_INET6;
-		max = 128;
-	} else
-		return (-1);
-	c->prefixlen = max;
-	if (slash != NULL) {
-		if (slash[1] == '\0' || strlen(slash + 1) > 3)
-			return (-1);
-		c->prefixlen = (int)strtonum(slash + 1, 0, max, &errstr);
-		if (errstr != NULL)
-			return (-1);
-	}
-	return (0);
-}
-
-/* Does addr (4 or 16 bytes of family af) lie inside c? */
-int
-config_cidr_match(const struct conf_cidr *c, int af, const void *addr)
-{
-	const uint8_t	*a = addr;
-	int		 bits = c->prefixlen, i;
-	uint8_t		 mask;
-
-	if (af != c->af)
-		return (0);
-	for (i = 0; bits > 0; i++, bits -= 8) {
-		mask = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
-		if ((a[i] & mask) != (c->addr[i] & mask))
-			return (0);
-	}
-	return (1);
-}
-
-void
-config_format_cidr(const struct conf_cidr *c, char *buf, size_t len)
-{
-	char	 addr[INET6_ADDRSTRLEN];
-
-	if (inet_ntop(c->af, c->addr, addr, sizeof(addr)) == NULL)
-		strlcpy(addr, "?", sizeof(addr));
-	(void)snprintf(buf, len, "%s/%d", addr, c->prefixlen);
 }
 
 void
@@ -604,8 +540,23 @@ config_print(const struct dkd_config *conf, FILE *fp)
 	config_format_duration(conf->reconcile_interval_ms, buf, sizeof(buf));
 	fprintf(fp, "reconcile-interval %s\n", buf);
 	for (i = 0; i < conf->nproxies; i++) {
-		config_format_cidr(&conf->proxies[i], buf, sizeof(buf));
+		cidr_format(&conf->proxies[i], buf, sizeof(buf));
 		conf_print_string(fp, "trusted-proxy", buf);
 	}
 	conf_print_string(fp, "www", conf->www);
+}
+
+/* The part of the configuration the workers get. */
+void
+settings_from_config(struct dkd_settings *s, const struct dkd_config *conf)
+{
+	memset(s, 0, sizeof(*s));
+	s->log_level = conf->log_level;
+	strlcpy(s->cors_origin, conf->cors_origin, sizeof(s->cors_origin));
+	s->reconcile_interval_ms = conf->reconcile_interval_ms;
+	s->readiness_window_ms = conf->readiness_window_ms;
+	strlcpy(s->docker_socket, conf->docker_socket,
+	    sizeof(s->docker_socket));
+	memcpy(s->proxies, conf->proxies, sizeof(s->proxies));
+	s->nproxies = conf->nproxies;
 }

@@ -24,17 +24,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "settings.h"
+
 #define CONF_LINE_MAX		1024
 #define CONF_FILE_MAX		(64 * 1024)
-#define CONF_VALUE_MAX		1024
-#define CONF_SOCKET_MAX		108	/* sizeof(sun_path) */
-#define CONF_PROXIES_MAX	32
-
-struct conf_cidr {
-	int		 af;		/* AF_INET or AF_INET6 */
-	uint8_t		 addr[16];
-	int		 prefixlen;
-};
 
 struct dkd_config {
 	char		 listen[CONF_VALUE_MAX];
@@ -49,7 +42,7 @@ struct dkd_config {
 	uint64_t	 readiness_window_ms;
 	int		 log_level;
 	char		 cors_origin[CONF_VALUE_MAX];
-	struct conf_cidr proxies[CONF_PROXIES_MAX];
+	struct cidr	 proxies[CONF_PROXIES_MAX];
 	int		 nproxies;
 	uint32_t	 seen;		/* settings given, for duplicates */
 };
@@ -62,9 +55,8 @@ int	 config_parse_buffer(struct dkd_config *, const char *,
 void	 config_print(const struct dkd_config *, FILE *);
 int	 config_equal(const struct dkd_config *,
 	    const struct dkd_config *);
-int	 config_parse_cidr(const char *, struct conf_cidr *);
-int	 config_cidr_match(const struct conf_cidr *, int, const void *);
-void	 config_format_cidr(const struct conf_cidr *, char *, size_t);
 void	 config_format_duration(uint64_t, char *, size_t);
+void	 settings_from_config(struct dkd_settings *,
+	    const struct dkd_config *);
 
 #endif /* DK_CONF_H */

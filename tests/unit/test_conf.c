@@ -527,7 +527,7 @@ test_cidr(void)
 		{ "::1", "::3", 0 },
 		{ "::1", "8000::1", 0 },
 	};
-	struct conf_cidr	 c;
+	struct cidr	 c;
 	uint8_t			 addr[16];
 	char			 buf[64];
 	size_t			 i;
@@ -535,21 +535,21 @@ test_cidr(void)
 
 	for (i = 0; i < nitems(cases); i++) {
 		af = strchr(cases[i].addr, ':') ? AF_INET6 : AF_INET;
-		if (config_parse_cidr(cases[i].cidr, &c) == -1 ||
+		if (cidr_parse(cases[i].cidr, &c) == -1 ||
 		    inet_pton(af, cases[i].addr, addr) != 1)
 			bail(cases[i].cidr);
-		ok(config_cidr_match(&c, af, addr) == cases[i].match,
+		ok(cidr_match(&c, af, addr) == cases[i].match,
 		    "cidr: %s %s %s", cases[i].addr,
 		    cases[i].match ? "in" : "not in", cases[i].cidr);
 	}
-	ok(config_parse_cidr("10.0.0.0/8/8", &c) == -1 &&
-	    config_parse_cidr("/8", &c) == -1 &&
-	    config_parse_cidr("", &c) == -1 &&
-	    config_parse_cidr("10.0.0.0/1234", &c) == -1,
+	ok(cidr_parse("10.0.0.0/8/8", &c) == -1 &&
+	    cidr_parse("/8", &c) == -1 &&
+	    cidr_parse("", &c) == -1 &&
+	    cidr_parse("10.0.0.0/1234", &c) == -1,
 	    "cidr: malformed prefixes refused");
-	if (config_parse_cidr("fd00::1/127", &c) == -1)
+	if (cidr_parse("fd00::1/127", &c) == -1)
 		bail("cidr");
-	config_format_cidr(&c, buf, sizeof(buf));
+	cidr_format(&c, buf, sizeof(buf));
 	ok(strcmp(buf, "fd00::1/127") == 0, "cidr: formats as %s", buf);
 	config_format_duration(1500, buf, sizeof(buf));
 	ok(strcmp(buf, "1500ms") == 0, "duration: 1500 formats as %s", buf);

@@ -357,9 +357,9 @@ test_settings(void)
 	a.readiness_window_ms = 1500;
 	strlcpy(a.docker_socket, "/var/run/docker.sock",
 	    sizeof(a.docker_socket));
-	if (config_parse_cidr("10.0.0.0/8", &a.proxies[0]) == -1 ||
-	    config_parse_cidr("fd00::1/127", &a.proxies[1]) == -1)
-		bail("config_parse_cidr");
+	if (cidr_parse("10.0.0.0/8", &a.proxies[0]) == -1 ||
+	    cidr_parse("fd00::1/127", &a.proxies[1]) == -1)
+		bail("cidr_parse");
 	a.nproxies = 2;
 	wbuf_init(&w, 65536);
 	settings_put(&w, &a);

@@ -35,6 +35,7 @@
 
 #include <event2/event.h>
 
+#include "conf.h"
 #include "dkd_imsg.h"
 #include "imsg.h"
 #include "log.h"
