@@ -169,8 +169,8 @@ op_args_put(struct wbuf *w, const struct op_spec *spec,
 }
 
 /*
- * Decode against spec; strings are bounded by each field's max, and a
- * required field must be there.
+ * Decode against spec; strings are bounded by each field's max and must
+ * be UTF-8, and a required field must be there.
  */
 int
 op_args_get(struct rbuf *r, const struct op_spec *spec, struct op_args *a)
@@ -194,6 +194,10 @@ op_args_get(struct rbuf *r, const struct op_spec *spec, struct op_args *a)
 			max = spec->fields[i].type == FT_TOKEN ? 64 :
 			    spec->fields[i].max;
 			a->str[i] = wire_get_str(r, max);
+			/* Strings end up in JSON: UTF-8 or nothing. */
+			if (a->str[i] != NULL &&
+			    !utf8_valid(a->str[i], strlen(a->str[i])))
+				r->error = EILSEQ;
 			break;
 		case FT_INT:
 			a->num[i] = wire_get_i64(r);

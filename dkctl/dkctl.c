@@ -36,6 +36,7 @@
 #include "imsg.h"
 #include "ops.h"
 #include "tree_json.h"
+#include "util.h"
 #include "wire.h"
 
 #define DKCTL_SOCKET	"/run/deploykit/dkd.sock"
@@ -320,12 +321,16 @@ build_request(struct parse_result *res, struct wbuf *wb)
 	}
 	if ((spec = op_spec(op)) == NULL)
 		errx(1, "no such request");
-	/* Every string the daemon bounds, dkctl bounds first. */
-	for (i = 0; i < spec->nfields; i++)
-		if (a.present[i] && a.str[i] != NULL &&
-		    strlen(a.str[i]) > spec->fields[i].max)
+	/* Every string the daemon bounds or checks, dkctl checks first. */
+	for (i = 0; i < spec->nfields; i++) {
+		if (!a.present[i] || a.str[i] == NULL)
+			continue;
+		if (strlen(a.str[i]) > spec->fields[i].max)
 			errx(1, "%s is too long (at most %zu bytes)",
 			    spec->fields[i].name, spec->fields[i].max);
+		if (!utf8_valid(a.str[i], strlen(a.str[i])))
+			errx(1, "%s is not valid UTF-8", spec->fields[i].name);
+	}
 	wire_put_u32(wb, op);
 	op_args_put(wb, spec, &a);
 	op_args_clear(&a);

@@ -414,9 +414,7 @@ control_request(struct ctl_conn *c, struct rbuf *r)
 		reply_error(req, 403, "Permission denied: dkctl needs root.");
 		return;
 	}
-	req->authed = 1;
-	strlcpy(req->user.role, "admin", sizeof(req->user.role));
-	strlcpy(req->user.name, "dkctl", sizeof(req->user.name));
+	request_as_root(req);
 	request_run(req);
 }
 

@@ -128,6 +128,7 @@ void	 supervisor_status(enum dkd_proc_id, pid_t *, time_t *, unsigned *,
 /* request.c */
 struct request *request_new(int, uint32_t, request_reply_cb, void *);
 int	 request_decode(struct request *, uint32_t, struct rbuf *);
+void	 request_as_root(struct request *);
 void	 request_run(struct request *);
 void	 reply_tree(struct request *, int, struct wbuf *);
 void	 reply_empty(struct request *, int);

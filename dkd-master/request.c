@@ -102,6 +102,15 @@ request_decode(struct request *req, uint32_t op, struct rbuf *r)
 	return (0);
 }
 
+/* dkctl's requests act with the rights of root; the origin checked. */
+void
+request_as_root(struct request *req)
+{
+	req->authed = 1;
+	strlcpy(req->user.role, "admin", sizeof(req->user.role));
+	strlcpy(req->user.name, "dkctl", sizeof(req->user.name));
+}
+
 /*
  * Authenticate and authorise, then hand over to the handler.  dkctl's
  * requests come with the rights of root, checked by its origin.
