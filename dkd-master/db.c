@@ -26,6 +26,7 @@
 #include "db.h"
 #include "dkd.h"
 #include "log.h"
+#include "store.h"
 
 /*
  * The database: one connection, owned by the master alone.  The file is
@@ -340,4 +341,22 @@ db_scalar(sqlite3_stmt *st)
 		v = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	return (v);
+}
+
+/* A lookup's last sqlite3_step as ST_OK, ST_NONE or ST_ERROR. */
+int
+db_found(int rc)
+{
+	if (rc == SQLITE_ROW)
+		return (ST_OK);
+	return (rc == SQLITE_DONE ? ST_NONE : ST_ERROR);
+}
+
+/* db_step_done's answer as ST_OK, ST_EXISTS (a constraint) or ST_ERROR. */
+int
+db_written(int rc)
+{
+	if (rc == SQLITE_DONE)
+		return (ST_OK);
+	return (rc == SQLITE_CONSTRAINT ? ST_EXISTS : ST_ERROR);
 }

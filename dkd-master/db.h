@@ -42,6 +42,8 @@ int	 db_changes(void);
 const char *db_text(sqlite3_stmt *, int);
 const char *db_ntext(sqlite3_stmt *, int);
 void	 db_bind(sqlite3_stmt *, int, const char *);
+int	 db_found(int);
+int	 db_written(int);
 
 struct user;
 void	 user_from_row(sqlite3_stmt *, int, struct user *);

@@ -76,6 +76,16 @@ struct request {
 	struct user		 user;
 };
 
+/* A paged list: as the client asked, and as it is done. */
+struct page {
+	int64_t		 asked_offset;
+	int64_t		 asked_limit;
+	int64_t		 offset;
+	int64_t		 limit;
+};
+
+typedef void	(*tree_render_fn)(struct wbuf *, const void *);
+
 #define VERRORS_MAX	16
 
 /* Validation failures, collected per field for a 422. */
@@ -143,6 +153,12 @@ int	 tree_new(struct wbuf *);
 void	 tree_user(struct wbuf *, const struct user *);
 void	 tree_time(struct wbuf *, const char *, const char *);
 void	 list_params(struct request *, int, int, int64_t *, int64_t *);
+void	 page_from_args(struct request *, int, int, struct page *);
+void	 reply_page(struct request *, const struct page *, int64_t,
+	    const void *, size_t, size_t, tree_render_fn);
+void	 reply_list(struct request *, const void *, size_t, size_t,
+	    tree_render_fn);
+void	 reply_store(struct request *, int, const char *);
 void	 tree_list_end(struct wbuf *, struct request *, int, int, int64_t);
 
 /* auth.c */

@@ -24,9 +24,9 @@
 #include <wchar.h>
 #include <wctype.h>
 
-#include "db.h"
 #include "dkd.h"
 #include "log.h"
+#include "store.h"
 
 /*
  * Projects.  Each gets a slug at creation that never changes: it names
@@ -34,19 +34,31 @@
  */
 
 #define SLUG_BASE_MAX	40	/* characters before the random suffix */
-#define SLUG_MAX	128	/* bytes, room for multibyte letters */
+#define SLUG_MAX	128	/* bytes of the base, room for multibyte letters */
 #define SLUG_TRIES	3
 
 static void
-tree_project(struct wbuf *w, sqlite3_stmt *st)
+tree_project(struct wbuf *w, const void *arg)
 {
+	const struct project	*p = arg;
+
 	tree_map(w);
-	tree_kv_str(w, "id", db_text(st, 0));
-	tree_kv_str(w, "name", db_text(st, 1));
-	tree_kv_str(w, "slug", db_text(st, 2));
-	tree_time(w, "created_at", db_ntext(st, 3));
-	tree_time(w, "updated_at", db_ntext(st, 4));
+	tree_kv_str(w, "id", p->id);
+	tree_kv_str(w, "name", p->name);
+	tree_kv_str(w, "slug", p->slug);
+	tree_time(w, "created_at", p->created_at);
+	tree_time(w, "updated_at", p->updated_at);
 	tree_end(w);
+}
+
+static void
+reply_project(struct request *req, int status, const struct project *p)
+{
+	struct wbuf	 w;
+
+	tree_new(&w);
+	tree_project(&w, p);
+	reply_tree(req, status, &w);
 }
 
 /*
@@ -101,33 +113,14 @@ project_slug(const char *name, char *out, size_t outlen)
 	(void)snprintf(out, outlen, "%s-%06x", base, rnd);
 }
 
-static int
-project_fetch(const char *id, struct wbuf *w)
-{
-	sqlite3_stmt	*st;
-	int		 rc;
-
-	if ((st = db_prepare("SELECT id, name, slug, created_at, updated_at "
-	    "FROM projects WHERE id = ?")) == NULL)
-		return (-1);
-	db_bind(st, 1, id);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		tree_project(w, st);
-	sqlite3_reset(st);
-	return (rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1);
-}
-
 /* POST /api/projects {name} */
 void
 op_project_create(struct request *req)
 {
 	struct op_args	*a = &req->args;
 	struct verrors	 ve = { 0 };
-	sqlite3_stmt	*st;
-	struct wbuf	 w;
-	char		 id[UUID_LEN + 1], slug[SLUG_MAX + 16];
-	char		 now[DBTIME_LEN + 1];
-	int		 i, rc = SQLITE_CONSTRAINT;
+	struct project	 p;
+	int		 i, rc = ST_EXISTS;
 
 	if (!a->present[PROJECT_NAME] || blank(a->str[PROJECT_NAME]))
 		verror_add(&ve, "name", "Name is required.");
@@ -135,29 +128,23 @@ op_project_create(struct request *req)
 		reply_invalid(req, &ve);
 		return;
 	}
-	uuid_new(id);
-	dbtime(time(NULL), now);
-	for (i = 0; i < SLUG_TRIES && rc == SQLITE_CONSTRAINT; i++) {
-		project_slug(a->str[PROJECT_NAME], slug, sizeof(slug));
-		if ((st = db_prepare("INSERT INTO projects (id, name, slug, "
-		    "created_at, updated_at) VALUES (?, ?, ?, ?, ?)")) == NULL)
-			break;
-		db_bind(st, 1, id);
-		db_bind(st, 2, a->str[PROJECT_NAME]);
-		db_bind(st, 3, slug);
-		db_bind(st, 4, now);
-		db_bind(st, 5, now);
-		rc = db_step_done(st);
+	memset(&p, 0, sizeof(p));
+	uuid_new(p.id);
+	strlcpy(p.name, a->str[PROJECT_NAME], sizeof(p.name));
+	dbtime(time(NULL), p.created_at);
+	strlcpy(p.updated_at, p.created_at, sizeof(p.updated_at));
+	/* A slug that is taken already: draw another suffix. */
+	for (i = 0; i < SLUG_TRIES && rc == ST_EXISTS; i++) {
+		project_slug(p.name, p.slug, sizeof(p.slug));
+		rc = db_project_insert(&p);
 	}
-	tree_new(&w);
-	if (rc != SQLITE_DONE || project_fetch(id, &w) != 1) {
-		wbuf_free(&w);
+	if (rc != ST_OK) {
 		reply_internal(req);
 		return;
 	}
-	log_info("project \"%s\" (%s) created by %s", a->str[PROJECT_NAME],
-	    slug, req->user.email);
-	reply_tree(req, 201, &w);
+	log_info("project \"%s\" (%s) created by %s", p.name, p.slug,
+	    req->user.email);
+	reply_project(req, 201, &p);
 }
 
 /* GET /api/projects?name&offset&limit, newest first. */
@@ -165,103 +152,53 @@ void
 op_project_list(struct request *req)
 {
 	struct op_args	*a = &req->args;
-	sqlite3_stmt	*st;
-	struct wbuf	 w;
-	const char	*name;
-	int64_t		 offset, limit, total;
+	struct project	*rows;
+	struct page	 pg;
+	size_t		 n;
+	int64_t		 total;
 
-	list_params(req, LIST_OFFSET, LIST_LIMIT, &offset, &limit);
-	name = a->present[LIST_NAME] ? a->str[LIST_NAME] : "";
-	if ((st = db_prepare("SELECT count(*) FROM projects WHERE "
-	    "?1 = '' OR instr(lower(name), lower(?1)) > 0")) == NULL) {
+	page_from_args(req, LIST_OFFSET, LIST_LIMIT, &pg);
+	if (db_project_list(a->present[LIST_NAME] ? a->str[LIST_NAME] : "",
+	    pg.offset, pg.limit, &rows, &n, &total) != ST_OK) {
 		reply_internal(req);
 		return;
 	}
-	db_bind(st, 1, name);
-	if ((total = db_scalar(st)) == -1) {
-		reply_internal(req);
-		return;
-	}
-	if ((st = db_prepare("SELECT id, name, slug, created_at, updated_at "
-	    "FROM projects WHERE ?1 = '' OR instr(lower(name), lower(?1)) > 0 "
-	    "ORDER BY created_at DESC, rowid DESC LIMIT ?2 OFFSET ?3")) ==
-	    NULL) {
-		reply_internal(req);
-		return;
-	}
-	db_bind(st, 1, name);
-	sqlite3_bind_int64(st, 2, limit);
-	sqlite3_bind_int64(st, 3, offset);
-	tree_new(&w);
-	tree_map(&w);
-	tree_key(&w, "data");
-	tree_array(&w);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		tree_project(&w, st);
-	sqlite3_reset(st);
-	tree_list_end(&w, req, LIST_OFFSET, LIST_LIMIT, total);
-	reply_tree(req, 200, &w);
+	reply_page(req, &pg, total, rows, n, sizeof(*rows), tree_project);
+	free(rows);
 }
 
 void
 op_project_get(struct request *req)
 {
-	struct wbuf	 w;
+	struct project	 p;
 	int		 rc;
 
-	tree_new(&w);
-	if ((rc = project_fetch(req->args.str[BY_ID], &w)) == 1) {
-		reply_tree(req, 200, &w);
+	if ((rc = db_project_get(req->args.str[BY_ID], &p)) != ST_OK) {
+		reply_store(req, rc, "Project not found.");
 		return;
 	}
-	wbuf_free(&w);
-	if (rc == 0)
-		reply_error(req, 404, "Project not found.");
-	else
-		reply_internal(req);
+	reply_project(req, 200, &p);
 }
 
 /* DELETE /api/projects/{id}: only once it has no services. */
 void
 op_project_delete(struct request *req)
 {
-	sqlite3_stmt	*st;
 	const char	*id = req->args.str[BY_ID];
-	int		 n = -1, rc;
+	int64_t		 n;
+	int		 rc;
 
-	if ((st = db_prepare("SELECT (SELECT count(*) FROM projects WHERE "
-	    "id = ?1), (SELECT count(*) FROM services WHERE project_id = ?1)"))
-	    == NULL) {
-		reply_internal(req);
-		return;
-	}
-	db_bind(st, 1, id);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		n = sqlite3_column_int(st, 1);
-		if (sqlite3_column_int(st, 0) == 0)
-			n = -1;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW) {
-		reply_internal(req);
-		return;
-	}
-	if (n == -1) {
-		reply_error(req, 404, "Project not found.");
+	if ((rc = db_project_services(id, &n)) != ST_OK) {
+		reply_store(req, rc, "Project not found.");
 		return;
 	}
 	if (n > 0) {
-		reply_error(req, 409, "Project has %d service(s); delete them "
-		    "before deleting the project.", n);
+		reply_error(req, 409, "Project has %lld service(s); delete "
+		    "them before deleting the project.", (long long)n);
 		return;
 	}
-	if ((st = db_prepare("DELETE FROM projects WHERE id = ?")) == NULL) {
-		reply_internal(req);
-		return;
-	}
-	db_bind(st, 1, id);
-	if (db_step_done(st) != SQLITE_DONE) {
-		reply_internal(req);
+	if ((rc = db_project_delete(id)) != ST_OK) {
+		reply_store(req, rc, "Project not found.");
 		return;
 	}
 	log_info("project %s deleted by %s", id, req->user.email);

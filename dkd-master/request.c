@@ -23,6 +23,7 @@
 
 #include "dkd.h"
 #include "log.h"
+#include "store.h"
 
 /*
  * Requests from dkd-api and dkctl: decode against the shared op table,
@@ -335,4 +336,74 @@ tree_list_end(struct wbuf *w, struct request *req, int offidx, int limidx,
 	tree_kv_int(w, "limit", req->args.present[limidx] ?
 	    req->args.num[limidx] : 0);
 	tree_end(w);
+}
+
+/* Paging as asked, and as done: limit 20 by default, at most 100. */
+void
+page_from_args(struct request *req, int offidx, int limidx, struct page *pg)
+{
+	struct op_args	*a = &req->args;
+
+	pg->asked_offset = a->present[offidx] ? a->num[offidx] : 0;
+	pg->asked_limit = a->present[limidx] ? a->num[limidx] : 0;
+	pg->offset = pg->asked_offset < 0 ? 0 : pg->asked_offset;
+	pg->limit = pg->asked_limit;
+	if (pg->limit <= 0)
+		pg->limit = 20;
+	if (pg->limit > 100)
+		pg->limit = 100;
+}
+
+/*
+ * The answer to every paged list: {"data":[...], "total_count",
+ * "offset", "limit"}, with offset and limit echoed as they were asked.
+ */
+void
+reply_page(struct request *req, const struct page *pg, int64_t total,
+    const void *items, size_t n, size_t size, tree_render_fn render)
+{
+	struct wbuf	 w;
+	size_t		 i;
+
+	tree_new(&w);
+	tree_map(&w);
+	tree_key(&w, "data");
+	tree_array(&w);
+	for (i = 0; i < n; i++)
+		render(&w, (const char *)items + i * size);
+	tree_end(&w);
+	tree_kv_int(&w, "total_count", total);
+	tree_kv_int(&w, "offset", pg->asked_offset);
+	tree_kv_int(&w, "limit", pg->asked_limit);
+	tree_end(&w);
+	reply_tree(req, 200, &w);
+}
+
+/* The answer to every list that is not paged: {"data":[...]}. */
+void
+reply_list(struct request *req, const void *items, size_t n, size_t size,
+    tree_render_fn render)
+{
+	struct wbuf	 w;
+	size_t		 i;
+
+	tree_new(&w);
+	tree_map(&w);
+	tree_key(&w, "data");
+	tree_array(&w);
+	for (i = 0; i < n; i++)
+		render(&w, (const char *)items + i * size);
+	tree_end(&w);
+	tree_end(&w);
+	reply_tree(req, 200, &w);
+}
+
+/* A storage failure as the answer: 500, or 404 with msg for ST_NONE. */
+void
+reply_store(struct request *req, int rc, const char *notfound)
+{
+	if (rc == ST_NONE && notfound != NULL)
+		reply_error(req, 404, "%s", notfound);
+	else
+		reply_internal(req);
 }

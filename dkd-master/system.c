@@ -24,10 +24,10 @@
 #include <event2/event.h>
 
 #include "config.h"
-#include "db.h"
 #include "dkd.h"
 #include "docker_info.h"
 #include "log.h"
+#include "store.h"
 
 /*
  * The system routes: what the host, Docker and the database look like,
@@ -224,35 +224,22 @@ op_system_unavailable(struct request *req)
 	    "in this version.");
 }
 
-static int
-setting_bool(const char *key)
-{
-	sqlite3_stmt	*st;
-	int		 v = 0;
-
-	if ((st = db_prepare("SELECT value FROM system_settings WHERE "
-	    "key = ?")) == NULL)
-		return (-1);
-	db_bind(st, 1, key);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = strcmp(db_text(st, 0), "true") == 0;
-	sqlite3_reset(st);
-	return (v);
-}
-
+/* auto_update, the one setting: absent means false. */
 static void
 settings_reply(struct request *req)
 {
 	struct wbuf	 w;
-	int		 v;
+	char		 v[16];
+	int		 rc;
 
-	if ((v = setting_bool("auto_update")) == -1) {
+	if ((rc = db_setting_get("auto_update", v, sizeof(v))) == ST_ERROR) {
 		reply_internal(req);
 		return;
 	}
 	tree_new(&w);
 	tree_map(&w);
-	tree_kv_bool(&w, "auto_update", v);
+	tree_kv_bool(&w, "auto_update", rc == ST_OK &&
+	    strcmp(v, "true") == 0);
 	tree_end(&w);
 	reply_tree(req, 200, &w);
 }
@@ -267,25 +254,11 @@ op_settings_get(struct request *req)
 void
 op_settings_update(struct request *req)
 {
-	sqlite3_stmt	*st;
-	char		 now[DBTIME_LEN + 1];
-
-	if (req->args.present[SETTINGS_AUTO_UPDATE]) {
-		dbtime(time(NULL), now);
-		if ((st = db_prepare("INSERT INTO system_settings (key, value, "
-		    "updated_at) VALUES ('auto_update', ?1, ?2) ON CONFLICT "
-		    "(key) DO UPDATE SET value = ?1, updated_at = ?2")) ==
-		    NULL) {
-			reply_internal(req);
-			return;
-		}
-		db_bind(st, 1, req->args.num[SETTINGS_AUTO_UPDATE] ? "true" :
-		    "false");
-		db_bind(st, 2, now);
-		if (db_step_done(st) != SQLITE_DONE) {
-			reply_internal(req);
-			return;
-		}
+	if (req->args.present[SETTINGS_AUTO_UPDATE] &&
+	    db_setting_set("auto_update",
+	    req->args.num[SETTINGS_AUTO_UPDATE] ? "true" : "false") != ST_OK) {
+		reply_internal(req);
+		return;
 	}
 	settings_reply(req);
 }

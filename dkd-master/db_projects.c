@@ -1,0 +1,151 @@
+/*
+ * Copyright (c) 2026 The DeployKit Authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#include <sys/types.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "log.h"
+#include "store.h"
+
+/* Projects in the database. */
+
+#define PROJECT_COLS	"id, name, slug, created_at, updated_at"
+
+static void
+project_row(sqlite3_stmt *st, struct project *p)
+{
+	memset(p, 0, sizeof(*p));
+	strlcpy(p->id, db_text(st, 0), sizeof(p->id));
+	strlcpy(p->name, db_text(st, 1), sizeof(p->name));
+	strlcpy(p->slug, db_text(st, 2), sizeof(p->slug));
+	strlcpy(p->created_at, db_text(st, 3), sizeof(p->created_at));
+	strlcpy(p->updated_at, db_text(st, 4), sizeof(p->updated_at));
+}
+
+int
+db_project_get(const char *id, struct project *p)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = db_prepare("SELECT " PROJECT_COLS " FROM projects "
+	    "WHERE id = ?")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, id);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		project_row(st, p);
+	sqlite3_reset(st);
+	return (db_found(rc));
+}
+
+/* ST_EXISTS when the slug is taken: the caller draws another. */
+int
+db_project_insert(const struct project *p)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare("INSERT INTO projects (" PROJECT_COLS ") "
+	    "VALUES (?, ?, ?, ?, ?)")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, p->id);
+	db_bind(st, 2, p->name);
+	db_bind(st, 3, p->slug);
+	db_bind(st, 4, p->created_at);
+	db_bind(st, 5, p->updated_at);
+	return (db_written(db_step_done(st)));
+}
+
+/*
+ * A page of the projects whose name contains name (any case; "" for
+ * all), newest first, and how many there are in all.
+ */
+int
+db_project_list(const char *name, int64_t offset, int64_t limit,
+    struct project **out, size_t *n, int64_t *total)
+{
+	sqlite3_stmt	*st;
+	struct project	*rows;
+	int		 rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((st = db_prepare("SELECT count(*) FROM projects WHERE "
+	    "?1 = '' OR instr(lower(name), lower(?1)) > 0")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, name);
+	if ((*total = db_scalar(st)) == -1)
+		return (ST_ERROR);
+	if ((st = db_prepare("SELECT " PROJECT_COLS " FROM projects WHERE "
+	    "?1 = '' OR instr(lower(name), lower(?1)) > 0 "
+	    "ORDER BY created_at DESC, rowid DESC LIMIT ?2 OFFSET ?3")) ==
+	    NULL)
+		return (ST_ERROR);
+	if ((rows = calloc((size_t)limit, sizeof(*rows))) == NULL) {
+		log_warn("%s", __func__);
+		return (ST_ERROR);
+	}
+	db_bind(st, 1, name);
+	sqlite3_bind_int64(st, 2, limit);
+	sqlite3_bind_int64(st, 3, offset);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < (size_t)limit)
+		project_row(st, &rows[(*n)++]);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		free(rows);
+		*n = 0;
+		return (ST_ERROR);
+	}
+	*out = rows;
+	return (ST_OK);
+}
+
+/* How many services project id has; ST_NONE if there is no project. */
+int
+db_project_services(const char *id, int64_t *count)
+{
+	sqlite3_stmt	*st;
+	int		 rc, found = 0;
+
+	if ((st = db_prepare("SELECT (SELECT count(*) FROM projects WHERE "
+	    "id = ?1), (SELECT count(*) FROM services WHERE project_id = ?1)"))
+	    == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, id);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		found = sqlite3_column_int(st, 0) > 0;
+		*count = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return (ST_ERROR);
+	return (found ? ST_OK : ST_NONE);
+}
+
+int
+db_project_delete(const char *id)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare("DELETE FROM projects WHERE id = ?")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, id);
+	if (db_step_done(st) != SQLITE_DONE)
+		return (ST_ERROR);
+	return (db_changes() > 0 ? ST_OK : ST_NONE);
+}
