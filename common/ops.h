@@ -55,6 +55,7 @@ enum op_auth {
 	AUTH_PUBLIC,		/* no token needed */
 	AUTH_USER,		/* any signed-in user */
 	AUTH_ADMIN,		/* admins only */
+	AUTH_TICKET,		/* a canvas ticket from CANVAS_JOIN */
 };
 
 /* Who may ask for an op: a bit per channel. */
