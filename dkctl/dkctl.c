@@ -102,6 +102,10 @@ main(int argc, char *argv[])
 		type = IMSG_CTL_LOG;
 		wire_put_u8(&wb, res->action == LOG_VERBOSE);
 		break;
+	case EVENTS:
+		type = IMSG_CTL_EVENTS;
+		wire_put_str(&wb, res->nargs > 0 ? res->args[0] : "");
+		break;
 	case NONE:
 		usage();
 	default:
@@ -146,9 +150,18 @@ main(int argc, char *argv[])
 			rbuf_init(&r, imsg.data, imsg.len);
 			switch (imsg.hdr.type) {
 			case IMSG_CTL_OK:
+				/* dkctl events: subscribed; now follow. */
+				if (res->action == EVENTS)
+					break;
 				if (!json_output)
 					printf("command succeeded\n");
 				done = 1;
+				break;
+			case IMSG_CTL_EVENT:
+				if (res->action != EVENTS ||
+				    output_event(imsg.data, imsg.len,
+				    json_output) == -1)
+					errx(1, "malformed event from dkd");
 				break;
 			case IMSG_CTL_FAIL:
 				msg = wire_get_str(&r, DKD_STR_MAX);

@@ -40,6 +40,7 @@ enum actions {
 	APIKEY_DEL,
 	SHOW_PROJECTS,
 	SETUP_TOKEN,
+	EVENTS,
 };
 
 struct parse_result {
@@ -77,5 +78,6 @@ void	 output_status(const struct ctl_status *, time_t);
 void	 output_status_json(const struct ctl_status *, time_t);
 void	 output_duration(char *, size_t, int64_t);
 void	 output_reply(enum actions, yajl_val, const struct parse_result *);
+int	 output_event(const void *, size_t, int);
 
 #endif /* DKCTL_H */

@@ -22,6 +22,10 @@
 #include <yajl/yajl_gen.h>
 
 #include "dkctl.h"
+#include "msg.h"
+#include "tree_json.h"
+#include "util.h"
+#include "wire.h"
 
 /* Tables for people, JSON (-j) for scripts. */
 
@@ -292,4 +296,63 @@ output_reply(enum actions action, yajl_val v, const struct parse_result *res)
 	default:
 		break;
 	}
+}
+
+/*
+ * One event of "dkctl events", a line each: time, project, type and the
+ * payload as compact JSON; with -j, a JSON object per line.  Flushed at
+ * once, for whoever reads the other end of a pipe.
+ */
+int
+output_event(const void *data, size_t len, int json)
+{
+	struct msg_event	 ev;
+	struct rbuf		 r, t;
+	const unsigned char	*buf;
+	yajl_gen		 g;
+	char			 db[DBTIME_LEN + 1], at[RFC3339_LEN + 1];
+	size_t			 n;
+	time_t			 when;
+
+	rbuf_init(&r, data, len);
+	when = (time_t)wire_get_i64(&r);
+	if (msg_event_get(&r, &ev) == -1 || wire_done(&r) == -1)
+		return (-1);
+	dbtime(when, db);
+	if (dbtime_to_rfc3339(db, at) == -1)
+		return (-1);
+	if ((g = yajl_gen_alloc(NULL)) == NULL)
+		return (-1);
+	yajl_gen_config(g, yajl_gen_validate_utf8, 1);
+	if (json) {
+		yajl_gen_map_open(g);
+		yajl_gen_string(g, (const unsigned char *)"at", 2);
+		yajl_gen_string(g, (const unsigned char *)at, strlen(at));
+		yajl_gen_string(g, (const unsigned char *)"project_id", 10);
+		yajl_gen_string(g, (const unsigned char *)ev.project_id,
+		    strlen(ev.project_id));
+		yajl_gen_string(g, (const unsigned char *)"type", 4);
+		yajl_gen_string(g, (const unsigned char *)ev.type,
+		    strlen(ev.type));
+		yajl_gen_string(g, (const unsigned char *)"payload", 7);
+	}
+	rbuf_init(&t, ev.payload, ev.payload_len);
+	if (tree_to_json(&t, g) == -1) {
+		yajl_gen_free(g);
+		return (-1);
+	}
+	if (json)
+		yajl_gen_map_close(g);
+	if (yajl_gen_get_buf(g, &buf, &n) != yajl_gen_status_ok) {
+		yajl_gen_free(g);
+		return (-1);
+	}
+	if (json)
+		printf("%.*s\n", (int)n, buf);
+	else
+		printf("%s  %s  %s  %.*s\n", at, ev.project_id, ev.type,
+		    (int)n, buf);
+	fflush(stdout);
+	yajl_gen_free(g);
+	return (0);
 }

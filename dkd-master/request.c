@@ -119,7 +119,16 @@ request_as_root(struct request *req)
 void
 request_run(struct request *req)
 {
-	if (req->caller == CALLER_API) {
+	if (req->caller == CALLER_API && req->spec->auth == AUTH_TICKET) {
+		if (ticket_resolve(req) == -1) {
+			reply_internal(req);
+			return;
+		}
+		if (!req->authed) {
+			reply_error(req, 401, "Invalid or expired ticket.");
+			return;
+		}
+	} else if (req->caller == CALLER_API) {
 		if (req->spec->auth != AUTH_PUBLIC) {
 			if (auth_resolve(req) == -1) {
 				reply_internal(req);
