@@ -42,3 +42,65 @@ msg_event_get(struct rbuf *r, struct msg_event *ev)
 	r->off = r->len;
 	return (0);
 }
+
+void
+msg_docker_put(struct wbuf *w, const struct msg_docker *d)
+{
+	wire_put_u8(w, d->reachable ? 1 : 0);
+	wire_put_str(w, d->server_version);
+	wire_put_str(w, d->api_version);
+	wire_put_str(w, d->error);
+	wire_put_i64(w, d->checked_at);
+}
+
+int
+msg_docker_get(struct rbuf *r, struct msg_docker *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->reachable = wire_get_bool(r);
+	wire_get_strbuf(r, d->server_version, sizeof(d->server_version));
+	wire_get_strbuf(r, d->api_version, sizeof(d->api_version));
+	wire_get_strbuf(r, d->error, sizeof(d->error));
+	d->checked_at = wire_get_i64(r);
+	return (wire_done(r));
+}
+
+void
+msg_proc_put(struct wbuf *w, const struct msg_proc *p)
+{
+	wire_put_str(w, p->name);
+	wire_put_i64(w, p->pid);
+	wire_put_i64(w, p->started);
+	wire_put_u32(w, p->restarts);
+	wire_put_str(w, p->state);
+}
+
+int
+msg_proc_get(struct rbuf *r, struct msg_proc *p)
+{
+	memset(p, 0, sizeof(*p));
+	wire_get_strbuf(r, p->name, sizeof(p->name));
+	p->pid = wire_get_i64(r);
+	p->started = wire_get_i64(r);
+	p->restarts = wire_get_u32(r);
+	wire_get_strbuf(r, p->state, sizeof(p->state));
+	return (wire_done(r));
+}
+
+void
+msg_db_put(struct wbuf *w, const struct msg_db *d)
+{
+	wire_put_str(w, d->path);
+	wire_put_i64(w, d->size);
+	wire_put_u32(w, d->version);
+}
+
+int
+msg_db_get(struct rbuf *r, struct msg_db *d)
+{
+	memset(d, 0, sizeof(*d));
+	wire_get_strbuf(r, d->path, sizeof(d->path));
+	d->size = wire_get_i64(r);
+	d->version = wire_get_u32(r);
+	return (wire_done(r));
+}

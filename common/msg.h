@@ -29,6 +29,7 @@
 #include "wire.h"
 
 #define MSG_PROJECT_ID_MAX	64
+#define MSG_PATH_MAX		1024
 #define MSG_EVENT_TYPE_MAX	64
 
 /*
@@ -46,5 +47,43 @@ struct msg_event {
 
 void	 msg_event_put(struct wbuf *, const struct msg_event *);
 int	 msg_event_get(struct rbuf *, struct msg_event *);
+
+/*
+ * IMSG_REC_DOCKER (reconciler -> master: checked_at is 0, the master
+ * stamps it) and IMSG_CTL_DOCKER (master -> dkctl): can Docker be
+ * reached, and what it said.
+ */
+struct msg_docker {
+	int		 reachable;
+	char		 server_version[64];
+	char		 api_version[32];
+	char		 error[256];
+	int64_t		 checked_at;
+};
+
+void	 msg_docker_put(struct wbuf *, const struct msg_docker *);
+int	 msg_docker_get(struct rbuf *, struct msg_docker *);
+
+/* IMSG_CTL_PROC (master -> dkctl): one process of dkd. */
+struct msg_proc {
+	char		 name[32];
+	int64_t		 pid;
+	int64_t		 started;
+	uint32_t	 restarts;
+	char		 state[32];
+};
+
+void	 msg_proc_put(struct wbuf *, const struct msg_proc *);
+int	 msg_proc_get(struct rbuf *, struct msg_proc *);
+
+/* IMSG_CTL_DB (master -> dkctl): the database. */
+struct msg_db {
+	char		 path[MSG_PATH_MAX];
+	int64_t		 size;
+	uint32_t	 version;
+};
+
+void	 msg_db_put(struct wbuf *, const struct msg_db *);
+int	 msg_db_get(struct rbuf *, struct msg_db *);
 
 #endif /* DK_MSG_H */

@@ -22,6 +22,8 @@
 
 #include <yajl/yajl_tree.h>
 
+#include "msg.h"
+
 #define ARGS_MAX	4
 
 enum actions {
@@ -49,25 +51,11 @@ struct parse_result {
 	int		 nargs;
 };
 
-struct ctl_proc {
-	char		 name[32];
-	int64_t		 pid;
-	int64_t		 started;
-	uint32_t	 restarts;
-	char		 state[32];
-};
-
 struct ctl_status {
-	struct ctl_proc	 procs[8];
+	struct msg_proc	 procs[8];
 	int		 nprocs;
-	char		 db_path[1024];
-	int64_t		 db_size;
-	uint32_t	 db_version;
-	int		 docker_reachable;
-	char		 docker_server[64];
-	char		 docker_api[32];
-	char		 docker_error[256];
-	int64_t		 docker_checked;
+	struct msg_db	 db;
+	struct msg_docker docker;
 };
 
 /* parser.c */

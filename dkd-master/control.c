@@ -493,38 +493,41 @@ control_request(struct ctl_conn *c, struct rbuf *r)
 static void
 control_status(struct ctl_conn *c)
 {
-	struct wbuf	 wb;
-	const char	*state;
-	time_t		 started;
-	pid_t		 pid;
-	unsigned	 restarts;
-	int		 id;
+	struct msg_proc		 p;
+	struct msg_db		 db;
+	struct msg_docker	 d;
+	struct wbuf		 wb;
+	const char		*state;
+	time_t			 started;
+	pid_t			 pid;
+	int			 id;
 
 	for (id = PROC_MASTER; id < PROC_MAX; id++) {
-		supervisor_status(id, &pid, &started, &restarts, &state);
+		memset(&p, 0, sizeof(p));
+		supervisor_status(id, &pid, &started, &p.restarts, &state);
+		strlcpy(p.name, supervisor_name(id), sizeof(p.name));
+		strlcpy(p.state, state, sizeof(p.state));
+		p.pid = pid;
+		p.started = started;
 		wbuf_init(&wb, DKD_IMSG_MAX_CONTROL);
-		wire_put_str(&wb, supervisor_name(id));
-		wire_put_i64(&wb, pid);
-		wire_put_i64(&wb, started);
-		wire_put_u32(&wb, restarts);
-		wire_put_str(&wb, state);
+		msg_proc_put(&wb, &p);
 		ctl_send(c, IMSG_CTL_PROC, &wb);
 		wbuf_free(&wb);
 	}
+	memset(&db, 0, sizeof(db));
+	strlcpy(db.path, env->conf.database, sizeof(db.path));
+	db.size = db_size();
+	db.version = (uint32_t)db_schema_version();
 	wbuf_init(&wb, DKD_IMSG_MAX_CONTROL);
-	wire_put_str(&wb, env->conf.database);
-	wire_put_i64(&wb, db_size());
-	wire_put_u32(&wb, (uint32_t)db_schema_version());
+	msg_db_put(&wb, &db);
 	ctl_send(c, IMSG_CTL_DB, &wb);
 	wbuf_free(&wb);
 
+	d = env->docker;
+	if (!env->docker_known)
+		strlcpy(d.error, "not checked yet", sizeof(d.error));
 	wbuf_init(&wb, DKD_IMSG_MAX_CONTROL);
-	wire_put_u8(&wb, env->docker.reachable ? 1 : 0);
-	wire_put_str(&wb, env->docker.server_version);
-	wire_put_str(&wb, env->docker.api_version);
-	wire_put_str(&wb, env->docker.known ? env->docker.error :
-	    "not checked yet");
-	wire_put_i64(&wb, env->docker.checked_at);
+	msg_docker_put(&wb, &d);
 	ctl_send(c, IMSG_CTL_DOCKER, &wb);
 	wbuf_free(&wb);
 	ctl_send(c, IMSG_CTL_END, NULL);

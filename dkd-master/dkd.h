@@ -27,21 +27,13 @@
 
 #include "conf.h"
 #include "dkd_imsg.h"
+#include "msg.h"
 #include "ops.h"
 #include "proc.h"
 #include "tree.h"
 #include "util.h"
 
 struct dkd_worker;
-
-struct docker_status {
-	int		 known;
-	int		 reachable;
-	char		 server_version[64];
-	char		 api_version[32];
-	char		 error[256];
-	time_t		 checked_at;
-};
 
 #define EMAIL_LEN	254
 #define NAME_LEN	255
@@ -117,7 +109,8 @@ struct dkd {
 	time_t			 started;
 	int			 ready;
 	int			 stopping;
-	struct docker_status	 docker;
+	struct msg_docker	 docker;	/* as the reconciler said */
+	int			 docker_known;
 };
 
 extern struct dkd	*env;
