@@ -800,6 +800,47 @@ def test_dkctl_nonroot():
     c.login(ADMIN_EMAIL)
 
 
+# ----------------------------------------------- issue 6: limits, errors
+
+KEY_CAP = 100
+
+
+def test_apikey_cap():
+    d = dkd()
+    u, t = new_user("many-keys@example.test")
+    ids = []
+    for i in range(KEY_CAP):
+        k = expect_json(d.api("POST", "/api/api-keys",
+                              {"description": "key %d" % i}, token=t), 201,
+                        "POST /api/api-keys number %d" % (i + 1))
+        ids.append(k["id"])
+    j = expect_error(d.api("POST", "/api/api-keys", {"description": "one "
+                                                     "too many"}, token=t),
+                     409, "conflict", what="POST /api/api-keys number %d"
+                     % (KEY_CAP + 1), contains="%d API keys" % KEY_CAP)
+    check("delete" in j["message"].lower(), "the message does not say what "
+          "to do: %r" % j["message"])
+    eq(len(expect_json(d.api("GET", "/api/api-keys", token=t), 200,
+                       "GET /api/api-keys")["data"]), KEY_CAP,
+       "keys after the refusal")
+    dkctl_fails(d, ("apikey", "create", "many-keys@example.test", "cli"),
+                "command failed: ")
+    r = d.dkctl("apikey", "create", "many-keys@example.test", "cli")
+    check("%d API keys" % KEY_CAP in r.stderr, "dkctl apikey create beyond "
+          "the cap: stderr %r" % r.stderr)
+    # deleting one makes room for exactly one
+    expect_empty(d.api("DELETE", "/api/api-keys/" + ids[0], token=t), 204,
+                 "DELETE one key")
+    expect_json(d.api("POST", "/api/api-keys", {"description": "again"},
+                      token=t), 201, "POST /api/api-keys after a delete")
+    expect_error(d.api("POST", "/api/api-keys", {"description": "no"},
+                       token=t), 409, "conflict", what="POST /api/api-keys "
+                 "at the cap again", contains="%d API keys" % KEY_CAP)
+    # the cap is per user
+    expect_json(d.api("POST", "/api/api-keys", {"description": "admin's"},
+                      token=tok()), 201, "the admin's key")
+
+
 run_tests([
     ("POST /api/users: 201 User, role member by default or as given",
      test_users_create),
@@ -841,4 +882,6 @@ run_tests([
     ("dkctl show projects", test_dkctl_show_projects),
     ("dkctl account commands as non-root: \"Permission denied\"",
      test_dkctl_nonroot),
+    ("API keys: at most 100 per user, the 101st 409 (HTTP and dkctl)",
+     test_apikey_cap),
 ])
