@@ -112,7 +112,10 @@ auth_setup_token_refresh(void)
 	char	 url[512];
 	int	 n;
 
-	if ((n = user_count()) != 0) {
+	/* On a database error keep what we have; the next call decides. */
+	if ((n = user_count()) == -1)
+		return;
+	if (n != 0) {
 		explicit_bzero(setup_token, sizeof(setup_token));
 		setup_hash[0] = '\0';
 		return;
@@ -163,7 +166,7 @@ auth_resolve(struct request *req)
 	char		 now[DBTIME_LEN + 1], key_id[UUID_LEN + 1];
 	const char	*last;
 	time_t		 t, lt;
-	int		 rc;
+	int		 rc, bad = 0;
 
 	if (req->token_hash[0] == '\0')
 		return (0);
@@ -177,13 +180,11 @@ auth_resolve(struct request *req)
 	db_bind(st, 1, req->token_hash);
 	db_bind(st, 2, now);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		user_from_row(st, 0, &req->user);
+	if (rc == SQLITE_ROW && user_from_row(st, 0, &req->user) == 0)
 		req->authed = 1;
-	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
-		return (0);
+		return (req->authed ? 0 : -1);
 	if (rc != SQLITE_DONE)
 		return (-1);
 
@@ -196,15 +197,19 @@ auth_resolve(struct request *req)
 	db_bind(st, 2, now);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		user_from_row(st, 0, &req->user);
-		strlcpy(key_id, db_text(st, 6), sizeof(key_id));
+		if (user_from_row(st, 0, &req->user) == -1 ||
+		    strlcpy(key_id, db_text(st, 6), sizeof(key_id)) >=
+		    sizeof(key_id))
+			bad = 1;
 		last = db_ntext(st, 7);
 		if (last == NULL || dbtime_parse(last, &lt) == -1 ||
 		    t - lt >= LAST_USED_SLACK)
 			lt = 0;
-		req->authed = 1;
+		req->authed = !bad;
 	}
 	sqlite3_reset(st);
+	if (bad)
+		return (-1);
 	if (rc == SQLITE_ROW && lt == 0) {
 		/* Best effort: a failure here does not fail the request. */
 		if ((st = db_prepare("UPDATE api_keys SET last_used_at = ? "
@@ -338,20 +343,19 @@ register_hashed(int result, const char *hash, void *arg)
 	struct user	 u;
 	char		 id[UUID_LEN + 1], access[TOKEN_LEN + 1];
 	char		 refresh[TOKEN_LEN + 1], expires[DBTIME_LEN + 1];
-	int		 status;
+	int		 n, status;
 
 	setup_busy = 0;
-	if (result != 0) {
+	if (result != 0 || db_begin() == -1) {
 		reply_internal(req);
 		return;
 	}
-	if (db_begin() == -1) {
-		reply_internal(req);
-		return;
-	}
-	if (user_count() != 0) {
+	if ((n = user_count()) != 0) {
 		db_rollback();
-		reply_error(req, 409, "Registration is closed.");
+		if (n == -1)
+			reply_internal(req);
+		else
+			reply_error(req, 409, "Registration is closed.");
 		return;
 	}
 	status = user_insert(a->str[REGISTER_EMAIL], a->str[REGISTER_NAME],

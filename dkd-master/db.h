@@ -44,6 +44,6 @@ const char *db_ntext(sqlite3_stmt *, int);
 void	 db_bind(sqlite3_stmt *, int, const char *);
 
 struct user;
-void	 user_from_row(sqlite3_stmt *, int, struct user *);
+int	 user_from_row(sqlite3_stmt *, int, struct user *);
 
 #endif /* DKD_DB_H */

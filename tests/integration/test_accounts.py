@@ -7,6 +7,7 @@ the HTTP checks, another the dkctl checks."""
 import json
 import os
 import re
+import sqlite3
 import sys
 import time
 
@@ -841,6 +842,51 @@ def test_apikey_cap():
                       token=tok()), 201, "the admin's key")
 
 
+def break_role_compare(path, broken):
+    """Make every comparison of users.role fail (an unknown collation) or
+    undo that: a database error the last-admin check must not ignore."""
+    a, b = "DEFAULT 'member'", "DEFAULT 'member' COLLATE dkd_test_broken"
+    c = sqlite3.connect(path, timeout=10)
+    try:
+        v = c.execute("PRAGMA schema_version").fetchone()[0]
+        c.execute("PRAGMA writable_schema = ON")
+        c.execute("UPDATE sqlite_schema SET sql = replace(sql, ?, ?) "
+                  "WHERE name = 'users'", (a, b) if broken else (b, a))
+        c.execute("PRAGMA schema_version = %d" % (v + 1))
+        c.commit()
+    finally:
+        c.close()
+
+
+def test_last_admin_db_error():
+    d = Dkd("lastadmin-dberr").start()
+    a, t = d.register_admin()
+    at = t["access_token"]
+    m = d.create_user(at, "m@example.test")
+    break_role_compare(d.db, True)
+    try:
+        r = d.api("DELETE", "/api/users/" + a["id"], token=at)
+        check(r.status == 500, "DELETE the only admin while the last-admin "
+              "check fails: expected 500, got %d %r" % (r.status, r.body))
+        r = d.dkctl("user", "del", ADMIN_EMAIL)
+        eq(r.returncode, 1, "dkctl user del of the only admin while the "
+           "check fails: exit status (stderr %r)" % r.stderr)
+        r = d.api("PATCH", "/api/users/" + a["id"], {"role": "member"},
+                  token=at)
+        check(r.status == 500, "demote the only admin while the check "
+              "fails: expected 500, got %d %r" % (r.status, r.body))
+    finally:
+        break_role_compare(d.db, False)
+    j = expect_json(d.api("GET", "/api/users/" + a["id"], token=at), 200,
+                    "the admin after the refused changes")
+    eq(j["role"], "admin", "role of the only admin")
+    expect_error(d.api("DELETE", "/api/users/" + a["id"], token=at), 409,
+                 "conflict", "Cannot delete the last admin.",
+                 "delete the only admin once the database works")
+    expect_empty(d.api("DELETE", "/api/users/" + m["id"], token=at), 204,
+                 "delete the member once the database works")
+
+
 run_tests([
     ("POST /api/users: 201 User, role member by default or as given",
      test_users_create),
@@ -884,4 +930,6 @@ run_tests([
      test_dkctl_nonroot),
     ("API keys: at most 100 per user, the 101st 409 (HTTP and dkctl)",
      test_apikey_cap),
+    ("a database error in the last-admin check is a 500, never a delete",
+     test_last_admin_db_error),
 ])
