@@ -45,6 +45,7 @@ struct login {
 	struct request	*req;
 	struct user	 user;
 	int		 known;
+	time_t		 when;		/* of the attempt, for the throttle */
 };
 
 static char		 setup_token[TOKEN_LEN + 1];
@@ -404,18 +405,21 @@ op_login(struct request *req)
 		reply_invalid(req, &ve);
 		return;
 	}
-	if ((wait = throttle_check(a->str[LOGIN_EMAIL], req->client)) > 0) {
-		reply_retry(req, 429, wait,
-		    "Too many login attempts. Try again later.");
-		return;
-	}
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
 		reply_internal(req);
 		return;
 	}
 	l->req = req;
+	if ((wait = throttle_try(a->str[LOGIN_EMAIL], req->client,
+	    &l->when)) > 0) {
+		free(l);
+		reply_retry(req, 429, wait,
+		    "Too many login attempts. Try again later.");
+		return;
+	}
 	rc = user_by_email(a->str[LOGIN_EMAIL], &l->user, hash, sizeof(hash));
 	if (rc == -1) {
+		throttle_forget(a->str[LOGIN_EMAIL], req->client, l->when);
 		free(l);
 		reply_internal(req);
 		return;
@@ -423,12 +427,14 @@ op_login(struct request *req)
 	l->known = rc == 1;
 	if (hasher_verify(l->known ? hash : dummy_hash,
 	    a->str[LOGIN_PASSWORD], login_verified, l) == -1) {
+		throttle_forget(a->str[LOGIN_EMAIL], req->client, l->when);
 		free(l);
 		reply_error(req, 503, "Too busy, try again.");
 	}
 	explicit_bzero(hash, sizeof(hash));
 }
 
+/* A failed check stays counted by the throttle; a success clears it. */
 static void
 login_verified(int result, const char *unused, void *arg)
 {
@@ -440,12 +446,11 @@ login_verified(int result, const char *unused, void *arg)
 	char		 expires[DBTIME_LEN + 1];
 
 	if (result != 0 || !l->known) {
-		throttle_fail(a->str[LOGIN_EMAIL], req->client);
 		free(l);
 		reply_error(req, 401, "Invalid email or password.");
 		return;
 	}
-	throttle_success(a->str[LOGIN_EMAIL]);
+	throttle_success(a->str[LOGIN_EMAIL], req->client, l->when);
 	if (session_create(l->user.id, access, refresh, expires) == -1) {
 		free(l);
 		reply_internal(req);

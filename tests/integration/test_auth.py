@@ -8,14 +8,17 @@ every throttling check gets its own dkd (the counters live in memory)."""
 import calendar
 import hashlib
 import os
+import http.client
+import json
 import re
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dkdtest import (ADMIN_EMAIL, PASSWORD, Dkd, check, check_tokens,
                      check_user, eq, expect_empty, expect_error, expect_json,
-                     expect_validation, parse_time, run_tests)
+                     expect_validation, http_request, parse_time, run_tests)
 
 shared = {}
 
@@ -641,6 +644,79 @@ def test_trusted_proxy_reload():
     d.login("u1@example.test")
 
 
+# ------------------------------------------- issue 6: sessions, bursts
+
+def login_burst(d, creds, headers=None):
+    """One login per (email, password) in creds, all sent at once, each
+    on its own connection; -> the responses in order."""
+    conns = [http.client.HTTPConnection("127.0.0.1", d.port, timeout=30)
+             for _ in creds]
+    for c in conns:
+        c.connect()
+    gate = threading.Barrier(len(creds))
+    out = [None] * len(creds)
+
+    def one(i):
+        email, pw = creds[i]
+        h = {"Content-Type": "application/json"}
+        h.update(headers or {})
+        body = json.dumps({"email": email, "password": pw}).encode()
+        gate.wait()
+        try:
+            out[i] = http_request(d.port, "POST", "/api/auth/login",
+                                  body=body, headers=h, conn=conns[i])
+        except Exception as e:      # reported below
+            out[i] = e
+
+    threads = [threading.Thread(target=one, args=(i,))
+               for i in range(len(creds))]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    for c in conns:
+        c.close()
+    return out
+
+
+def burst_counts(rs, what, limit):
+    """Every answer 401 or 429 with Retry-After, at most limit 401s."""
+    n401 = 0
+    for i, r in enumerate(rs):
+        check(not isinstance(r, Exception) and r is not None,
+              "%s: request %d failed: %r" % (what, i, r))
+        if r.status == 401:
+            expect_error(r, 401, "unauthorized", "Invalid email or password.",
+                         "%s: request %d" % (what, i))
+            n401 += 1
+        else:
+            throttled(r, "%s: request %d" % (what, i))
+    check(n401 <= limit, "%s: %d of %d parallel wrong guesses were tried "
+          "(401), at most %d may be" % (what, n401, len(rs), limit),
+          "statuses: %r" % [r.status for r in rs])
+    check(n401 >= 1, "%s: no guess was tried at all" % what)
+    return n401
+
+
+def test_throttle_parallel_email():
+    d = throttle_dkd("throttle-burst")
+    rs = login_burst(d, [("u0@example.test", "wrong password %d" % i)
+                         for i in range(30)])
+    burst_counts(rs, "30 parallel wrong logins for one email", 5)
+    throttled(login_raw(d, "u0@example.test", PASSWORD),
+              "right password after the burst")
+    d.login("u1@example.test")
+
+
+def test_throttle_parallel_address():
+    d = throttle_dkd("throttle-burst-addr")
+    rs = login_burst(d, [("nobody%d@example.test" % (i % 10), "wrong")
+                         for i in range(40)])
+    burst_counts(rs, "40 parallel wrong logins from one address", 20)
+    throttled(login_raw(d, "u0@example.test", PASSWORD),
+              "valid login from the address after the burst")
+
+
 run_tests([
     ("first run: dkd logs the setup URL with a token", test_first_run_log),
     ("dkctl setup-token prints the token and the setup URL",
@@ -696,4 +772,8 @@ run_tests([
      "other's limit", test_trusted_proxy_other_clients),
     ("trusted-proxy added to dkd.conf takes effect on dkctl reload",
      test_trusted_proxy_reload),
+    ("throttling: 30 parallel wrong logins for one email: at most 5 "
+     "tried, the rest 429", test_throttle_parallel_email),
+    ("throttling: 40 parallel wrong logins from one address: at most 20 "
+     "tried, the rest 429", test_throttle_parallel_address),
 ])
