@@ -464,7 +464,22 @@ login_verified(int result, const char *unused, void *arg)
 	reply_tree(req, 200, &w);
 }
 
-/* POST /api/auth/refresh: rotate both tokens of the session. */
+static int
+session_delete(const char *id)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare("DELETE FROM sessions WHERE id = ?")) == NULL)
+		return (-1);
+	db_bind(st, 1, id);
+	return (db_step_done(st) == SQLITE_DONE ? 0 : -1);
+}
+
+/*
+ * POST /api/auth/refresh: rotate both tokens of the session.  A refresh
+ * token that was already rotated away is a copy in someone else's hands
+ * (the owner only ever holds the newest): the session ends for both.
+ */
 void
 op_refresh(struct request *req)
 {
@@ -476,36 +491,50 @@ op_refresh(struct request *req)
 	char		 refresh[TOKEN_LEN + 1], expires[DBTIME_LEN + 1];
 	char		 ah[SHA256_HEX_LEN + 1], rh[SHA256_HEX_LEN + 1];
 	time_t		 t = time(NULL);
-	int		 rc;
+	int		 rc, current = 0, bad = 0;
 
 	if (!a->present[REFRESH_TOKEN] || *a->str[REFRESH_TOKEN] == '\0') {
 		reply_error(req, 401, "Refresh token is required.");
 		return;
 	}
-	if ((st = db_prepare("SELECT id, refresh_expires_at FROM sessions "
-	    "WHERE refresh_token_hash = ?")) == NULL) {
+	if ((st = db_prepare("SELECT id, refresh_expires_at, "
+	    "refresh_token_hash = ?1 FROM sessions WHERE "
+	    "refresh_token_hash = ?1 OR previous_refresh_hash = ?1")) ==
+	    NULL) {
 		reply_internal(req);
 		return;
 	}
 	db_bind(st, 1, a->str[REFRESH_TOKEN]);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		strlcpy(id, db_text(st, 0), sizeof(id));
-		strlcpy(rexp, db_text(st, 1), sizeof(rexp));
+		if (strlcpy(id, db_text(st, 0), sizeof(id)) >= sizeof(id) ||
+		    strlcpy(rexp, db_text(st, 1), sizeof(rexp)) >=
+		    sizeof(rexp))
+			bad = 1;
+		current = sqlite3_column_int(st, 2);
 	}
 	sqlite3_reset(st);
-	if (rc != SQLITE_ROW) {
+	if (rc != SQLITE_ROW || bad) {
 		if (rc == SQLITE_DONE)
 			reply_error(req, 401, "Invalid refresh token.");
 		else
 			reply_internal(req);
 		return;
 	}
+	if (!current) {
+		if (session_delete(id) == -1) {
+			reply_internal(req);
+			return;
+		}
+		log_warnx("a rotated refresh token was presented again (from "
+		    "%s): session %s ended", req->client, id);
+		reply_error(req, 401, "Invalid refresh token.");
+		return;
+	}
 	dbtime(t, now);
 	if (strcmp(rexp, now) <= 0) {
-		if ((st = db_prepare("DELETE FROM sessions WHERE id = ?")) !=
-		    NULL) {
-			db_bind(st, 1, id);
-			(void)db_step_done(st);
+		if (session_delete(id) == -1) {
+			reply_internal(req);
+			return;
 		}
 		reply_error(req, 401, "Refresh token has expired.");
 		return;
@@ -518,10 +547,11 @@ op_refresh(struct request *req)
 	dbtime(t + REFRESH_TTL, rexp);
 	/* The old hash in the WHERE makes a token good for one refresh. */
 	if ((st = db_prepare("UPDATE sessions SET access_token_hash = ?, "
-	    "refresh_token_hash = ?, expires_at = ?, refresh_expires_at = ? "
+	    "refresh_token_hash = ?, previous_refresh_hash = "
+	    "refresh_token_hash, expires_at = ?, refresh_expires_at = ? "
 	    "WHERE id = ? AND refresh_token_hash = ?")) == NULL) {
 		reply_internal(req);
-		return;
+		goto done;
 	}
 	db_bind(st, 1, ah);
 	db_bind(st, 2, rh);
@@ -529,15 +559,20 @@ op_refresh(struct request *req)
 	db_bind(st, 4, rexp);
 	db_bind(st, 5, id);
 	db_bind(st, 6, a->str[REFRESH_TOKEN]);
-	if (db_step_done(st) != SQLITE_DONE || db_changes() != 1) {
+	if ((rc = db_step_done(st)) != SQLITE_DONE) {
+		reply_internal(req);
+		goto done;
+	}
+	if (db_changes() != 1) {
 		reply_error(req, 401, "Invalid refresh token.");
-		return;
+		goto done;
 	}
 	tree_new(&w);
 	tree_tokens(&w, access, refresh, expires);
+	reply_tree(req, 200, &w);
+done:
 	explicit_bzero(access, sizeof(access));
 	explicit_bzero(refresh, sizeof(refresh));
-	reply_tree(req, 200, &w);
 }
 
 /* POST /api/auth/logout: every session of the caller ends. */

@@ -310,8 +310,6 @@ def test_refresh_rotation():
                    "GET /api/auth/me with the new access token"), u,
        "GET /api/auth/me with the new access token")
     assert_token_dead(d, old["access_token"], "old access token after refresh")
-    assert_refresh_dead(d, old["refresh_token"],
-                        "old refresh token used a second time")
     newer = check_tokens(expect_json(
         d.api("POST", "/api/auth/refresh",
               {"refresh_token": new["refresh_token"]}), 200,
@@ -322,6 +320,9 @@ def test_refresh_rotation():
     eq(expect_json(me(d, newer["access_token"]), 200,
                    "GET /api/auth/me after the second refresh"), u,
        "GET /api/auth/me after the second refresh")
+    # (reusing a rotated token ends the session: test_refresh_reuse)
+    assert_refresh_dead(d, old["refresh_token"],
+                        "old refresh token used a second time")
 
 
 def test_access_expiry():
@@ -646,6 +647,30 @@ def test_trusted_proxy_reload():
 
 # ------------------------------------------- issue 6: sessions, bursts
 
+def refresh(d, token):
+    return d.api("POST", "/api/auth/refresh", {"refresh_token": token})
+
+
+def test_refresh_reuse():
+    d = dkd()
+    u, other = member("reuse@example.test")
+    t1 = d.login("reuse@example.test")
+    t2 = check_tokens(expect_json(refresh(d, t1["refresh_token"]), 200,
+                                  "first refresh"), "first refresh")
+    # R1 again: it was rotated, so someone else holds a copy
+    expect_error(refresh(d, t1["refresh_token"]), 401, "unauthorized",
+                 "Invalid refresh token.", "rotated refresh token again")
+    assert_refresh_dead(d, t2["refresh_token"], "current refresh token of "
+                        "the session after its old one was reused")
+    assert_token_dead(d, t2["access_token"], "current access token of the "
+                      "session after its old refresh token was reused")
+    # the user's other session is untouched
+    eq(expect_json(me(d, other["access_token"]), 200, "another session"), u,
+       "user of another session")
+    expect_json(refresh(d, other["refresh_token"]), 200,
+                "refresh of another session")
+
+
 def login_burst(d, creds, headers=None):
     """One login per (email, password) in creds, all sent at once, each
     on its own connection; -> the responses in order."""
@@ -772,6 +797,8 @@ run_tests([
      "other's limit", test_trusted_proxy_other_clients),
     ("trusted-proxy added to dkd.conf takes effect on dkctl reload",
      test_trusted_proxy_reload),
+    ("refresh-token reuse: a rotated token presented again ends that "
+     "session (old and current tokens 401)", test_refresh_reuse),
     ("throttling: 30 parallel wrong logins for one email: at most 5 "
      "tried, the rest 429", test_throttle_parallel_email),
     ("throttling: 40 parallel wrong logins from one address: at most 20 "
