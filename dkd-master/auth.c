@@ -55,6 +55,7 @@ static char		 dummy_hash[HASH_MAX];
 static struct event	*cleanup_ev;
 
 static void	sessions_cleanup(int, short, void *);
+static int	hex_equal(const char *, const char *, size_t);
 static int	session_create(const char *, char [TOKEN_LEN + 1],
 		    char [TOKEN_LEN + 1], char [DBTIME_LEN + 1]);
 static void	tree_tokens(struct wbuf *, const char *, const char *,
@@ -118,7 +119,7 @@ auth_setup_token_refresh(void)
 		return;
 	if (n != 0) {
 		explicit_bzero(setup_token, sizeof(setup_token));
-		setup_hash[0] = '\0';
+		explicit_bzero(setup_hash, sizeof(setup_hash));
 		return;
 	}
 	if (setup_token[0] != '\0')
@@ -127,6 +128,22 @@ auth_setup_token_refresh(void)
 	sha256_hex(setup_token, strlen(setup_token), setup_hash);
 	setup_url(url, sizeof(url));
 	log_info("no accounts yet: create the first admin at %s", url);
+	explicit_bzero(url, sizeof(url));
+}
+
+/*
+ * Do the first len bytes of a and b match?  The time taken depends on
+ * len only, not on where they differ, so a guess learns nothing.
+ */
+static int
+hex_equal(const char *a, const char *b, size_t len)
+{
+	volatile unsigned char	 diff = 0;
+	size_t			 i;
+
+	for (i = 0; i < len; i++)
+		diff |= (unsigned char)a[i] ^ (unsigned char)b[i];
+	return (diff == 0);
 }
 
 static void
@@ -302,8 +319,10 @@ op_register(struct request *req)
 		reply_error(req, 409, "Registration is closed.");
 		return;
 	}
+	/* Both are SHA-256 in hex; only their length may be compared fast. */
 	if (!a->present[REGISTER_TOKEN] || setup_hash[0] == '\0' ||
-	    strcmp(a->str[REGISTER_TOKEN], setup_hash) != 0) {
+	    strlen(a->str[REGISTER_TOKEN]) != SHA256_HEX_LEN ||
+	    !hex_equal(a->str[REGISTER_TOKEN], setup_hash, SHA256_HEX_LEN)) {
 		reply_error(req, 401, a->present[REGISTER_TOKEN] &&
 		    *a->str[REGISTER_TOKEN] != '\0' ?
 		    "Invalid setup token." : "A setup token is required; "
@@ -365,13 +384,13 @@ register_hashed(int result, const char *hash, void *arg)
 	    expires) == -1 || db_commit() == -1) {
 		db_rollback();
 		reply_internal(req);
-		return;
+		goto done;
 	}
 	auth_setup_token_refresh();
 	log_info("first admin %s registered", a->str[REGISTER_EMAIL]);
 	if (user_by_id(id, &u) != 1) {
 		reply_internal(req);
-		return;
+		goto done;
 	}
 	tree_new(&w);
 	tree_map(&w);
@@ -380,9 +399,10 @@ register_hashed(int result, const char *hash, void *arg)
 	tree_key(&w, "tokens");
 	tree_tokens(&w, access, refresh, expires);
 	tree_end(&w);
+	reply_tree(req, 201, &w);
+done:
 	explicit_bzero(access, sizeof(access));
 	explicit_bzero(refresh, sizeof(refresh));
-	reply_tree(req, 201, &w);
 }
 
 /* POST /api/auth/login */
@@ -454,14 +474,15 @@ login_verified(int result, const char *unused, void *arg)
 	if (session_create(l->user.id, access, refresh, expires) == -1) {
 		free(l);
 		reply_internal(req);
-		return;
+		goto done;
 	}
 	free(l);
 	tree_new(&w);
 	tree_tokens(&w, access, refresh, expires);
+	reply_tree(req, 200, &w);
+done:
 	explicit_bzero(access, sizeof(access));
 	explicit_bzero(refresh, sizeof(refresh));
-	reply_tree(req, 200, &w);
 }
 
 static int
@@ -714,5 +735,6 @@ op_ctl_setup_token(struct request *req)
 	tree_kv_str(&w, "setup_token", setup_token);
 	tree_kv_str(&w, "url", url);
 	tree_end(&w);
+	explicit_bzero(url, sizeof(url));
 	reply_tree(req, 200, &w);
 }
