@@ -41,6 +41,7 @@
 /* Refresh last_used_at of an API key at most this often. */
 #define LAST_USED_SLACK	60
 
+/* A password check in flight: a login, or a profile change. */
 struct login {
 	struct request	*req;
 	struct user	 user;
@@ -55,6 +56,7 @@ static char		 dummy_hash[HASH_MAX];
 static struct event	*cleanup_ev;
 
 static void	sessions_cleanup(int, short, void *);
+static int	sessions_delete_others(const char *, const char *);
 static int	hex_equal(const char *, const char *, size_t);
 static int	session_create(const char *, char [TOKEN_LEN + 1],
 		    char [TOKEN_LEN + 1], char [DBTIME_LEN + 1]);
@@ -171,6 +173,24 @@ sessions_delete_user(const char *user_id)
 		return (-1);
 	db_bind(st, 1, user_id);
 	return (db_step_done(st) == SQLITE_DONE ? 0 : -1);
+}
+
+/*
+ * End every session of user_id but the one whose access token hash is
+ * keep (the caller's; an API key's hash matches no session, so then
+ * every session ends).  -> how many ended, or -1.
+ */
+static int
+sessions_delete_others(const char *user_id, const char *keep)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare("DELETE FROM sessions WHERE user_id = ? AND "
+	    "access_token_hash != ?")) == NULL)
+		return (-1);
+	db_bind(st, 1, user_id);
+	db_bind(st, 2, keep);
+	return (db_step_done(st) == SQLITE_DONE ? db_changes() : -1);
 }
 
 /*
@@ -617,57 +637,86 @@ op_me(struct request *req)
 }
 
 /*
- * PATCH /api/auth/profile: email, name and, with the current password,
- * a new password.  The role cannot be changed here.
+ * PATCH /api/auth/profile: email, name and a new password.  A new
+ * password or a new email needs the current password, so that a stolen
+ * access token cannot take the account over; its checks count against
+ * the login throttle.  The role cannot be changed here.
  */
 void
 op_profile(struct request *req)
 {
 	struct op_args	*a = &req->args;
 	struct verrors	 ve = { 0 };
-	struct user	 u;
+	struct login	*l;
 	char		 hash[HASH_MAX];
+	int		 new_email = 0, wait, rc;
 
-	if (a->present[PROFILE_EMAIL])
+	if (a->present[PROFILE_EMAIL]) {
 		check_email(&ve, "email", a->str[PROFILE_EMAIL]);
+		new_email = ve.n == 0 &&
+		    strcmp(a->str[PROFILE_EMAIL], req->user.email) != 0;
+	}
 	if (a->present[PROFILE_NAME] && blank(a->str[PROFILE_NAME]))
 		verror_add(&ve, "name", "Name is required.");
-	if (a->present[PROFILE_NEW_PASSWORD]) {
+	if (a->present[PROFILE_NEW_PASSWORD])
 		validate_password(&ve, "new_password",
 		    a->str[PROFILE_NEW_PASSWORD]);
-		if (!a->present[PROFILE_CURRENT_PASSWORD] ||
-		    *a->str[PROFILE_CURRENT_PASSWORD] == '\0')
-			verror_add(&ve, "current_password",
-			    "Current password is required.");
-	}
+	if ((a->present[PROFILE_NEW_PASSWORD] || new_email) &&
+	    (!a->present[PROFILE_CURRENT_PASSWORD] ||
+	    *a->str[PROFILE_CURRENT_PASSWORD] == '\0'))
+		verror_add(&ve, "current_password",
+		    "Current password is required.");
 	if (ve.n > 0) {
 		reply_invalid(req, &ve);
 		return;
 	}
-	if (!a->present[PROFILE_NEW_PASSWORD]) {
+	if (!a->present[PROFILE_NEW_PASSWORD] && !new_email) {
 		profile_hashed(0, NULL, req);
 		return;
 	}
-	if (user_by_email(req->user.email, &u, hash, sizeof(hash)) != 1) {
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
 		reply_internal(req);
 		return;
 	}
-	if (hasher_verify(hash, a->str[PROFILE_CURRENT_PASSWORD],
-	    profile_verified, req) == -1)
-		reply_error(req, 503, "Too busy, try again.");
+	l->req = req;
+	if ((wait = throttle_try(req->user.email, req->client,
+	    &l->when)) > 0) {
+		free(l);
+		reply_retry(req, 429, wait,
+		    "Too many password attempts. Try again later.");
+		return;
+	}
+	if ((rc = user_by_email(req->user.email, &l->user, hash,
+	    sizeof(hash))) != 1 || hasher_verify(hash,
+	    a->str[PROFILE_CURRENT_PASSWORD], profile_verified, l) == -1) {
+		throttle_forget(req->user.email, req->client, l->when);
+		free(l);
+		if (rc != 1)
+			reply_internal(req);
+		else
+			reply_error(req, 503, "Too busy, try again.");
+	}
 	explicit_bzero(hash, sizeof(hash));
 }
 
 static void
 profile_verified(int result, const char *unused, void *arg)
 {
-	struct request	*req = arg;
+	struct login	*l = arg;
+	struct request	*req = l->req;
 	struct verrors	 ve = { 0 };
 
 	if (result != 0) {
+		free(l);
 		verror_add(&ve, "current_password",
 		    "Current password is incorrect.");
 		reply_invalid(req, &ve);
+		return;
+	}
+	throttle_success(req->user.email, req->client, l->when);
+	free(l);
+	if (!req->args.present[PROFILE_NEW_PASSWORD]) {
+		profile_hashed(0, NULL, req);
 		return;
 	}
 	if (hasher_hash(req->args.str[PROFILE_NEW_PASSWORD], profile_hashed,
@@ -675,6 +724,7 @@ profile_verified(int result, const char *unused, void *arg)
 		reply_error(req, 503, "Too busy, try again.");
 }
 
+/* Write the profile; a new password (hash) ends the other sessions. */
 static void
 profile_hashed(int result, const char *hash, void *arg)
 {
@@ -684,19 +734,17 @@ profile_hashed(int result, const char *hash, void *arg)
 	struct wbuf	 w;
 	struct user	 u;
 	char		 now[DBTIME_LEN + 1];
-	int		 rc;
+	int		 rc, ended = 0;
 
-	if (result != 0) {
+	if (result != 0 || db_begin() == -1) {
 		reply_internal(req);
 		return;
 	}
 	dbtime(time(NULL), now);
 	if ((st = db_prepare("UPDATE users SET email = coalesce(?, email), "
 	    "name = coalesce(?, name), password_hash = coalesce(?, "
-	    "password_hash), updated_at = ? WHERE id = ?")) == NULL) {
-		reply_internal(req);
-		return;
-	}
+	    "password_hash), updated_at = ? WHERE id = ?")) == NULL)
+		goto fail;
 	db_bind(st, 1, a->present[PROFILE_EMAIL] ? a->str[PROFILE_EMAIL] :
 	    NULL);
 	db_bind(st, 2, a->present[PROFILE_NAME] ? a->str[PROFILE_NAME] :
@@ -705,16 +753,28 @@ profile_hashed(int result, const char *hash, void *arg)
 	db_bind(st, 4, now);
 	db_bind(st, 5, req->user.id);
 	if ((rc = db_step_done(st)) == SQLITE_CONSTRAINT) {
+		db_rollback();
 		reply_error(req, 409, "A user with that email already exists.");
 		return;
 	}
-	if (rc != SQLITE_DONE || user_by_id(req->user.id, &u) != 1) {
+	if (rc != SQLITE_DONE || (hash != NULL && (ended =
+	    sessions_delete_others(req->user.id, req->token_hash)) == -1) ||
+	    db_commit() == -1)
+		goto fail;
+	if (hash != NULL)
+		log_info("%s changed their password; %d other sessions ended",
+		    req->user.email, ended);
+	if (user_by_id(req->user.id, &u) != 1) {
 		reply_internal(req);
 		return;
 	}
 	tree_new(&w);
 	tree_user(&w, &u);
 	reply_tree(req, 200, &w);
+	return;
+fail:
+	db_rollback();
+	reply_internal(req);
 }
 
 /* dkctl setup-token */

@@ -424,7 +424,7 @@ def test_profile_update():
     tok = t["access_token"]
     r = d.api("PATCH", "/api/auth/profile",
               {"name": "Renamed", "email": " Prof-New@Example.TEST ",
-               "role": "admin"}, token=tok)
+               "role": "admin", "current_password": PASSWORD}, token=tok)
     j = expect_json(r, 200, "PATCH /api/auth/profile name+email+role")
     check_user(j, "PATCH /api/auth/profile answer", id=u["id"],
                email="prof-new@example.test", name="Renamed", role="member")
@@ -472,7 +472,8 @@ def test_profile_duplicate_email():
     _, t = member("dup-b@example.test")
     for email in ("dup-a@example.test", "DUP-A@example.test",
                   ADMIN_EMAIL):
-        expect_error(d.api("PATCH", "/api/auth/profile", {"email": email},
+        expect_error(d.api("PATCH", "/api/auth/profile",
+                           {"email": email, "current_password": PASSWORD},
                            token=t["access_token"]), 409, "conflict",
                      "A user with that email already exists.",
                      "PATCH /api/auth/profile email %r" % email)
@@ -671,6 +672,58 @@ def test_refresh_reuse():
                 "refresh of another session")
 
 
+def test_profile_password_ends_others():
+    d = dkd()
+    u, a = member("prof-sessions@example.test")
+    b = d.login("prof-sessions@example.test")
+    c = d.login("prof-sessions@example.test")
+    c = expect_json(refresh(d, c["refresh_token"]), 200, "refresh c")
+    expect_json(d.api("PATCH", "/api/auth/profile",
+                      {"new_password": "brand new password",
+                       "current_password": PASSWORD},
+                      token=a["access_token"]), 200,
+                "PATCH /api/auth/profile new_password from session a")
+    for name, t in (("b", b), ("c (refreshed)", c)):
+        assert_token_dead(d, t["access_token"], "access token of session "
+                          "%s after the password change" % name)
+        assert_refresh_dead(d, t["refresh_token"], "refresh token of "
+                            "session %s after the password change" % name)
+    eq(expect_json(me(d, a["access_token"]), 200, "the calling session "
+                   "after its password change")["id"], u["id"],
+       "user of the calling session")
+    expect_json(refresh(d, a["refresh_token"]), 200,
+                "refresh of the calling session after the password change")
+    expect_json(me(d, admin_token()), 200, "another user's session")
+    d.login("prof-sessions@example.test", "brand new password")
+
+
+def test_profile_email_needs_password():
+    d = dkd()
+    u, t = member("prof-mail@example.test")
+    tok = t["access_token"]
+    new = "prof-mail-new@example.test"
+    for body, msg in (({"email": new}, None),
+                      ({"email": new, "current_password": ""}, None),
+                      ({"email": new, "name": "N", "current_password":
+                        "wrong password"},
+                       "Current password is incorrect.")):
+        expect_validation(d.api("PATCH", "/api/auth/profile", body,
+                                token=tok), "PATCH /api/auth/profile %r"
+                          % body, {"current_password": msg})
+    j = expect_json(me(d, tok), 200, "GET /api/auth/me after refusals")
+    eq((j["email"], j["name"]), ("prof-mail@example.test", "Member"),
+       "email and name after the refused changes")
+    # a name alone needs no password
+    j = expect_json(d.api("PATCH", "/api/auth/profile", {"name": "Renamed"},
+                          token=tok), 200, "PATCH name only")
+    eq(j["name"], "Renamed", "name")
+    j = expect_json(d.api("PATCH", "/api/auth/profile",
+                          {"email": new, "current_password": PASSWORD},
+                          token=tok), 200, "PATCH email with the password")
+    eq(j["email"], new, "email after the change")
+    d.login(new)
+
+
 def login_burst(d, creds, headers=None):
     """One login per (email, password) in creds, all sent at once, each
     on its own connection; -> the responses in order."""
@@ -799,6 +852,10 @@ run_tests([
      test_trusted_proxy_reload),
     ("refresh-token reuse: a rotated token presented again ends that "
      "session (old and current tokens 401)", test_refresh_reuse),
+    ("PATCH /api/auth/profile new_password ends the other sessions, not "
+     "the calling one", test_profile_password_ends_others),
+    ("PATCH /api/auth/profile email needs current_password (422 missing "
+     "or wrong)", test_profile_email_needs_password),
     ("throttling: 30 parallel wrong logins for one email: at most 5 "
      "tried, the rest 429", test_throttle_parallel_email),
     ("throttling: 40 parallel wrong logins from one address: at most 20 "
