@@ -111,7 +111,7 @@ strike_wait(struct strikes *t, int *count, const char *key, int limit,
 	return ((int)(WINDOW - (now - s->times[s->n - limit])));
 }
 
-static void
+static int
 strike_add(struct strikes *t, int *count, const char *key, int limit,
     time_t now)
 {
@@ -129,7 +129,7 @@ strike_add(struct strikes *t, int *count, const char *key, int limit,
 		    (s->key = strdup(key)) == NULL) {
 			free(s);
 			log_warn("%s", __func__);
-			return;
+			return (-1);
 		}
 		RB_INSERT(strikes, t, s);
 		(*count)++;
@@ -142,6 +142,7 @@ strike_add(struct strikes *t, int *count, const char *key, int limit,
 	}
 	s->times[s->n++] = now;
 	s->last = now;
+	return (0);
 }
 
 /* Take back the attempt made at when, if it is still recorded. */
@@ -185,9 +186,14 @@ throttle_try(const char *email, const char *addr, time_t *when)
 	b = strike_wait(&by_addr, &n_addr, addr, ADDR_LIMIT, now);
 	if (a > 0 || b > 0)
 		return (MAXIMUM(a, b));
-	strike_add(&by_email, &n_email, email, EMAIL_LIMIT, now);
-	if (addr_known(addr))
-		strike_add(&by_addr, &n_addr, addr, ADDR_LIMIT, now);
+	/* An attempt that cannot be counted is not let through. */
+	if (strike_add(&by_email, &n_email, email, EMAIL_LIMIT, now) == -1)
+		return (1);
+	if (addr_known(addr) &&
+	    strike_add(&by_addr, &n_addr, addr, ADDR_LIMIT, now) == -1) {
+		strike_remove(&by_email, &n_email, email, now);
+		return (1);
+	}
 	*when = now;
 	return (0);
 }
