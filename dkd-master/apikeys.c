@@ -33,6 +33,8 @@
 #define KEY_COLS	"id, user_id, description, prefix, expires_at, " \
 			"last_used_at, created_at"
 #define PREFIX_LEN	8
+/* Enough for every script a person runs; bounds the table per user. */
+#define APIKEYS_MAX	100
 
 /* One key from KEY_COLS; dkctl's listing adds the owner's email. */
 static void
@@ -58,14 +60,20 @@ static void
 apikeys_reply(struct request *req, sqlite3_stmt *st)
 {
 	struct wbuf	 w;
+	int		 rc;
 
 	tree_new(&w);
 	tree_map(&w);
 	tree_key(&w, "data");
 	tree_array(&w);
-	while (sqlite3_step(st) == SQLITE_ROW)
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		tree_apikey(&w, st, NULL);
 	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		wbuf_free(&w);
+		reply_internal(req);
+		return;
+	}
 	tree_end(&w);
 	tree_end(&w);
 	reply_tree(req, 200, &w);
@@ -85,9 +93,22 @@ apikeys_of(struct request *req, const char *user_id)
 	apikeys_reply(req, st);
 }
 
-/* Create a key for user_id and reply 201 with its token. */
+/* How many keys user_id has (expired ones too); -1 on error. */
+static int
+apikeys_count(const char *user_id)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare("SELECT count(*) FROM api_keys WHERE "
+	    "user_id = ?")) == NULL)
+		return (-1);
+	db_bind(st, 1, user_id);
+	return ((int)db_scalar(st));
+}
+
+/* Create a key for u and reply 201 with its token. */
 static void
-apikey_create(struct request *req, const char *user_id, const char *desc,
+apikey_create(struct request *req, const struct user *u, const char *desc,
     const char *expires_in)
 {
 	struct verrors	 ve = { 0 };
@@ -97,6 +118,7 @@ apikey_create(struct request *req, const char *user_id, const char *desc,
 	char		 hash[SHA256_HEX_LEN + 1], prefix[PREFIX_LEN + 1];
 	char		 now[DBTIME_LEN + 1], expires[DBTIME_LEN + 1];
 	time_t		 t = time(NULL), e = 0;
+	int		 n;
 
 	if (desc == NULL || *desc == '\0')
 		verror_add(&ve, "description", "Description is required.");
@@ -112,6 +134,19 @@ apikey_create(struct request *req, const char *user_id, const char *desc,
 		reply_invalid(req, &ve);
 		return;
 	}
+	if ((n = apikeys_count(u->id)) == -1) {
+		reply_internal(req);
+		return;
+	}
+	if (n >= APIKEYS_MAX) {
+		if (req->from_ctl)
+			reply_error(req, 409, "%s has %d API keys; delete one "
+			    "before creating another.", u->email, n);
+		else
+			reply_error(req, 409, "You have %d API keys; delete "
+			    "one before creating another.", n);
+		return;
+	}
 	uuid_new(id);
 	token_new(token);
 	sha256_hex(token, strlen(token), hash);
@@ -123,10 +158,10 @@ apikey_create(struct request *req, const char *user_id, const char *desc,
 	    "description, prefix, token_hash, expires_at, created_at) "
 	    "VALUES (?, ?, ?, ?, ?, ?, ?)")) == NULL) {
 		reply_internal(req);
-		return;
+		goto done;
 	}
 	db_bind(st, 1, id);
-	db_bind(st, 2, user_id);
+	db_bind(st, 2, u->id);
 	db_bind(st, 3, desc);
 	db_bind(st, 4, prefix);
 	db_bind(st, 5, hash);
@@ -134,7 +169,7 @@ apikey_create(struct request *req, const char *user_id, const char *desc,
 	db_bind(st, 7, now);
 	if (db_step_done(st) != SQLITE_DONE) {
 		reply_internal(req);
-		return;
+		goto done;
 	}
 	if ((st = db_prepare("SELECT " KEY_COLS " FROM api_keys WHERE "
 	    "id = ?")) == NULL || (db_bind(st, 1, id),
@@ -142,13 +177,14 @@ apikey_create(struct request *req, const char *user_id, const char *desc,
 		if (st != NULL)
 			sqlite3_reset(st);
 		reply_internal(req);
-		return;
+		goto done;
 	}
 	tree_new(&w);
 	tree_apikey(&w, st, token);
 	sqlite3_reset(st);
-	explicit_bzero(token, sizeof(token));
 	reply_tree(req, 201, &w);
+done:
+	explicit_bzero(token, sizeof(token));
 }
 
 /* Delete key id if user_id owns it (any owner when user_id is NULL). */
@@ -183,7 +219,7 @@ op_apikey_create(struct request *req)
 {
 	struct op_args	*a = &req->args;
 
-	apikey_create(req, req->user.id,
+	apikey_create(req, &req->user,
 	    a->present[APIKEY_DESCRIPTION] ? a->str[APIKEY_DESCRIPTION] : NULL,
 	    a->present[APIKEY_EXPIRES_AT] ? a->str[APIKEY_EXPIRES_AT] : NULL);
 }
@@ -203,7 +239,7 @@ op_ctl_apikey_create(struct request *req)
 	if (user_by_email_or_404(req, a->present[CTL_APIKEY_EMAIL] ?
 	    a->str[CTL_APIKEY_EMAIL] : NULL, &u) == -1)
 		return;
-	apikey_create(req, u.id, a->present[CTL_APIKEY_DESCRIPTION] ?
+	apikey_create(req, &u, a->present[CTL_APIKEY_DESCRIPTION] ?
 	    a->str[CTL_APIKEY_DESCRIPTION] : NULL,
 	    a->present[CTL_APIKEY_EXPIRES_AT] ?
 	    a->str[CTL_APIKEY_EXPIRES_AT] : NULL);

@@ -41,10 +41,12 @@
 /* Refresh last_used_at of an API key at most this often. */
 #define LAST_USED_SLACK	60
 
+/* A password check in flight: a login, or a profile change. */
 struct login {
 	struct request	*req;
 	struct user	 user;
 	int		 known;
+	time_t		 when;		/* of the attempt, for the throttle */
 };
 
 static char		 setup_token[TOKEN_LEN + 1];
@@ -54,6 +56,8 @@ static char		 dummy_hash[HASH_MAX];
 static struct event	*cleanup_ev;
 
 static void	sessions_cleanup(int, short, void *);
+static int	sessions_delete_others(const char *, const char *);
+static int	hex_equal(const char *, const char *, size_t);
 static int	session_create(const char *, char [TOKEN_LEN + 1],
 		    char [TOKEN_LEN + 1], char [DBTIME_LEN + 1]);
 static void	tree_tokens(struct wbuf *, const char *, const char *,
@@ -83,8 +87,10 @@ auth_init(void)
 static void
 dummy_hashed(int result, const char *hash, void *arg)
 {
-	if (result == 0)
-		strlcpy(dummy_hash, hash, sizeof(dummy_hash));
+	/* Without it, unknown emails would be answered faster. */
+	if (result != 0 ||
+	    strlcpy(dummy_hash, hash, sizeof(dummy_hash)) >= sizeof(dummy_hash))
+		fatalx("%s: cannot hash the dummy password", __func__);
 }
 
 /* Where the setup wizard is, with the token filled in. */
@@ -112,9 +118,12 @@ auth_setup_token_refresh(void)
 	char	 url[512];
 	int	 n;
 
-	if ((n = user_count()) != 0) {
+	/* On a database error keep what we have; the next call decides. */
+	if ((n = user_count()) == -1)
+		return;
+	if (n != 0) {
 		explicit_bzero(setup_token, sizeof(setup_token));
-		setup_hash[0] = '\0';
+		explicit_bzero(setup_hash, sizeof(setup_hash));
 		return;
 	}
 	if (setup_token[0] != '\0')
@@ -123,6 +132,22 @@ auth_setup_token_refresh(void)
 	sha256_hex(setup_token, strlen(setup_token), setup_hash);
 	setup_url(url, sizeof(url));
 	log_info("no accounts yet: create the first admin at %s", url);
+	explicit_bzero(url, sizeof(url));
+}
+
+/*
+ * Do the first len bytes of a and b match?  The time taken depends on
+ * len only, not on where they differ, so a guess learns nothing.
+ */
+static int
+hex_equal(const char *a, const char *b, size_t len)
+{
+	volatile unsigned char	 diff = 0;
+	size_t			 i;
+
+	for (i = 0; i < len; i++)
+		diff |= (unsigned char)a[i] ^ (unsigned char)b[i];
+	return (diff == 0);
 }
 
 static void
@@ -153,6 +178,24 @@ sessions_delete_user(const char *user_id)
 }
 
 /*
+ * End every session of user_id but the one whose access token hash is
+ * keep (the caller's; an API key's hash matches no session, so then
+ * every session ends).  -> how many ended, or -1.
+ */
+static int
+sessions_delete_others(const char *user_id, const char *keep)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare("DELETE FROM sessions WHERE user_id = ? AND "
+	    "access_token_hash != ?")) == NULL)
+		return (-1);
+	db_bind(st, 1, user_id);
+	db_bind(st, 2, keep);
+	return (db_step_done(st) == SQLITE_DONE ? db_changes() : -1);
+}
+
+/*
  * Who is calling?  Sets req->authed and req->user from a session's
  * access token or an API key; -1 only on a database error.
  */
@@ -163,7 +206,7 @@ auth_resolve(struct request *req)
 	char		 now[DBTIME_LEN + 1], key_id[UUID_LEN + 1];
 	const char	*last;
 	time_t		 t, lt;
-	int		 rc;
+	int		 rc, bad = 0;
 
 	if (req->token_hash[0] == '\0')
 		return (0);
@@ -177,13 +220,11 @@ auth_resolve(struct request *req)
 	db_bind(st, 1, req->token_hash);
 	db_bind(st, 2, now);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		user_from_row(st, 0, &req->user);
+	if (rc == SQLITE_ROW && user_from_row(st, 0, &req->user) == 0)
 		req->authed = 1;
-	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
-		return (0);
+		return (req->authed ? 0 : -1);
 	if (rc != SQLITE_DONE)
 		return (-1);
 
@@ -196,15 +237,19 @@ auth_resolve(struct request *req)
 	db_bind(st, 2, now);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		user_from_row(st, 0, &req->user);
-		strlcpy(key_id, db_text(st, 6), sizeof(key_id));
+		if (user_from_row(st, 0, &req->user) == -1 ||
+		    strlcpy(key_id, db_text(st, 6), sizeof(key_id)) >=
+		    sizeof(key_id))
+			bad = 1;
 		last = db_ntext(st, 7);
 		if (last == NULL || dbtime_parse(last, &lt) == -1 ||
 		    t - lt >= LAST_USED_SLACK)
 			lt = 0;
-		req->authed = 1;
+		req->authed = !bad;
 	}
 	sqlite3_reset(st);
+	if (bad)
+		return (-1);
 	if (rc == SQLITE_ROW && lt == 0) {
 		/* Best effort: a failure here does not fail the request. */
 		if ((st = db_prepare("UPDATE api_keys SET last_used_at = ? "
@@ -296,8 +341,10 @@ op_register(struct request *req)
 		reply_error(req, 409, "Registration is closed.");
 		return;
 	}
+	/* Both are SHA-256 in hex; only their length may be compared fast. */
 	if (!a->present[REGISTER_TOKEN] || setup_hash[0] == '\0' ||
-	    strcmp(a->str[REGISTER_TOKEN], setup_hash) != 0) {
+	    strlen(a->str[REGISTER_TOKEN]) != SHA256_HEX_LEN ||
+	    !hex_equal(a->str[REGISTER_TOKEN], setup_hash, SHA256_HEX_LEN)) {
 		reply_error(req, 401, a->present[REGISTER_TOKEN] &&
 		    *a->str[REGISTER_TOKEN] != '\0' ?
 		    "Invalid setup token." : "A setup token is required; "
@@ -338,20 +385,19 @@ register_hashed(int result, const char *hash, void *arg)
 	struct user	 u;
 	char		 id[UUID_LEN + 1], access[TOKEN_LEN + 1];
 	char		 refresh[TOKEN_LEN + 1], expires[DBTIME_LEN + 1];
-	int		 status;
+	int		 n, status;
 
 	setup_busy = 0;
-	if (result != 0) {
+	if (result != 0 || db_begin() == -1) {
 		reply_internal(req);
 		return;
 	}
-	if (db_begin() == -1) {
-		reply_internal(req);
-		return;
-	}
-	if (user_count() != 0) {
+	if ((n = user_count()) != 0) {
 		db_rollback();
-		reply_error(req, 409, "Registration is closed.");
+		if (n == -1)
+			reply_internal(req);
+		else
+			reply_error(req, 409, "Registration is closed.");
 		return;
 	}
 	status = user_insert(a->str[REGISTER_EMAIL], a->str[REGISTER_NAME],
@@ -360,13 +406,13 @@ register_hashed(int result, const char *hash, void *arg)
 	    expires) == -1 || db_commit() == -1) {
 		db_rollback();
 		reply_internal(req);
-		return;
+		goto done;
 	}
 	auth_setup_token_refresh();
 	log_info("first admin %s registered", a->str[REGISTER_EMAIL]);
 	if (user_by_id(id, &u) != 1) {
 		reply_internal(req);
-		return;
+		goto done;
 	}
 	tree_new(&w);
 	tree_map(&w);
@@ -375,9 +421,10 @@ register_hashed(int result, const char *hash, void *arg)
 	tree_key(&w, "tokens");
 	tree_tokens(&w, access, refresh, expires);
 	tree_end(&w);
+	reply_tree(req, 201, &w);
+done:
 	explicit_bzero(access, sizeof(access));
 	explicit_bzero(refresh, sizeof(refresh));
-	reply_tree(req, 201, &w);
 }
 
 /* POST /api/auth/login */
@@ -400,18 +447,21 @@ op_login(struct request *req)
 		reply_invalid(req, &ve);
 		return;
 	}
-	if ((wait = throttle_check(a->str[LOGIN_EMAIL], req->client)) > 0) {
-		reply_retry(req, 429, wait,
-		    "Too many login attempts. Try again later.");
-		return;
-	}
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
 		reply_internal(req);
 		return;
 	}
 	l->req = req;
+	if ((wait = throttle_try(a->str[LOGIN_EMAIL], req->client,
+	    &l->when)) > 0) {
+		free(l);
+		reply_retry(req, 429, wait,
+		    "Too many login attempts. Try again later.");
+		return;
+	}
 	rc = user_by_email(a->str[LOGIN_EMAIL], &l->user, hash, sizeof(hash));
 	if (rc == -1) {
+		throttle_forget(a->str[LOGIN_EMAIL], req->client, l->when);
 		free(l);
 		reply_internal(req);
 		return;
@@ -419,12 +469,14 @@ op_login(struct request *req)
 	l->known = rc == 1;
 	if (hasher_verify(l->known ? hash : dummy_hash,
 	    a->str[LOGIN_PASSWORD], login_verified, l) == -1) {
+		throttle_forget(a->str[LOGIN_EMAIL], req->client, l->when);
 		free(l);
 		reply_error(req, 503, "Too busy, try again.");
 	}
 	explicit_bzero(hash, sizeof(hash));
 }
 
+/* A failed check stays counted by the throttle; a success clears it. */
 static void
 login_verified(int result, const char *unused, void *arg)
 {
@@ -436,26 +488,41 @@ login_verified(int result, const char *unused, void *arg)
 	char		 expires[DBTIME_LEN + 1];
 
 	if (result != 0 || !l->known) {
-		throttle_fail(a->str[LOGIN_EMAIL], req->client);
 		free(l);
 		reply_error(req, 401, "Invalid email or password.");
 		return;
 	}
-	throttle_success(a->str[LOGIN_EMAIL]);
+	throttle_success(a->str[LOGIN_EMAIL], req->client, l->when);
 	if (session_create(l->user.id, access, refresh, expires) == -1) {
 		free(l);
 		reply_internal(req);
-		return;
+		goto done;
 	}
 	free(l);
 	tree_new(&w);
 	tree_tokens(&w, access, refresh, expires);
+	reply_tree(req, 200, &w);
+done:
 	explicit_bzero(access, sizeof(access));
 	explicit_bzero(refresh, sizeof(refresh));
-	reply_tree(req, 200, &w);
 }
 
-/* POST /api/auth/refresh: rotate both tokens of the session. */
+static int
+session_delete(const char *id)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare("DELETE FROM sessions WHERE id = ?")) == NULL)
+		return (-1);
+	db_bind(st, 1, id);
+	return (db_step_done(st) == SQLITE_DONE ? 0 : -1);
+}
+
+/*
+ * POST /api/auth/refresh: rotate both tokens of the session.  A refresh
+ * token that was already rotated away is a copy in someone else's hands
+ * (the owner only ever holds the newest): the session ends for both.
+ */
 void
 op_refresh(struct request *req)
 {
@@ -467,36 +534,50 @@ op_refresh(struct request *req)
 	char		 refresh[TOKEN_LEN + 1], expires[DBTIME_LEN + 1];
 	char		 ah[SHA256_HEX_LEN + 1], rh[SHA256_HEX_LEN + 1];
 	time_t		 t = time(NULL);
-	int		 rc;
+	int		 rc, current = 0, bad = 0;
 
 	if (!a->present[REFRESH_TOKEN] || *a->str[REFRESH_TOKEN] == '\0') {
 		reply_error(req, 401, "Refresh token is required.");
 		return;
 	}
-	if ((st = db_prepare("SELECT id, refresh_expires_at FROM sessions "
-	    "WHERE refresh_token_hash = ?")) == NULL) {
+	if ((st = db_prepare("SELECT id, refresh_expires_at, "
+	    "refresh_token_hash = ?1 FROM sessions WHERE "
+	    "refresh_token_hash = ?1 OR previous_refresh_hash = ?1")) ==
+	    NULL) {
 		reply_internal(req);
 		return;
 	}
 	db_bind(st, 1, a->str[REFRESH_TOKEN]);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		strlcpy(id, db_text(st, 0), sizeof(id));
-		strlcpy(rexp, db_text(st, 1), sizeof(rexp));
+		if (strlcpy(id, db_text(st, 0), sizeof(id)) >= sizeof(id) ||
+		    strlcpy(rexp, db_text(st, 1), sizeof(rexp)) >=
+		    sizeof(rexp))
+			bad = 1;
+		current = sqlite3_column_int(st, 2);
 	}
 	sqlite3_reset(st);
-	if (rc != SQLITE_ROW) {
+	if (rc != SQLITE_ROW || bad) {
 		if (rc == SQLITE_DONE)
 			reply_error(req, 401, "Invalid refresh token.");
 		else
 			reply_internal(req);
 		return;
 	}
+	if (!current) {
+		if (session_delete(id) == -1) {
+			reply_internal(req);
+			return;
+		}
+		log_warnx("a rotated refresh token was presented again (from "
+		    "%s): session %s ended", req->client, id);
+		reply_error(req, 401, "Invalid refresh token.");
+		return;
+	}
 	dbtime(t, now);
 	if (strcmp(rexp, now) <= 0) {
-		if ((st = db_prepare("DELETE FROM sessions WHERE id = ?")) !=
-		    NULL) {
-			db_bind(st, 1, id);
-			(void)db_step_done(st);
+		if (session_delete(id) == -1) {
+			reply_internal(req);
+			return;
 		}
 		reply_error(req, 401, "Refresh token has expired.");
 		return;
@@ -509,10 +590,11 @@ op_refresh(struct request *req)
 	dbtime(t + REFRESH_TTL, rexp);
 	/* The old hash in the WHERE makes a token good for one refresh. */
 	if ((st = db_prepare("UPDATE sessions SET access_token_hash = ?, "
-	    "refresh_token_hash = ?, expires_at = ?, refresh_expires_at = ? "
+	    "refresh_token_hash = ?, previous_refresh_hash = "
+	    "refresh_token_hash, expires_at = ?, refresh_expires_at = ? "
 	    "WHERE id = ? AND refresh_token_hash = ?")) == NULL) {
 		reply_internal(req);
-		return;
+		goto done;
 	}
 	db_bind(st, 1, ah);
 	db_bind(st, 2, rh);
@@ -520,15 +602,20 @@ op_refresh(struct request *req)
 	db_bind(st, 4, rexp);
 	db_bind(st, 5, id);
 	db_bind(st, 6, a->str[REFRESH_TOKEN]);
-	if (db_step_done(st) != SQLITE_DONE || db_changes() != 1) {
+	if ((rc = db_step_done(st)) != SQLITE_DONE) {
+		reply_internal(req);
+		goto done;
+	}
+	if (db_changes() != 1) {
 		reply_error(req, 401, "Invalid refresh token.");
-		return;
+		goto done;
 	}
 	tree_new(&w);
 	tree_tokens(&w, access, refresh, expires);
+	reply_tree(req, 200, &w);
+done:
 	explicit_bzero(access, sizeof(access));
 	explicit_bzero(refresh, sizeof(refresh));
-	reply_tree(req, 200, &w);
 }
 
 /* POST /api/auth/logout: every session of the caller ends. */
@@ -552,57 +639,86 @@ op_me(struct request *req)
 }
 
 /*
- * PATCH /api/auth/profile: email, name and, with the current password,
- * a new password.  The role cannot be changed here.
+ * PATCH /api/auth/profile: email, name and a new password.  A new
+ * password or a new email needs the current password, so that a stolen
+ * access token cannot take the account over; its checks count against
+ * the login throttle.  The role cannot be changed here.
  */
 void
 op_profile(struct request *req)
 {
 	struct op_args	*a = &req->args;
 	struct verrors	 ve = { 0 };
-	struct user	 u;
+	struct login	*l;
 	char		 hash[HASH_MAX];
+	int		 new_email = 0, wait, rc;
 
-	if (a->present[PROFILE_EMAIL])
+	if (a->present[PROFILE_EMAIL]) {
 		check_email(&ve, "email", a->str[PROFILE_EMAIL]);
+		new_email = ve.n == 0 &&
+		    strcmp(a->str[PROFILE_EMAIL], req->user.email) != 0;
+	}
 	if (a->present[PROFILE_NAME] && blank(a->str[PROFILE_NAME]))
 		verror_add(&ve, "name", "Name is required.");
-	if (a->present[PROFILE_NEW_PASSWORD]) {
+	if (a->present[PROFILE_NEW_PASSWORD])
 		validate_password(&ve, "new_password",
 		    a->str[PROFILE_NEW_PASSWORD]);
-		if (!a->present[PROFILE_CURRENT_PASSWORD] ||
-		    *a->str[PROFILE_CURRENT_PASSWORD] == '\0')
-			verror_add(&ve, "current_password",
-			    "Current password is required.");
-	}
+	if ((a->present[PROFILE_NEW_PASSWORD] || new_email) &&
+	    (!a->present[PROFILE_CURRENT_PASSWORD] ||
+	    *a->str[PROFILE_CURRENT_PASSWORD] == '\0'))
+		verror_add(&ve, "current_password",
+		    "Current password is required.");
 	if (ve.n > 0) {
 		reply_invalid(req, &ve);
 		return;
 	}
-	if (!a->present[PROFILE_NEW_PASSWORD]) {
+	if (!a->present[PROFILE_NEW_PASSWORD] && !new_email) {
 		profile_hashed(0, NULL, req);
 		return;
 	}
-	if (user_by_email(req->user.email, &u, hash, sizeof(hash)) != 1) {
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
 		reply_internal(req);
 		return;
 	}
-	if (hasher_verify(hash, a->str[PROFILE_CURRENT_PASSWORD],
-	    profile_verified, req) == -1)
-		reply_error(req, 503, "Too busy, try again.");
+	l->req = req;
+	if ((wait = throttle_try(req->user.email, req->client,
+	    &l->when)) > 0) {
+		free(l);
+		reply_retry(req, 429, wait,
+		    "Too many password attempts. Try again later.");
+		return;
+	}
+	if ((rc = user_by_email(req->user.email, &l->user, hash,
+	    sizeof(hash))) != 1 || hasher_verify(hash,
+	    a->str[PROFILE_CURRENT_PASSWORD], profile_verified, l) == -1) {
+		throttle_forget(req->user.email, req->client, l->when);
+		free(l);
+		if (rc != 1)
+			reply_internal(req);
+		else
+			reply_error(req, 503, "Too busy, try again.");
+	}
 	explicit_bzero(hash, sizeof(hash));
 }
 
 static void
 profile_verified(int result, const char *unused, void *arg)
 {
-	struct request	*req = arg;
+	struct login	*l = arg;
+	struct request	*req = l->req;
 	struct verrors	 ve = { 0 };
 
 	if (result != 0) {
+		free(l);
 		verror_add(&ve, "current_password",
 		    "Current password is incorrect.");
 		reply_invalid(req, &ve);
+		return;
+	}
+	throttle_success(req->user.email, req->client, l->when);
+	free(l);
+	if (!req->args.present[PROFILE_NEW_PASSWORD]) {
+		profile_hashed(0, NULL, req);
 		return;
 	}
 	if (hasher_hash(req->args.str[PROFILE_NEW_PASSWORD], profile_hashed,
@@ -610,6 +726,7 @@ profile_verified(int result, const char *unused, void *arg)
 		reply_error(req, 503, "Too busy, try again.");
 }
 
+/* Write the profile; a new password (hash) ends the other sessions. */
 static void
 profile_hashed(int result, const char *hash, void *arg)
 {
@@ -619,19 +736,17 @@ profile_hashed(int result, const char *hash, void *arg)
 	struct wbuf	 w;
 	struct user	 u;
 	char		 now[DBTIME_LEN + 1];
-	int		 rc;
+	int		 rc, ended = 0;
 
-	if (result != 0) {
+	if (result != 0 || db_begin() == -1) {
 		reply_internal(req);
 		return;
 	}
 	dbtime(time(NULL), now);
 	if ((st = db_prepare("UPDATE users SET email = coalesce(?, email), "
 	    "name = coalesce(?, name), password_hash = coalesce(?, "
-	    "password_hash), updated_at = ? WHERE id = ?")) == NULL) {
-		reply_internal(req);
-		return;
-	}
+	    "password_hash), updated_at = ? WHERE id = ?")) == NULL)
+		goto fail;
 	db_bind(st, 1, a->present[PROFILE_EMAIL] ? a->str[PROFILE_EMAIL] :
 	    NULL);
 	db_bind(st, 2, a->present[PROFILE_NAME] ? a->str[PROFILE_NAME] :
@@ -640,16 +755,28 @@ profile_hashed(int result, const char *hash, void *arg)
 	db_bind(st, 4, now);
 	db_bind(st, 5, req->user.id);
 	if ((rc = db_step_done(st)) == SQLITE_CONSTRAINT) {
+		db_rollback();
 		reply_error(req, 409, "A user with that email already exists.");
 		return;
 	}
-	if (rc != SQLITE_DONE || user_by_id(req->user.id, &u) != 1) {
+	if (rc != SQLITE_DONE || (hash != NULL && (ended =
+	    sessions_delete_others(req->user.id, req->token_hash)) == -1) ||
+	    db_commit() == -1)
+		goto fail;
+	if (hash != NULL)
+		log_info("%s changed their password; %d other sessions ended",
+		    req->user.email, ended);
+	if (user_by_id(req->user.id, &u) != 1) {
 		reply_internal(req);
 		return;
 	}
 	tree_new(&w);
 	tree_user(&w, &u);
 	reply_tree(req, 200, &w);
+	return;
+fail:
+	db_rollback();
+	reply_internal(req);
 }
 
 /* dkctl setup-token */
@@ -670,5 +797,6 @@ op_ctl_setup_token(struct request *req)
 	tree_kv_str(&w, "setup_token", setup_token);
 	tree_kv_str(&w, "url", url);
 	tree_end(&w);
+	explicit_bzero(url, sizeof(url));
 	reply_tree(req, 200, &w);
 }

@@ -46,6 +46,6 @@ int	 db_found(int);
 int	 db_written(int);
 
 struct user;
-void	 user_from_row(sqlite3_stmt *, int, struct user *);
+int	 user_from_row(sqlite3_stmt *, int, struct user *);
 
 #endif /* DKD_DB_H */

@@ -184,8 +184,18 @@ static const char m0001_initial[] =
 "  value TEXT NOT NULL,"
 "  updated_at TEXT NOT NULL DEFAULT " NOW ");";
 
+/*
+ * The refresh token a session had before its last rotation: seeing it
+ * again means a copy of it is in other hands (auth.c ends the session).
+ */
+static const char m0002_previous_refresh[] =
+"ALTER TABLE sessions ADD COLUMN previous_refresh_hash TEXT;"
+"CREATE INDEX idx_sessions_previous_refresh_hash"
+"  ON sessions(previous_refresh_hash);";
+
 const struct db_migration db_migrations[] = {
 	{ "0001_initial", m0001_initial },
+	{ "0002_previous_refresh", m0002_previous_refresh },
 };
 
 const size_t db_nmigrations = sizeof(db_migrations) / sizeof(db_migrations[0]);

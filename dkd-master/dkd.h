@@ -185,9 +185,9 @@ int	 hasher_hash(const char *, hasher_cb, void *);
 int	 hasher_verify(const char *, const char *, hasher_cb, void *);
 
 /* throttle.c */
-int	 throttle_check(const char *, const char *);
-void	 throttle_fail(const char *, const char *);
-void	 throttle_success(const char *);
+int	 throttle_try(const char *, const char *, time_t *);
+void	 throttle_success(const char *, const char *, time_t);
+void	 throttle_forget(const char *, const char *, time_t);
 
 /* users.c */
 int	 user_by_id(const char *, struct user *);

@@ -131,6 +131,7 @@ hasher_main(void *arg)
 			    salt, sizeof(salt), HASH_LEN, job->encoded,
 			    sizeof(job->encoded));
 			job->result = rc == ARGON2_OK ? 0 : -1;
+			explicit_bzero(salt, sizeof(salt));
 		}
 		explicit_bzero(job->password, strlen(job->password));
 

@@ -26,9 +26,12 @@
 
 /*
  * Login throttling, in memory: at most EMAIL_LIMIT failed logins per
- * email and ADDR_LIMIT per client address within WINDOW seconds.  A
- * success clears the email's record.  Tables are bounded; at the bound
- * the entry idle longest is dropped.
+ * email and ADDR_LIMIT per client address within WINDOW seconds.  An
+ * attempt counts from the moment it is let through, not when its hash
+ * has been checked: otherwise a burst of parallel guesses would all
+ * pass while the first are still being hashed.  A success clears the
+ * email's record and takes its own attempt back from the address.
+ * Tables are bounded; at the bound the entry idle longest is dropped.
  */
 
 #define WINDOW		(15 * 60)
@@ -108,7 +111,7 @@ strike_wait(struct strikes *t, int *count, const char *key, int limit,
 	return ((int)(WINDOW - (now - s->times[s->n - limit])));
 }
 
-static void
+static int
 strike_add(struct strikes *t, int *count, const char *key, int limit,
     time_t now)
 {
@@ -126,7 +129,7 @@ strike_add(struct strikes *t, int *count, const char *key, int limit,
 		    (s->key = strdup(key)) == NULL) {
 			free(s);
 			log_warn("%s", __func__);
-			return;
+			return (-1);
 		}
 		RB_INSERT(strikes, t, s);
 		(*count)++;
@@ -139,35 +142,79 @@ strike_add(struct strikes *t, int *count, const char *key, int limit,
 	}
 	s->times[s->n++] = now;
 	s->last = now;
+	return (0);
 }
 
-/* 0 if a login may be tried, else the seconds to wait. */
+/* Take back the attempt made at when, if it is still recorded. */
+static void
+strike_remove(struct strikes *t, int *count, const char *key, time_t when)
+{
+	struct strike	*s;
+	int		 i;
+
+	if (key == NULL || (s = strike_find(t, key)) == NULL)
+		return;
+	for (i = s->n - 1; i >= 0; i--) {
+		if (s->times[i] != when)
+			continue;
+		memmove(&s->times[i], &s->times[i + 1],
+		    (size_t)(s->n - i - 1) * sizeof(s->times[0]));
+		if (--s->n == 0)
+			strike_free(t, count, s);
+		return;
+	}
+}
+
+static int
+addr_known(const char *addr)
+{
+	return (addr != NULL && *addr != '\0');
+}
+
+/*
+ * May a password be tried for email from addr?  0: yes, and the attempt
+ * is counted as a failure (at *when) until throttle_success or
+ * throttle_forget says otherwise.  Else the seconds to wait.
+ */
 int
-throttle_check(const char *email, const char *addr)
+throttle_try(const char *email, const char *addr, time_t *when)
 {
 	time_t	 now = time(NULL);
 	int	 a, b;
 
 	a = strike_wait(&by_email, &n_email, email, EMAIL_LIMIT, now);
 	b = strike_wait(&by_addr, &n_addr, addr, ADDR_LIMIT, now);
-	return (MAXIMUM(a, b));
+	if (a > 0 || b > 0)
+		return (MAXIMUM(a, b));
+	/* An attempt that cannot be counted is not let through. */
+	if (strike_add(&by_email, &n_email, email, EMAIL_LIMIT, now) == -1)
+		return (1);
+	if (addr_known(addr) &&
+	    strike_add(&by_addr, &n_addr, addr, ADDR_LIMIT, now) == -1) {
+		strike_remove(&by_email, &n_email, email, now);
+		return (1);
+	}
+	*when = now;
+	return (0);
 }
 
+/* The password was right: the email starts afresh. */
 void
-throttle_fail(const char *email, const char *addr)
-{
-	time_t	 now = time(NULL);
-
-	strike_add(&by_email, &n_email, email, EMAIL_LIMIT, now);
-	if (addr != NULL && *addr != '\0')
-		strike_add(&by_addr, &n_addr, addr, ADDR_LIMIT, now);
-}
-
-void
-throttle_success(const char *email)
+throttle_success(const char *email, const char *addr, time_t when)
 {
 	struct strike	*s;
 
 	if ((s = strike_find(&by_email, email)) != NULL)
 		strike_free(&by_email, &n_email, s);
+	if (addr_known(addr))
+		strike_remove(&by_addr, &n_addr, addr, when);
+}
+
+/* The attempt never got to a password check (busy, internal error). */
+void
+throttle_forget(const char *email, const char *addr, time_t when)
+{
+	strike_remove(&by_email, &n_email, email, when);
+	if (addr_known(addr))
+		strike_remove(&by_addr, &n_addr, addr, when);
 }

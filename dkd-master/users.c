@@ -36,23 +36,44 @@
 
 static int	user_apply(struct request *, const char *, const char *,
 		    const char *, const char *, const char *);
+static int	user_apply_all(struct request *, const char *, const char *,
+		    const char *, const char *, const char *);
 static void	user_create_hashed(int, const char *, void *);
 static void	user_update_hashed(int, const char *, void *);
 static int	admins_other_than(const char *);
 static int	role_valid(const char *);
 static size_t	utf8_chars(const char *);
 
-/* Six columns from c on: id, email, name, role, created_at, updated_at. */
-void
+/* Copy column c of st into buf; -1 if it does not fit. */
+static int
+column_copy(sqlite3_stmt *st, int c, char *buf, size_t len)
+{
+	if (strlcpy(buf, db_text(st, c), len) >= len) {
+		log_warnx("database: column %s of a row is too long",
+		    sqlite3_column_name(st, c));
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Six columns from c on: id, email, name, role, created_at, updated_at.
+ * -1 if one does not fit: a cut id or email would name another user.
+ */
+int
 user_from_row(sqlite3_stmt *st, int c, struct user *u)
 {
 	memset(u, 0, sizeof(*u));
-	strlcpy(u->id, db_text(st, c), sizeof(u->id));
-	strlcpy(u->email, db_text(st, c + 1), sizeof(u->email));
-	strlcpy(u->name, db_text(st, c + 2), sizeof(u->name));
-	strlcpy(u->role, db_text(st, c + 3), sizeof(u->role));
-	strlcpy(u->created_at, db_text(st, c + 4), sizeof(u->created_at));
-	strlcpy(u->updated_at, db_text(st, c + 5), sizeof(u->updated_at));
+	if (column_copy(st, c, u->id, sizeof(u->id)) == -1 ||
+	    column_copy(st, c + 1, u->email, sizeof(u->email)) == -1 ||
+	    column_copy(st, c + 2, u->name, sizeof(u->name)) == -1 ||
+	    column_copy(st, c + 3, u->role, sizeof(u->role)) == -1 ||
+	    column_copy(st, c + 4, u->created_at,
+	    sizeof(u->created_at)) == -1 ||
+	    column_copy(st, c + 5, u->updated_at,
+	    sizeof(u->updated_at)) == -1)
+		return (-1);
+	return (0);
 }
 
 /* 1: found, 0: no such user, -1: database error. */
@@ -66,8 +87,9 @@ user_by_id(const char *id, struct user *u)
 	    == NULL)
 		return (-1);
 	db_bind(st, 1, id);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		user_from_row(st, 0, u);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW &&
+	    user_from_row(st, 0, u) == -1)
+		rc = SQLITE_CORRUPT;
 	sqlite3_reset(st);
 	return (rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1);
 }
@@ -83,11 +105,10 @@ user_by_email(const char *email, struct user *u, char *hash, size_t hlen)
 	    "WHERE email = ?")) == NULL)
 		return (-1);
 	db_bind(st, 1, email);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		user_from_row(st, 0, u);
-		if (hash != NULL)
-			strlcpy(hash, db_text(st, 6), hlen);
-	}
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW &&
+	    (user_from_row(st, 0, u) == -1 ||
+	    (hash != NULL && column_copy(st, 6, hash, hlen) == -1)))
+		rc = SQLITE_CORRUPT;
 	sqlite3_reset(st);
 	return (rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1);
 }
@@ -102,6 +123,7 @@ user_count(void)
 	return ((int)db_scalar(st));
 }
 
+/* How many admins besides id; -1 on a database error. */
 static int
 admins_other_than(const char *id)
 {
@@ -368,6 +390,7 @@ op_user_list(struct request *req)
 	struct user	 u;
 	int64_t		 offset, limit, total;
 	const char	*email, *role;
+	int		 rc;
 
 	list_params(req, USERS_OFFSET, USERS_LIMIT, &offset, &limit);
 	email = a->present[USERS_EMAIL] ? a->str[USERS_EMAIL] : "";
@@ -399,11 +422,17 @@ op_user_list(struct request *req)
 	tree_map(&w);
 	tree_key(&w, "data");
 	tree_array(&w);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		user_from_row(st, 0, &u);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (user_from_row(st, 0, &u) == -1)
+			break;
 		tree_user(&w, &u);
 	}
 	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		wbuf_free(&w);
+		reply_internal(req);
+		return;
+	}
 	tree_list_end(&w, req, USERS_OFFSET, USERS_LIMIT, total);
 	reply_tree(req, 200, &w);
 }
@@ -461,6 +490,33 @@ op_user_update(struct request *req)
 	user_update_hashed(0, NULL, req);
 }
 
+/*
+ * Apply the fields and, with a new password (hash), end every session of
+ * the user in the same transaction: whoever knew the old password must
+ * not keep a way in.  That includes an admin's own sessions when the
+ * admin sets their own password here.  0, or -1 once answered.
+ */
+static int
+user_apply_all(struct request *req, const char *id, const char *email,
+    const char *name, const char *hash, const char *role)
+{
+	if (db_begin() == -1) {
+		reply_internal(req);
+		return (-1);
+	}
+	if (user_apply(req, id, email, name, hash, role) == -1) {
+		db_rollback();
+		return (-1);
+	}
+	if ((hash != NULL && sessions_delete_user(id) == -1) ||
+	    db_commit() == -1) {
+		db_rollback();
+		reply_internal(req);
+		return (-1);
+	}
+	return (0);
+}
+
 static void
 user_update_hashed(int result, const char *hash, void *arg)
 {
@@ -468,20 +524,18 @@ user_update_hashed(int result, const char *hash, void *arg)
 	struct op_args	*a = &req->args;
 	char		 id[UUID_LEN + 1];
 
-	if (result != 0) {
+	if (result != 0 || strlcpy(id, a->str[USER_UPDATE_ID], sizeof(id)) >=
+	    sizeof(id)) {
 		reply_internal(req);
 		return;
 	}
-	strlcpy(id, a->str[USER_UPDATE_ID], sizeof(id));
-	if (user_apply(req, id,
+	if (user_apply_all(req, id,
 	    a->present[USER_UPDATE_EMAIL] ? a->str[USER_UPDATE_EMAIL] : NULL,
 	    a->present[USER_UPDATE_NAME] ? a->str[USER_UPDATE_NAME] : NULL,
 	    hash,
 	    a->present[USER_UPDATE_ROLE] ? a->str[USER_UPDATE_ROLE] : NULL)
 	    == -1)
 		return;
-	if (hash != NULL)
-		(void)sessions_delete_user(id);
 	user_reply(req, id, 200);
 }
 
@@ -491,7 +545,7 @@ user_delete(struct request *req, const char *id)
 {
 	sqlite3_stmt	*st;
 	struct user	 u;
-	int		 rc;
+	int		 rc, others;
 
 	if ((rc = user_by_id(id, &u)) != 1) {
 		if (rc == 0)
@@ -500,8 +554,13 @@ user_delete(struct request *req, const char *id)
 			reply_internal(req);
 		return;
 	}
-	if (strcmp(u.role, "admin") == 0 && admins_other_than(u.id) == 0) {
-		reply_error(req, 409, "Cannot delete the last admin.");
+	if (strcmp(u.role, "admin") == 0 &&
+	    (others = admins_other_than(u.id)) <= 0) {
+		/* Not knowing is no permission to delete. */
+		if (others == -1)
+			reply_internal(req);
+		else
+			reply_error(req, 409, "Cannot delete the last admin.");
 		return;
 	}
 	if ((st = db_prepare("DELETE FROM users WHERE id = ?")) == NULL) {
@@ -592,10 +651,8 @@ ctl_passwd_hashed(int result, const char *hash, void *arg)
 	}
 	if (ctl_user(req, &u) == -1)
 		return;
-	if (user_apply(req, u.id, NULL, NULL, hash, NULL) == -1)
+	if (user_apply_all(req, u.id, NULL, NULL, hash, NULL) == -1)
 		return;
-	/* A new password ends the sessions made with the old one. */
-	(void)sessions_delete_user(u.id);
 	log_info("password of %s changed with dkctl", u.email);
 	user_reply(req, u.id, 200);
 }

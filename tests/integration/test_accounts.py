@@ -7,6 +7,7 @@ the HTTP checks, another the dkctl checks."""
 import json
 import os
 import re
+import sqlite3
 import sys
 import time
 
@@ -800,6 +801,92 @@ def test_dkctl_nonroot():
     c.login(ADMIN_EMAIL)
 
 
+# ----------------------------------------------- issue 6: limits, errors
+
+KEY_CAP = 100
+
+
+def test_apikey_cap():
+    d = dkd()
+    u, t = new_user("many-keys@example.test")
+    ids = []
+    for i in range(KEY_CAP):
+        k = expect_json(d.api("POST", "/api/api-keys",
+                              {"description": "key %d" % i}, token=t), 201,
+                        "POST /api/api-keys number %d" % (i + 1))
+        ids.append(k["id"])
+    j = expect_error(d.api("POST", "/api/api-keys", {"description": "one "
+                                                     "too many"}, token=t),
+                     409, "conflict", what="POST /api/api-keys number %d"
+                     % (KEY_CAP + 1), contains="%d API keys" % KEY_CAP)
+    check("delete" in j["message"].lower(), "the message does not say what "
+          "to do: %r" % j["message"])
+    eq(len(expect_json(d.api("GET", "/api/api-keys", token=t), 200,
+                       "GET /api/api-keys")["data"]), KEY_CAP,
+       "keys after the refusal")
+    dkctl_fails(d, ("apikey", "create", "many-keys@example.test", "cli"),
+                "command failed: ")
+    r = d.dkctl("apikey", "create", "many-keys@example.test", "cli")
+    check("%d API keys" % KEY_CAP in r.stderr, "dkctl apikey create beyond "
+          "the cap: stderr %r" % r.stderr)
+    # deleting one makes room for exactly one
+    expect_empty(d.api("DELETE", "/api/api-keys/" + ids[0], token=t), 204,
+                 "DELETE one key")
+    expect_json(d.api("POST", "/api/api-keys", {"description": "again"},
+                      token=t), 201, "POST /api/api-keys after a delete")
+    expect_error(d.api("POST", "/api/api-keys", {"description": "no"},
+                       token=t), 409, "conflict", what="POST /api/api-keys "
+                 "at the cap again", contains="%d API keys" % KEY_CAP)
+    # the cap is per user
+    expect_json(d.api("POST", "/api/api-keys", {"description": "admin's"},
+                      token=tok()), 201, "the admin's key")
+
+
+def break_role_compare(path, broken):
+    """Make every comparison of users.role fail (an unknown collation) or
+    undo that: a database error the last-admin check must not ignore."""
+    a, b = "DEFAULT 'member'", "DEFAULT 'member' COLLATE dkd_test_broken"
+    c = sqlite3.connect(path, timeout=10)
+    try:
+        v = c.execute("PRAGMA schema_version").fetchone()[0]
+        c.execute("PRAGMA writable_schema = ON")
+        c.execute("UPDATE sqlite_schema SET sql = replace(sql, ?, ?) "
+                  "WHERE name = 'users'", (a, b) if broken else (b, a))
+        c.execute("PRAGMA schema_version = %d" % (v + 1))
+        c.commit()
+    finally:
+        c.close()
+
+
+def test_last_admin_db_error():
+    d = Dkd("lastadmin-dberr").start()
+    a, t = d.register_admin()
+    at = t["access_token"]
+    m = d.create_user(at, "m@example.test")
+    break_role_compare(d.db, True)
+    try:
+        r = d.api("DELETE", "/api/users/" + a["id"], token=at)
+        check(r.status == 500, "DELETE the only admin while the last-admin "
+              "check fails: expected 500, got %d %r" % (r.status, r.body))
+        r = d.dkctl("user", "del", ADMIN_EMAIL)
+        eq(r.returncode, 1, "dkctl user del of the only admin while the "
+           "check fails: exit status (stderr %r)" % r.stderr)
+        r = d.api("PATCH", "/api/users/" + a["id"], {"role": "member"},
+                  token=at)
+        check(r.status == 500, "demote the only admin while the check "
+              "fails: expected 500, got %d %r" % (r.status, r.body))
+    finally:
+        break_role_compare(d.db, False)
+    j = expect_json(d.api("GET", "/api/users/" + a["id"], token=at), 200,
+                    "the admin after the refused changes")
+    eq(j["role"], "admin", "role of the only admin")
+    expect_error(d.api("DELETE", "/api/users/" + a["id"], token=at), 409,
+                 "conflict", "Cannot delete the last admin.",
+                 "delete the only admin once the database works")
+    expect_empty(d.api("DELETE", "/api/users/" + m["id"], token=at), 204,
+                 "delete the member once the database works")
+
+
 run_tests([
     ("POST /api/users: 201 User, role member by default or as given",
      test_users_create),
@@ -841,4 +928,8 @@ run_tests([
     ("dkctl show projects", test_dkctl_show_projects),
     ("dkctl account commands as non-root: \"Permission denied\"",
      test_dkctl_nonroot),
+    ("API keys: at most 100 per user, the 101st 409 (HTTP and dkctl)",
+     test_apikey_cap),
+    ("a database error in the last-admin check is a 500, never a delete",
+     test_last_admin_db_error),
 ])

@@ -8,14 +8,17 @@ every throttling check gets its own dkd (the counters live in memory)."""
 import calendar
 import hashlib
 import os
+import http.client
+import json
 import re
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dkdtest import (ADMIN_EMAIL, PASSWORD, Dkd, check, check_tokens,
                      check_user, eq, expect_empty, expect_error, expect_json,
-                     expect_validation, parse_time, run_tests)
+                     expect_validation, http_request, parse_time, run_tests)
 
 shared = {}
 
@@ -307,8 +310,6 @@ def test_refresh_rotation():
                    "GET /api/auth/me with the new access token"), u,
        "GET /api/auth/me with the new access token")
     assert_token_dead(d, old["access_token"], "old access token after refresh")
-    assert_refresh_dead(d, old["refresh_token"],
-                        "old refresh token used a second time")
     newer = check_tokens(expect_json(
         d.api("POST", "/api/auth/refresh",
               {"refresh_token": new["refresh_token"]}), 200,
@@ -319,6 +320,9 @@ def test_refresh_rotation():
     eq(expect_json(me(d, newer["access_token"]), 200,
                    "GET /api/auth/me after the second refresh"), u,
        "GET /api/auth/me after the second refresh")
+    # (reusing a rotated token ends the session: test_refresh_reuse)
+    assert_refresh_dead(d, old["refresh_token"],
+                        "old refresh token used a second time")
 
 
 def test_access_expiry():
@@ -420,7 +424,7 @@ def test_profile_update():
     tok = t["access_token"]
     r = d.api("PATCH", "/api/auth/profile",
               {"name": "Renamed", "email": " Prof-New@Example.TEST ",
-               "role": "admin"}, token=tok)
+               "role": "admin", "current_password": PASSWORD}, token=tok)
     j = expect_json(r, 200, "PATCH /api/auth/profile name+email+role")
     check_user(j, "PATCH /api/auth/profile answer", id=u["id"],
                email="prof-new@example.test", name="Renamed", role="member")
@@ -468,7 +472,8 @@ def test_profile_duplicate_email():
     _, t = member("dup-b@example.test")
     for email in ("dup-a@example.test", "DUP-A@example.test",
                   ADMIN_EMAIL):
-        expect_error(d.api("PATCH", "/api/auth/profile", {"email": email},
+        expect_error(d.api("PATCH", "/api/auth/profile",
+                           {"email": email, "current_password": PASSWORD},
                            token=t["access_token"]), 409, "conflict",
                      "A user with that email already exists.",
                      "PATCH /api/auth/profile email %r" % email)
@@ -641,6 +646,155 @@ def test_trusted_proxy_reload():
     d.login("u1@example.test")
 
 
+# ------------------------------------------- issue 6: sessions, bursts
+
+def refresh(d, token):
+    return d.api("POST", "/api/auth/refresh", {"refresh_token": token})
+
+
+def test_refresh_reuse():
+    d = dkd()
+    u, other = member("reuse@example.test")
+    t1 = d.login("reuse@example.test")
+    t2 = check_tokens(expect_json(refresh(d, t1["refresh_token"]), 200,
+                                  "first refresh"), "first refresh")
+    # R1 again: it was rotated, so someone else holds a copy
+    expect_error(refresh(d, t1["refresh_token"]), 401, "unauthorized",
+                 "Invalid refresh token.", "rotated refresh token again")
+    assert_refresh_dead(d, t2["refresh_token"], "current refresh token of "
+                        "the session after its old one was reused")
+    assert_token_dead(d, t2["access_token"], "current access token of the "
+                      "session after its old refresh token was reused")
+    # the user's other session is untouched
+    eq(expect_json(me(d, other["access_token"]), 200, "another session"), u,
+       "user of another session")
+    expect_json(refresh(d, other["refresh_token"]), 200,
+                "refresh of another session")
+
+
+def test_profile_password_ends_others():
+    d = dkd()
+    u, a = member("prof-sessions@example.test")
+    b = d.login("prof-sessions@example.test")
+    c = d.login("prof-sessions@example.test")
+    c = expect_json(refresh(d, c["refresh_token"]), 200, "refresh c")
+    expect_json(d.api("PATCH", "/api/auth/profile",
+                      {"new_password": "brand new password",
+                       "current_password": PASSWORD},
+                      token=a["access_token"]), 200,
+                "PATCH /api/auth/profile new_password from session a")
+    for name, t in (("b", b), ("c (refreshed)", c)):
+        assert_token_dead(d, t["access_token"], "access token of session "
+                          "%s after the password change" % name)
+        assert_refresh_dead(d, t["refresh_token"], "refresh token of "
+                            "session %s after the password change" % name)
+    eq(expect_json(me(d, a["access_token"]), 200, "the calling session "
+                   "after its password change")["id"], u["id"],
+       "user of the calling session")
+    expect_json(refresh(d, a["refresh_token"]), 200,
+                "refresh of the calling session after the password change")
+    expect_json(me(d, admin_token()), 200, "another user's session")
+    d.login("prof-sessions@example.test", "brand new password")
+
+
+def test_profile_email_needs_password():
+    d = dkd()
+    u, t = member("prof-mail@example.test")
+    tok = t["access_token"]
+    new = "prof-mail-new@example.test"
+    for body, msg in (({"email": new}, None),
+                      ({"email": new, "current_password": ""}, None),
+                      ({"email": new, "name": "N", "current_password":
+                        "wrong password"},
+                       "Current password is incorrect.")):
+        expect_validation(d.api("PATCH", "/api/auth/profile", body,
+                                token=tok), "PATCH /api/auth/profile %r"
+                          % body, {"current_password": msg})
+    j = expect_json(me(d, tok), 200, "GET /api/auth/me after refusals")
+    eq((j["email"], j["name"]), ("prof-mail@example.test", "Member"),
+       "email and name after the refused changes")
+    # a name alone needs no password
+    j = expect_json(d.api("PATCH", "/api/auth/profile", {"name": "Renamed"},
+                          token=tok), 200, "PATCH name only")
+    eq(j["name"], "Renamed", "name")
+    j = expect_json(d.api("PATCH", "/api/auth/profile",
+                          {"email": new, "current_password": PASSWORD},
+                          token=tok), 200, "PATCH email with the password")
+    eq(j["email"], new, "email after the change")
+    d.login(new)
+
+
+def login_burst(d, creds, headers=None):
+    """One login per (email, password) in creds, all sent at once, each
+    on its own connection; -> the responses in order."""
+    conns = [http.client.HTTPConnection("127.0.0.1", d.port, timeout=30)
+             for _ in creds]
+    for c in conns:
+        c.connect()
+    gate = threading.Barrier(len(creds))
+    out = [None] * len(creds)
+
+    def one(i):
+        email, pw = creds[i]
+        h = {"Content-Type": "application/json"}
+        h.update(headers or {})
+        body = json.dumps({"email": email, "password": pw}).encode()
+        gate.wait()
+        try:
+            out[i] = http_request(d.port, "POST", "/api/auth/login",
+                                  body=body, headers=h, conn=conns[i])
+        except Exception as e:      # reported below
+            out[i] = e
+
+    threads = [threading.Thread(target=one, args=(i,))
+               for i in range(len(creds))]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    for c in conns:
+        c.close()
+    return out
+
+
+def burst_counts(rs, what, limit):
+    """Every answer 401 or 429 with Retry-After, at most limit 401s."""
+    n401 = 0
+    for i, r in enumerate(rs):
+        check(not isinstance(r, Exception) and r is not None,
+              "%s: request %d failed: %r" % (what, i, r))
+        if r.status == 401:
+            expect_error(r, 401, "unauthorized", "Invalid email or password.",
+                         "%s: request %d" % (what, i))
+            n401 += 1
+        else:
+            throttled(r, "%s: request %d" % (what, i))
+    check(n401 <= limit, "%s: %d of %d parallel wrong guesses were tried "
+          "(401), at most %d may be" % (what, n401, len(rs), limit),
+          "statuses: %r" % [r.status for r in rs])
+    check(n401 >= 1, "%s: no guess was tried at all" % what)
+    return n401
+
+
+def test_throttle_parallel_email():
+    d = throttle_dkd("throttle-burst")
+    rs = login_burst(d, [("u0@example.test", "wrong password %d" % i)
+                         for i in range(30)])
+    burst_counts(rs, "30 parallel wrong logins for one email", 5)
+    throttled(login_raw(d, "u0@example.test", PASSWORD),
+              "right password after the burst")
+    d.login("u1@example.test")
+
+
+def test_throttle_parallel_address():
+    d = throttle_dkd("throttle-burst-addr")
+    rs = login_burst(d, [("nobody%d@example.test" % (i % 10), "wrong")
+                         for i in range(40)])
+    burst_counts(rs, "40 parallel wrong logins from one address", 20)
+    throttled(login_raw(d, "u0@example.test", PASSWORD),
+              "valid login from the address after the burst")
+
+
 run_tests([
     ("first run: dkd logs the setup URL with a token", test_first_run_log),
     ("dkctl setup-token prints the token and the setup URL",
@@ -696,4 +850,14 @@ run_tests([
      "other's limit", test_trusted_proxy_other_clients),
     ("trusted-proxy added to dkd.conf takes effect on dkctl reload",
      test_trusted_proxy_reload),
+    ("refresh-token reuse: a rotated token presented again ends that "
+     "session (old and current tokens 401)", test_refresh_reuse),
+    ("PATCH /api/auth/profile new_password ends the other sessions, not "
+     "the calling one", test_profile_password_ends_others),
+    ("PATCH /api/auth/profile email needs current_password (422 missing "
+     "or wrong)", test_profile_email_needs_password),
+    ("throttling: 30 parallel wrong logins for one email: at most 5 "
+     "tried, the rest 429", test_throttle_parallel_email),
+    ("throttling: 40 parallel wrong logins from one address: at most 20 "
+     "tried, the rest 429", test_throttle_parallel_address),
 ])
