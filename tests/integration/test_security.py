@@ -476,6 +476,42 @@ def test_invalid_utf8():
     still_serving(d, "invalid UTF-8")
 
 
+def test_lone_surrogate():
+    """yajl decodes an escaped lone UTF-16 surrogate to "?", so the name
+    would silently change; the body is refused instead."""
+    d = dkd()
+    for s, what in ((b"\\ud800", "lone high surrogate"),
+                    (b"\\uDBFF", "lone high surrogate, upper case"),
+                    (b"\\udc00", "lone low surrogate"),
+                    (b"a\\ud800b", "high surrogate then a letter"),
+                    (b"\\ud800\\u0041", "high surrogate then \\u0041"),
+                    (b"\\ud800\\n", "high surrogate then \\n"),
+                    (b"\\ud800\\ud800", "two high surrogates"),
+                    (b"\\udc00\\ud800", "low then high surrogate"),
+                    (b"\\ud83d\\ude00\\ude00", "a pair, then a lone low")):
+        for body in (b'{"name":"' + s + b'"}',
+                     b'{"name":"x","extra":"' + s + b'"}',
+                     b'{"name":"x","e":[{"k":"' + s + b'"}]}',
+                     b'{"name":"x","' + s + b'":1}'):
+            expect_error(post_raw(d, "/api/projects", body), 400, "invalid",
+                         prefix="Invalid JSON body",
+                         what="%s in %r" % (what, body))
+    expect_error(d.api("POST", "/api/auth/login",
+                       body=b'{"email":"' + ADMIN_EMAIL.encode() +
+                       b'\\ud800","password":"' + PASSWORD.encode() +
+                       b'"}'), 400, "invalid", prefix="Invalid JSON body",
+                 what="login with a lone surrogate after the admin's email")
+    # a pair, and escapes that only look like surrogates, are fine
+    for body, name in ((b'{"name":"\\ud83d\\ude00"}', "\U0001F600"),
+                       (b'{"name":"\\\\ud800"}', "\\ud800"),
+                       (b'{"name":"x\\"\\ud7ff\\ue000"}',
+                        "x\"\ud7ff\ue000")):
+        p = expect_json(post_raw(d, "/api/projects", body), 201,
+                        "valid escapes %r" % body)
+        eq(p["name"], name, "name from %r" % body)
+    still_serving(d, "lone surrogates")
+
+
 def test_nul():
     d = dkd()
     for body, what in ((b'{"name":"a\\u0000b"}', "\\u0000 in name"),
@@ -659,6 +695,8 @@ run_tests([
      "serving", test_nesting),
     ("invalid UTF-8 in string values: 400", test_invalid_utf8),
     ("invalid UTF-8 in object keys: 400", test_invalid_utf8_keys),
+    ("lone UTF-16 surrogate escapes (\\ud800, \\udc00): 400, not \"?\"",
+     test_lone_surrogate),
     ("NUL (\\u0000 or raw) in string values: 400", test_nul),
     ("NUL (\\u0000 or raw) in object keys: 400", test_nul_keys),
     ("wrong JSON types: 400 'Field \"x\" must be a string.'",
