@@ -12,7 +12,8 @@ and never finish a request:
     from yet another address still answers at once (the connection that
     has waited longest for a request makes room for it);
   - every dribbling connection is closed at the request deadline although
-    bytes keep arriving;
+    bytes keep arriving, and so is one that dribbles its second request
+    after a complete first one (keep-alive);
   - dkd-api's CPU time stays low throughout: it neither spins on accept
     at EMFILE nor works hard for the attacker.
 
@@ -114,6 +115,24 @@ class Dribblers:
             s.setblocking(False)
             self.open[s] = (source, time.monotonic())
 
+    def connect_keepalive(self, source):
+        """One complete request, its reply read, then the next request
+        dribbled on the same connection."""
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.settimeout(3)
+        s.bind((source, 0))
+        s.connect(("127.0.0.1", self.port))
+        s.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        reply = b""
+        while not reply.endswith(HEALTH_BODY):
+            d = s.recv(4096)
+            check(d, "keep-alive connection closed after one request: %r"
+                  % reply)
+            reply += d
+        s.sendall(b"GET /api/health HTTP/1.1\r\nX-Slow: ")
+        s.setblocking(False)
+        self.open[s] = (source, time.monotonic())
+
     def _close(self, s):
         source, t0 = self.open.pop(s)
         self.closed.append((source, time.monotonic() - t0))
@@ -202,6 +221,9 @@ def test_slowloris():
            "127.0.0.20 with the global cap full of dribblers")
         check(took < 1.0, "GET /api/health from 127.0.0.20 took %.2f s"
               % took)
+
+        # Dribbling the second request on a keep-alive connection.
+        dr.connect_keepalive("127.0.0.21")
 
         # Keep dribbling: the deadline must close them all the same.
         before = dr.count()
