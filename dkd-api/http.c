@@ -71,9 +71,9 @@ struct http_conn {
 	TAILQ_ENTRY(http_conn)	 link;		/* accepted or waiting */
 	struct evhttp_connection *evcon;
 	struct bufferevent	*bev;
-	struct http_addr	*addr;		/* NULL: a trusted proxy */
+	struct http_addr	*addr;		/* NULL: not capped */
 	uint64_t		 since;		/* waiting since, in ms */
-	int			 busy;		/* a request is being answered */
+	int			 busy;		/* answering a request */
 };
 
 TAILQ_HEAD(http_connq, http_conn);

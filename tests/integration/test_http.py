@@ -225,7 +225,8 @@ def test_content_type():
                      ("multipart/form-data; boundary=x",
                       b"--x\r\nContent-Disposition: form-data; "
                       b"name=\"email\"\r\n\r\na\r\n--x--\r\n"),
-                     ("text/plain", login), ("text/plain;charset=utf-8", login),
+                     ("text/plain", login),
+                     ("text/plain;charset=utf-8", login),
                      ("application/jsonx", login),
                      ("application/json-patch+json", login),
                      ("", login), (None, login)):

@@ -452,27 +452,40 @@ def test_invalid_utf8_keys():
     still_serving(d, "invalid UTF-8 in keys")
 
 
+def expect_invalid_bodies(d, what, bodies):
+    """POST /api/projects with each body: 400 "Invalid JSON body..."."""
+    for body in bodies:
+        expect_error(post_raw(d, "/api/projects", body), 400, "invalid",
+                     prefix="Invalid JSON body",
+                     what="%s in %r" % (what, body))
+
+
+def expect_names(d, what, cases):
+    """POST /api/projects with each (body, name): 201 with that name."""
+    for body, name in cases:
+        p = expect_json(post_raw(d, "/api/projects", body), 201,
+                        "%s %r" % (what, body))
+        eq(p["name"], name, "name from %r" % body)
+
+
 def test_invalid_utf8():
     d = dkd()
     for raw, what in BAD_UTF8:
-        for body in (b'{"name":"a' + raw + b'b"}',
-                     b'{"name":"x","extra":"' + raw + b'"}',
-                     b'{"name":"x","e":["' + raw + b'"]}'):
-            expect_error(post_raw(d, "/api/projects", body), 400, "invalid",
-                         prefix="Invalid JSON body",
-                         what="%s in %r" % (what, body))
+        expect_invalid_bodies(d, what, (b'{"name":"a' + raw + b'b"}',
+                                         b'{"name":"x","extra":"' + raw +
+                                         b'"}',
+                                         b'{"name":"x","e":["' + raw +
+                                         b'"]}'))
         expect_error(d.api("POST", "/api/auth/login",
                            body=b'{"email":"a' + raw + b'@x.io","password":'
                            b'"xxxxxxxx"}'), 400, "invalid",
                      prefix="Invalid JSON body", what="%s in an email" % what)
     # valid multi-byte UTF-8 and escaped pairs are fine
-    for body, name in ((b'{"name":"\xf0\x9f\x98\x80 \xc3\xa9"}',
-                        "\U0001F600 \u00e9"),
-                       (b'{"name":"\\ud83d\\ude00 \\u00e9"}',
-                        "\U0001F600 \u00e9")):
-        p = expect_json(post_raw(d, "/api/projects", body), 201,
-                        "valid UTF-8 %r" % body)
-        eq(p["name"], name, "name from %r" % body)
+    expect_names(d, "valid UTF-8",
+                 ((b'{"name":"\xf0\x9f\x98\x80 \xc3\xa9"}',
+                   "\U0001F600 \u00e9"),
+                  (b'{"name":"\\ud83d\\ude00 \\u00e9"}',
+                   "\U0001F600 \u00e9")))
     still_serving(d, "invalid UTF-8")
 
 
@@ -489,26 +502,22 @@ def test_lone_surrogate():
                     (b"\\ud800\\ud800", "two high surrogates"),
                     (b"\\udc00\\ud800", "low then high surrogate"),
                     (b"\\ud83d\\ude00\\ude00", "a pair, then a lone low")):
-        for body in (b'{"name":"' + s + b'"}',
-                     b'{"name":"x","extra":"' + s + b'"}',
-                     b'{"name":"x","e":[{"k":"' + s + b'"}]}',
-                     b'{"name":"x","' + s + b'":1}'):
-            expect_error(post_raw(d, "/api/projects", body), 400, "invalid",
-                         prefix="Invalid JSON body",
-                         what="%s in %r" % (what, body))
+        expect_invalid_bodies(d, what, (b'{"name":"' + s + b'"}',
+                                         b'{"name":"x","extra":"' + s +
+                                         b'"}',
+                                         b'{"name":"x","e":[{"k":"' + s +
+                                         b'"}]}',
+                                         b'{"name":"x","' + s + b'":1}'))
     expect_error(d.api("POST", "/api/auth/login",
                        body=b'{"email":"' + ADMIN_EMAIL.encode() +
                        b'\\ud800","password":"' + PASSWORD.encode() +
                        b'"}'), 400, "invalid", prefix="Invalid JSON body",
                  what="login with a lone surrogate after the admin's email")
     # a pair, and escapes that only look like surrogates, are fine
-    for body, name in ((b'{"name":"\\ud83d\\ude00"}', "\U0001F600"),
-                       (b'{"name":"\\\\ud800"}', "\\ud800"),
-                       (b'{"name":"x\\"\\ud7ff\\ue000"}',
-                        "x\"\ud7ff\ue000")):
-        p = expect_json(post_raw(d, "/api/projects", body), 201,
-                        "valid escapes %r" % body)
-        eq(p["name"], name, "name from %r" % body)
+    expect_names(d, "valid escapes",
+                 ((b'{"name":"\\ud83d\\ude00"}', "\U0001F600"),
+                  (b'{"name":"\\\\ud800"}', "\\ud800"),
+                  (b'{"name":"x\\"\\ud7ff\\ue000"}', "x\"\ud7ff\ue000")))
     still_serving(d, "lone surrogates")
 
 

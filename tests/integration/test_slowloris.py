@@ -90,6 +90,14 @@ def health_from(port, source, timeout=3):
     return status, body, took
 
 
+def health_at_once(port, source, when):
+    status, body, took = health_from(port, source)
+    eq((status, body), (200, HEALTH_BODY), "GET /api/health from %s %s"
+       % (source, when))
+    check(took < 1.0, "GET /api/health from %s %s took %.2f s"
+          % (source, when, took))
+
+
 class Dribblers:
     """Connections that send a request line and then one header byte at
     a time, never finishing.  Tracks which ones the server closed."""
@@ -193,11 +201,7 @@ def test_slowloris():
         dr.connect("127.0.0.1", 2 * NOFILE)
         time.sleep(0.5)
         dr.dribble()
-        status, body, took = health_from(d.port, "127.0.0.2")
-        eq((status, body), (200, HEALTH_BODY), "GET /api/health from "
-           "127.0.0.2 while 127.0.0.1 dribbles")
-        check(took < 1.0, "GET /api/health from 127.0.0.2 took %.2f s"
-              % took)
+        health_at_once(d.port, "127.0.0.2", "while 127.0.0.1 dribbles")
         held = peers(api, d.port)
         eq(held["127.0.0.1"], PER_ADDR, "connections from 127.0.0.1 that "
            "dkd-api holds (the per-address cap)")
@@ -216,11 +220,8 @@ def test_slowloris():
            % (NOFILE, held))
         time.sleep(1.2)         # the oldest have waited over a second
         dr.dribble()
-        status, body, took = health_from(d.port, "127.0.0.20")
-        eq((status, body), (200, HEALTH_BODY), "GET /api/health from "
-           "127.0.0.20 with the global cap full of dribblers")
-        check(took < 1.0, "GET /api/health from 127.0.0.20 took %.2f s"
-              % took)
+        health_at_once(d.port, "127.0.0.20", "with the global cap full of "
+                       "dribblers")
 
         # Dribbling the second request on a keep-alive connection.
         dr.connect_keepalive("127.0.0.21")
