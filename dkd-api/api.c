@@ -19,12 +19,15 @@
 #include <sys/tree.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
 #include "api.h"
+#include "config.h"
 #include "log.h"
 #include "worker.h"
 
@@ -56,7 +59,7 @@ static uint32_t		 next_call_id;
 static int	api_dispatch_master(struct imsg *);
 static void	api_call_timeout(int, short, void *);
 static void	api_call_finish(struct api_call *, uint32_t, struct rbuf *);
-static void	api_raise_nofile(void);
+static long	api_raise_nofile(void);
 
 static int
 api_call_cmp(struct api_call *a, struct api_call *b)
@@ -68,6 +71,7 @@ int
 main(int argc, char *argv[])
 {
 	struct worker	*w = &api_worker;
+	long		 nofile;
 
 	worker_init(w, PROC_API, "api", argc, argv);
 	w->dispatch = api_dispatch_master;
@@ -75,28 +79,39 @@ main(int argc, char *argv[])
 	worker_config();
 	if (w->listen_fd == -1)
 		fatalx("no listening socket from the master");
-	api_raise_nofile();
+	nofile = api_raise_nofile();
 	if ((w->base = event_base_new()) == NULL)
 		fatalx("event_base_new");
-	http_init(w->base, w->listen_fd);
+	http_init(w->base, w->listen_fd, nofile);
 	sandbox_enter(&w->sandbox, PROC_API);
+	/* Unjailed (sanitizer builds), still serve files from www only. */
+	if (!DKD_SANDBOX && chdir(w->sandbox.chroot) == -1)
+		fatal("chdir %s", w->sandbox.chroot);
 	worker_run();
 	/* NOTREACHED */
 	return (0);
 }
 
-/* Room for API_MAX_CONNS clients, if the hard limit allows it. */
-static void
+/*
+ * Room for API_MAX_CONNS clients, each with a file being sent, if the
+ * hard limit allows it.  Returns the limit now in force.
+ */
+static long
 api_raise_nofile(void)
 {
 	struct rlimit	 rl;
+	rlim_t		 want = (rlim_t)API_MAX_CONNS * 2 + API_FD_RESERVE;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
-		return;
-	if (rl.rlim_cur < API_MAX_CONNS + 64) {
-		rl.rlim_cur = MINIMUM(rl.rlim_max, (rlim_t)API_MAX_CONNS + 64);
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		fatal("getrlimit");
+	if (rl.rlim_cur < want) {
+		rl.rlim_cur = MINIMUM(rl.rlim_max, want);
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1 &&
+		    getrlimit(RLIMIT_NOFILE, &rl) == -1)
+			fatal("getrlimit");
 	}
+	return (rl.rlim_cur == RLIM_INFINITY ? LONG_MAX :
+	    (long)MINIMUM(rl.rlim_cur, (rlim_t)LONG_MAX));
 }
 
 /*

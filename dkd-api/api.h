@@ -32,7 +32,27 @@
 #define API_MAX_BODY		(1024 * 1024)
 #define API_MAX_HEADERS		(16 * 1024)
 #define API_MAX_CONNS		1000
+#define API_MIN_CONNS		16	/* however low the descriptor limit */
+#define API_FD_RESERVE		64	/* descriptors not for connections */
+/*
+ * One client address (IPv6: one /64) may hold a quarter of the
+ * connections, 250 of 1,000.  A browser opens up to 6 connections to a
+ * host, so that is room for some 40 busy users behind one NAT, while it
+ * takes four addresses to fill the server; and a full server still lets
+ * a fresh client in by closing the slowest (see http.c).  Trusted
+ * proxies, which carry everyone, are not capped.
+ */
+#define API_CONNS_ADDR_SHARE	4
 #define API_TIMEOUT_SEC		20	/* idle, header and body reads */
+/*
+ * A whole request, body included, from accept or the end of the previous
+ * reply, however slowly its bytes arrive.  As long as the idle timeout,
+ * so that a 1 MiB body still fits at 50 KiB/s.
+ */
+#define API_REQUEST_SEC		20
+/* Waiting longer than this for a request, a connection may be evicted. */
+#define API_EVICT_MSEC		1000
+#define API_ACCEPT_PAUSE_SEC	1	/* after EMFILE and the like */
 #define API_CALL_TIMEOUT_SEC	10	/* waiting for the master */
 
 struct api_call;
@@ -63,7 +83,7 @@ void	 client_address(struct evhttp_request *, char *, size_t);
 void	 routes_dispatch(struct evhttp_request *, const char *);
 
 /* http.c */
-void	 http_init(struct event_base *, int);
+void	 http_init(struct event_base *, int, long);
 void	 http_invalid_field(struct evhttp_request *, const char *,
 	    const char *);
 void	 http_shutdown(void);

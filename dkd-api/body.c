@@ -31,10 +31,11 @@
  * Request bodies: one JSON object whose known keys become the op's
  * fields.  The callback parser sees every string with its length, so an
  * embedded NUL is caught; nesting is bounded; strings must be strict
- * UTF-8 (yajl lets lone surrogates through).  Unknown keys are ignored,
- * null means absent, a repeated key keeps its last value.  The value of
- * an FT_JSON field, whatever its shape, is re-encoded as a value tree
- * (tree.h) on the fly, bounded by the field's size.
+ * UTF-8 (yajl lets UTF-8 encoded surrogates through) and hold no escaped
+ * lone UTF-16 surrogate (which yajl would turn into "?").  Unknown keys
+ * are ignored, null means absent, a repeated key keeps its last value.
+ * The value of an FT_JSON field, whatever its shape, is re-encoded as a
+ * value tree (tree.h) on the fly, bounded by the field's size.
  */
 
 struct body_ctx {
@@ -359,6 +360,68 @@ cb_close(void *ctx)
 	return (1);
 }
 
+static int
+hex4(const unsigned char *p, size_t len, unsigned int *u)
+{
+	int	 i, c;
+
+	if (len < 4)
+		return (-1);
+	*u = 0;
+	for (i = 0; i < 4; i++) {
+		c = p[i] | 0x20;
+		if (p[i] >= '0' && p[i] <= '9')
+			*u = *u << 4 | (p[i] - '0');
+		else if (c >= 'a' && c <= 'f')
+			*u = *u << 4 | (c - 'a' + 10);
+		else
+			return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Whether a string in the raw body escapes a UTF-16 surrogate that is
+ * not part of a pair: a high one (\ud800-\udbff) not followed at once by
+ * a low one (\udc00-\udfff), or a low one on its own.  yajl decodes
+ * those to "?", so only the raw bytes can tell.  In valid JSON only
+ * strings hold quotes and backslashes; text that is not valid JSON may
+ * be judged either way, as yajl refuses it anyway.
+ */
+static int
+lone_surrogate(const unsigned char *p, size_t len)
+{
+	size_t		 i = 0;
+	unsigned int	 u;
+	int		 in_string = 0, want_low = 0;
+
+	while (i < len) {
+		if (!in_string) {
+			if (p[i++] == '"')
+				in_string = 1;
+			continue;
+		}
+		u = 0;		/* anything but an escaped surrogate */
+		if (p[i] == '\\' && i + 1 < len && p[i + 1] == 'u') {
+			if (hex4(p + i + 2, len - i - 2, &u) == -1)
+				return (0);
+			i += 6;
+		} else if (p[i] == '\\')
+			i += 2;
+		else if (p[i++] == '"')
+			in_string = 0;
+		if (want_low) {
+			if (u < 0xdc00 || u > 0xdfff)
+				return (1);
+			want_low = 0;
+		} else if (u >= 0xdc00 && u <= 0xdfff)
+			return (1);
+		else if (u >= 0xd800 && u <= 0xdbff)
+			want_low = 1;
+	}
+	return (want_low);
+}
+
 static const yajl_callbacks callbacks = {
 	.yajl_null = cb_null,
 	.yajl_boolean = cb_boolean,
@@ -390,6 +453,11 @@ body_decode(const unsigned char *buf, size_t len, const struct op_spec *spec,
 	c.err = err;
 	c.field = -1;
 	c.tfield = -1;
+	if (lone_surrogate(buf, len)) {
+		body_fail(&c, 400, NULL, "Invalid JSON body: a string holds a "
+		    "lone UTF-16 surrogate escape.");
+		return (-1);
+	}
 	if ((h = yajl_alloc(&callbacks, NULL, &c)) == NULL) {
 		err->status = 500;
 		strlcpy(err->message, "Out of memory.", sizeof(err->message));

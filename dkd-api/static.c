@@ -31,9 +31,13 @@
 #include "log.h"
 
 /*
- * The web UI, from the www directory we are chrooted into.  A path that
- * names no file and has no extension is a client-side route: it gets
- * index.html.  Missing assets stay 404 so a broken build shows as one.
+ * The web UI, from the www directory we are chrooted into (and in which
+ * we run: paths are opened relative to it, which also holds in builds
+ * without the sandbox).  A path that names no file and has no extension
+ * is a client-side route: it gets index.html.  Missing assets stay 404
+ * so a broken build shows as one.  Dotfiles (.env, .git/, .htpasswd)
+ * are never served: they are not part of a UI build, so one found in
+ * www was left there by mistake.
  */
 
 struct mime {
@@ -121,7 +125,8 @@ static_open(const char *path, struct stat *st)
 {
 	int	 fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
+	/* Relative to the current directory, www. */
+	if ((fd = open(path + 1, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
 		return (-1);
 	if (fstat(fd, st) == -1) {
 		close(fd);
@@ -148,6 +153,11 @@ static_serve(struct evhttp_request *req, const char *rawpath)
 	}
 	if (static_clean_path(rawpath, path, sizeof(path)) == -1) {
 		evhttp_send_error(req, 400, NULL);
+		return;
+	}
+	/* A segment that starts with a dot, and no SPA fallback for it. */
+	if (strstr(path, "/.") != NULL) {
+		evhttp_send_error(req, 404, NULL);
 		return;
 	}
 	if (strcmp(path, "/") == 0)

@@ -16,8 +16,9 @@
 
 /*
  * The request-body decoder of dkd-api: the first byte picks an op, the
- * rest is the body.  Whatever it accepts must also encode and decode
- * through the op's fields exactly as the master will read them.
+ * rest is the body.  Whatever it accepts, with the path parameters the
+ * router adds, must also encode and decode through the op's fields
+ * exactly as the master will read them.
  */
 
 #include <sys/types.h>
@@ -53,6 +54,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				__builtin_trap();
 		return (0);
 	}
+	/* The router fills path parameters, which are required. */
+	for (i = 0; i < spec->nfields; i++)
+		if (spec->fields[i].src == FS_PATH && !a.present[i]) {
+			if ((a.str[i] = strdup("id")) == NULL)
+				abort();
+			a.present[i] = 1;
+		}
 	if (op_args_hash_tokens(spec, &a) == -1)
 		abort();
 	wbuf_init(&w, 4 * 1024 * 1024);

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """The HTTP face of dkd-api: the API's JSON answers and CORS, the static
-files and SPA fallback, path traversal, conditional requests, the body and
-header limits, many concurrent keep-alive clients, slow clients and the
-idle timeout.  One dkd serves all checks."""
+files and SPA fallback, dotfiles, path traversal, conditional requests,
+Content-Type of request bodies, the body and header limits, many
+concurrent keep-alive clients, slow clients and the idle timeout.  One dkd
+serves all checks, from a copy of the web UI in its own directory."""
 
 import http.client
 import json
 import os
 import select
+import shutil
 import socket
 import sys
 import threading
@@ -19,13 +21,36 @@ from dkdtest import (WWW, Dkd, check, eq, http_request, proc_fds, raw_http,
 
 ORIGIN = "https://ui.example.test"
 HEALTH_BODY = b'{"status":"ok"}'
+# Markers in files no request may ever return (see test_traversal).
+OUTSIDE = b"dkdtest outside www: a traversal escaped the web root\n"
+INSIDE = b"dkdtest decoy at the www root: '..' reached the filesystem\n"
+DOTFILE = b"dkdtest dotfile: never served\n"
+DOTFILES = (".env", ".hidden.js", "assets/.git/config",
+            ".well-known/security.txt", ".git/HEAD")
 _d = None
 
 
 def dkd():
+    """One dkd for the whole file, serving a copy of the installed web UI
+    from DIR/www, with DIR/secret.txt beside it (outside the web root),
+    the decoy www/secret.txt and some dotfiles."""
     global _d
     if _d is None:
-        _d = Dkd("http", keep=True, cors_origin=ORIGIN).start()
+        d = Dkd("http", keep=True, cors_origin=ORIGIN)
+        www = os.path.join(d.dir, "www")
+        shutil.copytree(WWW, www)
+        with open(os.path.join(d.dir, "secret.txt"), "wb") as f:
+            f.write(OUTSIDE)
+        with open(os.path.join(www, "secret.txt"), "wb") as f:
+            f.write(INSIDE)
+        for name in DOTFILES:
+            path = os.path.join(www, name)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(DOTFILE)
+        d.settings["www"] = www
+        d.write_conf()
+        _d = d.start()
         _d.api_pid = _d.worker("dkd-api")
     return _d
 
@@ -135,13 +160,94 @@ def test_missing_asset():
 
 
 def test_traversal():
+    """No path that climbs with "..", however it is spelled, reaches the
+    file system.  dkd-api is chrooted into www in a normal build, so a
+    file outside www (DIR/secret.txt, OUTSIDE) cannot leak there even if
+    the path check were gone: inside the chroot "/.." is "/".  That makes
+    the decoy www/secret.txt (INSIDE) what a climbing path would reach,
+    so seeing it means ".." got through to open().  In a build without
+    the sandbox (the ASan build) the same paths would reach OUTSIDE
+    instead.  Either marker in a reply fails the test in either build."""
     d = dkd()
-    for path in ("/%2e%2e/etc/passwd", "/%2E%2E/etc/passwd",
-                 "/../etc/passwd", "/assets/../../etc/passwd",
-                 "/assets/%2e%2e/%2e%2e/etc/passwd", "/./index.html"):
+    r = d.get("/secret.txt")
+    eq((r.status, r.body), (200, INSIDE), "GET /secret.txt (the decoy must "
+       "be servable for this test to mean anything)")
+    leaks = []
+    for path in ("/../secret.txt", "/%2e%2e/secret.txt",
+                 "/%2E%2E/secret.txt", "/.%2e/secret.txt",
+                 "/%2e./secret.txt", "/..%2fsecret.txt",
+                 "/%2e%2e%2fsecret.txt", "/assets/../secret.txt",
+                 "/assets/..%2fsecret.txt", "/assets/%2e%2e/secret.txt",
+                 "/assets/%2e%2e%2f%2e%2e%2fsecret.txt",
+                 "/assets/../../secret.txt", "//../secret.txt",
+                 "/assets//..//..//secret.txt", "/x/../../secret.txt",
+                 "/%2e%2e/etc/passwd", "/../etc/passwd",
+                 "/assets/../../etc/passwd", "/./index.html",
+                 "/assets/../index.html", "/assets/%2e%2e/index.html"):
         r = d.get(path)
-        eq(r.status, 400, "GET %s status" % path)
-        check(b"root:" not in r.body, "GET %s leaked /etc/passwd" % path)
+        if OUTSIDE in r.body or INSIDE in r.body or b"root:" in r.body:
+            leaks.append("%s -> %d %r" % (path, r.status, r.body[:80]))
+        elif r.status != 400:
+            leaks.append("%s -> %d, expected 400" % (path, r.status))
+    for path in ("/..%5csecret.txt", "/assets\\..\\secret.txt",
+                 "/%252e%252e/secret.txt", "/..%00/secret.txt"):
+        r = d.get(path)
+        if OUTSIDE in r.body or INSIDE in r.body:
+            leaks.append("%s -> %d %r" % (path, r.status, r.body[:80]))
+        elif r.status not in (400, 404):
+            leaks.append("%s -> %d, expected 400 or 404" % (path, r.status))
+    check(not leaks, "traversal: %s" % "; ".join(leaks))
+    still_serving(d, "traversal attempts")
+
+
+def test_dotfiles():
+    d = dkd()
+    bad = []
+    for name in DOTFILES:
+        check(os.path.exists(os.path.join(d.settings["www"], name)),
+              "dotfile %s missing from the test's www" % name)
+    for path in ["/" + n for n in DOTFILES] + [
+            "/%2eenv", "/assets/%2Egit/config", "/.env/", "/.git",
+            "/.well-known", "/.well-known/", "/.nope", "/.well-known/nope",
+            "/assets/.git/nope"]:
+        r = d.get(path)
+        if r.status != 404 or DOTFILE in r.body or r.body == index_html():
+            bad.append("%s -> %d %r" % (path, r.status, r.body[:60]))
+    check(not bad, "dotfiles: %s" % "; ".join(bad))
+
+
+def test_content_type():
+    d = dkd()
+    login = json.dumps({"email": "nobody@example.test",
+                        "password": "wrong password"}).encode()
+    form = b"email=nobody%40example.test&password=wrong+password"
+    for ct, body in (("application/x-www-form-urlencoded", form),
+                     ("multipart/form-data; boundary=x",
+                      b"--x\r\nContent-Disposition: form-data; "
+                      b"name=\"email\"\r\n\r\na\r\n--x--\r\n"),
+                     ("text/plain", login),
+                     ("text/plain;charset=utf-8", login),
+                     ("application/jsonx", login),
+                     ("application/json-patch+json", login),
+                     ("", login), (None, login)):
+        h = {} if ct is None else {"Content-Type": ct}
+        r = d.http("POST", "/api/auth/login", body=body, headers=h)
+        eq(r.status, 415, "POST /api/auth/login with Content-Type %r" % ct)
+        eq(content_type(r), "application/json", "415 Content-Type")
+        eq(r.json(), {"error": "invalid", "message":
+                      "Content-Type must be application/json."},
+           "415 body for Content-Type %r" % ct)
+    for ct in ("application/json", "application/json; charset=utf-8",
+               "Application/JSON;charset=UTF-8", " application/json ;x=y"):
+        r = d.http("POST", "/api/auth/login", body=login,
+                   headers={"Content-Type": ct})
+        eq(r.status, 401, "POST /api/auth/login, wrong password, "
+           "Content-Type %r (%r)" % (ct, r))
+    # no body, no Content-Type needed
+    r = d.http("POST", "/api/auth/logout", body=b"")
+    check(r.status != 415, "POST /api/auth/logout without a body: 415")
+    eq(r.status, 401, "POST /api/auth/logout without a token or body")
+    still_serving(d, "bodies of the wrong type")
 
 
 def test_etag():
@@ -357,7 +463,12 @@ run_tests([
     ("/ serves index.html as text/html", test_index),
     ("SPA fallback: /projects/123 serves index.html", test_spa_fallback),
     ("missing asset /assets/missing.js: 404", test_missing_asset),
-    ("path traversal (.., %2e%2e): 400, nothing leaked", test_traversal),
+    ("path traversal (.., %2e%2e, %2f): 400, neither the file outside www "
+     "nor the decoy a chrooted '..' would reach", test_traversal),
+    ("dotfiles (/.env, /assets/.git/config, /.well-known/): 404",
+     test_dotfiles),
+    ("API bodies need Content-Type application/json: form, text/plain, "
+     "none: 415", test_content_type),
     ("ETag with If-None-Match: 304", test_etag),
     ("2 MiB request body: 413, server keeps working", test_body_limit),
     ("headers over 16 KiB: error status, server keeps working",

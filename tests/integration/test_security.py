@@ -457,28 +457,73 @@ def test_invalid_utf8_keys():
     still_serving(d, "invalid UTF-8 in keys")
 
 
+def expect_invalid_bodies(d, what, bodies):
+    """POST /api/projects with each body: 400 "Invalid JSON body..."."""
+    for body in bodies:
+        expect_error(post_raw(d, "/api/projects", body), 400, "invalid",
+                     prefix="Invalid JSON body",
+                     what="%s in %r" % (what, body))
+
+
+def expect_names(d, what, cases):
+    """POST /api/projects with each (body, name): 201 with that name."""
+    for body, name in cases:
+        p = expect_json(post_raw(d, "/api/projects", body), 201,
+                        "%s %r" % (what, body))
+        eq(p["name"], name, "name from %r" % body)
+
+
 def test_invalid_utf8():
     d = dkd()
     for raw, what in BAD_UTF8:
-        for body in (b'{"name":"a' + raw + b'b"}',
-                     b'{"name":"x","extra":"' + raw + b'"}',
-                     b'{"name":"x","e":["' + raw + b'"]}'):
-            expect_error(post_raw(d, "/api/projects", body), 400, "invalid",
-                         prefix="Invalid JSON body",
-                         what="%s in %r" % (what, body))
+        expect_invalid_bodies(d, what, (b'{"name":"a' + raw + b'b"}',
+                                         b'{"name":"x","extra":"' + raw +
+                                         b'"}',
+                                         b'{"name":"x","e":["' + raw +
+                                         b'"]}'))
         expect_error(d.api("POST", "/api/auth/login",
                            body=b'{"email":"a' + raw + b'@x.io","password":'
                            b'"xxxxxxxx"}'), 400, "invalid",
                      prefix="Invalid JSON body", what="%s in an email" % what)
     # valid multi-byte UTF-8 and escaped pairs are fine
-    for body, name in ((b'{"name":"\xf0\x9f\x98\x80 \xc3\xa9"}',
-                        "\U0001F600 \u00e9"),
-                       (b'{"name":"\\ud83d\\ude00 \\u00e9"}',
-                        "\U0001F600 \u00e9")):
-        p = expect_json(post_raw(d, "/api/projects", body), 201,
-                        "valid UTF-8 %r" % body)
-        eq(p["name"], name, "name from %r" % body)
+    expect_names(d, "valid UTF-8",
+                 ((b'{"name":"\xf0\x9f\x98\x80 \xc3\xa9"}',
+                   "\U0001F600 \u00e9"),
+                  (b'{"name":"\\ud83d\\ude00 \\u00e9"}',
+                   "\U0001F600 \u00e9")))
     still_serving(d, "invalid UTF-8")
+
+
+def test_lone_surrogate():
+    """yajl decodes an escaped lone UTF-16 surrogate to "?", so the name
+    would silently change; the body is refused instead."""
+    d = dkd()
+    for s, what in ((b"\\ud800", "lone high surrogate"),
+                    (b"\\uDBFF", "lone high surrogate, upper case"),
+                    (b"\\udc00", "lone low surrogate"),
+                    (b"a\\ud800b", "high surrogate then a letter"),
+                    (b"\\ud800\\u0041", "high surrogate then \\u0041"),
+                    (b"\\ud800\\n", "high surrogate then \\n"),
+                    (b"\\ud800\\ud800", "two high surrogates"),
+                    (b"\\udc00\\ud800", "low then high surrogate"),
+                    (b"\\ud83d\\ude00\\ude00", "a pair, then a lone low")):
+        expect_invalid_bodies(d, what, (b'{"name":"' + s + b'"}',
+                                         b'{"name":"x","extra":"' + s +
+                                         b'"}',
+                                         b'{"name":"x","e":[{"k":"' + s +
+                                         b'"}]}',
+                                         b'{"name":"x","' + s + b'":1}'))
+    expect_error(d.api("POST", "/api/auth/login",
+                       body=b'{"email":"' + ADMIN_EMAIL.encode() +
+                       b'\\ud800","password":"' + PASSWORD.encode() +
+                       b'"}'), 400, "invalid", prefix="Invalid JSON body",
+                 what="login with a lone surrogate after the admin's email")
+    # a pair, and escapes that only look like surrogates, are fine
+    expect_names(d, "valid escapes",
+                 ((b'{"name":"\\ud83d\\ude00"}', "\U0001F600"),
+                  (b'{"name":"\\\\ud800"}', "\\ud800"),
+                  (b'{"name":"x\\"\\ud7ff\\ue000"}', "x\"\ud7ff\ue000")))
+    still_serving(d, "lone surrogates")
 
 
 def test_nul():
@@ -724,6 +769,8 @@ run_tests([
      "serving", test_nesting),
     ("invalid UTF-8 in string values: 400", test_invalid_utf8),
     ("invalid UTF-8 in object keys: 400", test_invalid_utf8_keys),
+    ("lone UTF-16 surrogate escapes (\\ud800, \\udc00): 400, not \"?\"",
+     test_lone_surrogate),
     ("NUL (\\u0000 or raw) in string values: 400", test_nul),
     ("NUL (\\u0000 or raw) in object keys: 400", test_nul_keys),
     ("wrong JSON types: 400 'Field \"x\" must be a string.'",
