@@ -36,7 +36,7 @@
 #include <event2/listener.h>
 
 #include "api.h"
-#include "conf.h"
+#include "cidr.h"
 #include "log.h"
 #include "worker.h"
 
@@ -331,7 +331,7 @@ http_conn_addr(struct http_conn *c, struct http_addr *key)
 	memset(full, 0, sizeof(full));
 	memcpy(full, ip, af == AF_INET ? 4 : 16);
 	for (i = 0; i < worker->settings.nproxies; i++)
-		if (config_cidr_match(&worker->settings.proxies[i], af, full))
+		if (cidr_match(&worker->settings.proxies[i], af, full))
 			return (-1);
 	key->key[0] = af == AF_INET ? 4 : 6;
 	memcpy(key->key + 1, full, af == AF_INET ? 4 : 8);

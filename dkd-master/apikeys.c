@@ -139,7 +139,7 @@ apikey_create(struct request *req, const struct user *u, const char *desc,
 		return;
 	}
 	if (n >= APIKEYS_MAX) {
-		if (req->from_ctl)
+		if (req->caller == CALLER_CTL)
 			reply_error(req, 409, "%s has %d API keys; delete one "
 			    "before creating another.", u->email, n);
 		else
