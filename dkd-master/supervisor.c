@@ -239,7 +239,8 @@ worker_spawn(struct dkd_worker *w)
 		return;
 	}
 	if (imsgev_init(&w->iev, env->base, fd, DKD_IMSG_MAX_INTERNAL,
-	    DKD_QUEUE_MAX_INTERNAL, 1, worker_dispatch, w) == -1)
+	    DKD_QUEUE_MAX_INTERNAL, proc_fdpass(w->id, PROC_MASTER), worker_dispatch,
+	    w) == -1)
 		fatal("%s: imsgev_init", __func__);
 	w->ready = 0;
 	w->generation++;
