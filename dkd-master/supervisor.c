@@ -427,6 +427,12 @@ child_dispatch(int fd, short event, void *arg)
 		return;
 	}
 	if (n == 0) {
+		/* A message cut short by end of file is a broken worker. */
+		if (w->iev.ibuf.rlen > 0) {
+			child_kill(w, "it closed its channel in the middle of "
+			    "a message");
+			return;
+		}
 		/* Dead or about to be: SIGCHLD completes the picture. */
 		if (!env->stopping)
 			log_debug("%s closed its channel", w->name);
