@@ -99,6 +99,8 @@ class Numbers:
         self.OP = c_enum(os.path.join(common, "ops.h"), "api_op")
         self.MAX_INTERNAL = c_define(os.path.join(common, "dkd_imsg.h"),
                                      "DKD_IMSG_MAX_INTERNAL")
+        self.CTL_VERSION = c_define(os.path.join(common, "dkd_imsg.h"),
+                                    "DKD_CTL_VERSION")
 
 
 # --------------------------------------------------------- wire encoding

@@ -12,17 +12,19 @@ pid), log that it killed that worker and why, start the real worker in
 its place, and answer /api/health again; the stray descriptor must not
 stay in the master.  Well-formed messages from the same script are
 served and not punished, so the refusals are for what each attack
-breaks.
+breaks.  A descriptor sent over the control socket is refused too.
 
 A fresh dkd per scenario keeps the death budget (5 in 5 minutes) and the
 restart backoff out of the picture.  Run it against the ASan build too
 (DKD_PREFIX=build-asan/root): any sanitizer report in dkd's output fails
 the scenario."""
 
+import array
 import json
 import os
 import re
 import shutil
+import socket
 import sys
 import time
 
@@ -184,7 +186,8 @@ def hostile(comm, attack):
         d = rig.d
         if attack == "missing_field":
             # A valid token first: the hole was behind authentication.
-            d.wait_log("ready: all workers are running", 20)
+            check(d.wait_log("ready: all workers are running", 20),
+                  "dkd not ready", *d.log_tail())
             rig.hand("setup_token", d.setup_token())
             eq(rig.wait_report("registered"), 201, "register through the "
                "master as the compromised api")
@@ -298,6 +301,47 @@ def test_valid_logd():
     rig.sanitizer_clean()
 
 
+def test_control_fd():
+    """The control socket carries no descriptor: a dkctl request with one
+    ends that connection, the descriptor is closed for good, and dkd
+    goes on serving."""
+    n = numbers()
+    d = Dkd("ctl-fd").start()
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    r, w = os.pipe()
+    try:
+        s.settimeout(5)
+        s.connect(d.sock)
+        ino = os.fstat(r).st_ino
+        msg = evilworker.header(n.T["IMSG_CTL_STATUS"], 16,
+                                peerid=n.CTL_VERSION, mark=True)
+        s.sendmsg([msg], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                           array.array("i", [r]).tobytes())])
+        os.close(r)
+        r = -1
+        try:
+            got = s.recv(4096)
+        except socket.timeout:
+            got = None
+        eq(got, b"", "what dkd answers a request with a descriptor")
+        link = "pipe:[%d]" % ino
+        check(link not in proc_fds(d.pid).values(),
+              "the master holds the pipe sent over the control socket")
+        try:
+            os.write(w, b"x")
+            check(False, "the pipe still has a reader after dkd refused it")
+        except BrokenPipeError:
+            pass
+        check(d.alive(), "dkd exited", *d.log_tail())
+        eq(d.dkctl("status").returncode, 0, "dkctl status afterwards")
+        eq(d.health_status(), 200, "health afterwards")
+    finally:
+        s.close()
+        if r != -1:
+            os.close(r)
+        os.close(w)
+
+
 COMMON = ["truncated_eof", "truncated_garbage", "oversized", "huge_length",
           "short_length", "unknown_type", "type_zero", "wrong_direction",
           "pong_size", "trailing", "short_payload", "fd", "fd_unmarked",
@@ -340,7 +384,9 @@ tests = [("valid messages from a scripted dkd-api are served",
          ("valid messages from a scripted dkd-reconciler are served",
           test_valid_reconciler),
          ("valid messages from a scripted dkd-logd: it is left alone",
-          test_valid_logd)]
+          test_valid_logd),
+         ("a descriptor sent over the control socket is refused and "
+          "closed; dkd serves on", test_control_fd)]
 for comm in ("dkd-api", "dkd-reconciler", "dkd-logd"):
     for attack in COMMON + OWN[comm]:
         tests.append(("%s sends %s: killed, replaced, dkd serves on"
