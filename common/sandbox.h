@@ -42,7 +42,7 @@ struct sandbox_cfg {
 };
 
 void	 sandbox_enter(const struct sandbox_cfg *, enum dkd_proc_id);
-/* Each worker defines its own, with its allow-list (sandbox_<role>.c). */
+/* The allow-list that each worker defines in its sandbox_<role>.c. */
 int	 seccomp_install(enum dkd_proc_id);
 
 #endif /* DK_SANDBOX_H */

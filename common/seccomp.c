@@ -23,20 +23,25 @@
 #include <errno.h>
 #include <limits.h>
 
+#include "sandbox.h"
 #include "seccomp.h"
 
-/* Install a worker's allow-list; no_new_privs must be set already. */
+/*
+ * Install the program's allow-list; no_new_privs must be set already.
+ * A program carries one list, so asking for another role's is an error.
+ */
 int
-seccomp_load(const struct sock_filter *filter, size_t len)
+seccomp_install(enum dkd_proc_id id)
 {
 	struct sock_fprog	 prog;
 
-	if (len == 0 || len > USHRT_MAX) {
+	if (id != seccomp_list.id || seccomp_list.len == 0 ||
+	    seccomp_list.len > USHRT_MAX) {
 		errno = EINVAL;
 		return (-1);
 	}
-	prog.filter = (struct sock_filter *)filter;
-	prog.len = (unsigned short)len;
+	prog.filter = (struct sock_filter *)seccomp_list.filter;
+	prog.len = (unsigned short)seccomp_list.len;
 	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == -1)
 		return (-1);
 	return (0);

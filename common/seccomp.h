@@ -42,6 +42,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "dkd_imsg.h"
 
 #define SC_ARG_LO(n)	(offsetof(struct seccomp_data, args[(n)]))
 
@@ -183,6 +184,16 @@
 	SC_ALLOW(exit), \
 	SC_ALLOW(exit_group)
 
-int	 seccomp_load(const struct sock_filter *, size_t);
+/*
+ * The allow-list of the program, defined once by its sandbox_<role>.c;
+ * seccomp_install (sandbox.h) installs it for that role only.
+ */
+struct seccomp_list {
+	enum dkd_proc_id		 id;
+	const struct sock_filter	*filter;
+	size_t				 len;
+};
+
+extern const struct seccomp_list seccomp_list;
 
 #endif /* DK_SECCOMP_H */

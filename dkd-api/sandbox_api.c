@@ -16,10 +16,7 @@
 
 #include <sys/types.h>
 
-#include <errno.h>
-
 #include "compat.h"
-#include "sandbox.h"
 #include "seccomp.h"
 
 #define WRITE_FLAGS	(O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND)
@@ -54,13 +51,6 @@ static const struct sock_filter api_filter[] = {
 	SC_KILL
 };
 
-/* dkd-api links this list and no other: any other id is a mistake. */
-int
-seccomp_install(enum dkd_proc_id id)
-{
-	if (id != PROC_API) {
-		errno = EINVAL;
-		return (-1);
-	}
-	return (seccomp_load(api_filter, nitems(api_filter)));
-}
+const struct seccomp_list seccomp_list = {
+	PROC_API, api_filter, nitems(api_filter)
+};

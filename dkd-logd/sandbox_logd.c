@@ -16,10 +16,7 @@
 
 #include <sys/types.h>
 
-#include <errno.h>
-
 #include "compat.h"
-#include "sandbox.h"
 #include "seccomp.h"
 
 /*
@@ -34,13 +31,6 @@ static const struct sock_filter logd_filter[] = {
 	SC_KILL
 };
 
-/* dkd-logd links this list and no other: any other id is a mistake. */
-int
-seccomp_install(enum dkd_proc_id id)
-{
-	if (id != PROC_LOGD) {
-		errno = EINVAL;
-		return (-1);
-	}
-	return (seccomp_load(logd_filter, nitems(logd_filter)));
-}
+const struct seccomp_list seccomp_list = {
+	PROC_LOGD, logd_filter, nitems(logd_filter)
+};

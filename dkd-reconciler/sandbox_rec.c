@@ -16,10 +16,7 @@
 
 #include <sys/types.h>
 
-#include <errno.h>
-
 #include "compat.h"
-#include "sandbox.h"
 #include "seccomp.h"
 
 #ifdef __NR_open
@@ -51,13 +48,6 @@ static const struct sock_filter rec_filter[] = {
 	SC_KILL
 };
 
-/* dkd-reconciler links this list and no other: any other id is a mistake. */
-int
-seccomp_install(enum dkd_proc_id id)
-{
-	if (id != PROC_RECONCILER) {
-		errno = EINVAL;
-		return (-1);
-	}
-	return (seccomp_load(rec_filter, nitems(rec_filter)));
-}
+const struct seccomp_list seccomp_list = {
+	PROC_RECONCILER, rec_filter, nitems(rec_filter)
+};

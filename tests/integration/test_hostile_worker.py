@@ -247,11 +247,22 @@ def hostile(comm, attack):
     return t
 
 
+def left_alone(rig, rep):
+    """The scripted worker is still the one running, never killed, and
+    dkd is whole."""
+    d = rig.d
+    time.sleep(1)
+    check(d.alive(), "dkd exited", *d.log_tail())
+    check("killing %s" % rig.role not in d.log(), "the valid %s was "
+          "killed" % rig.role, *d.log_tail())
+    eq(d.worker(rig.comm), rep["pid"], "pid of the valid %s" % rig.comm)
+    rig.sanitizer_clean()
+
+
 def test_valid_api():
     """Well-formed requests from the same script are answered and the
     script is left alone."""
     rig = Rig("dkd-api", "valid").start()
-    d = rig.d
     rep = rig.wait_attack()
 
     def replies():
@@ -259,15 +270,10 @@ def test_valid_api():
         return r if r and len(r.get("replies", [])) >= 2 else None
     r = wait_until(replies, 10)
     check(r, "no replies to the valid requests: %r" % rig.report(),
-          *d.log_tail())
+          *rig.d.log_tail())
     eq(sorted(map(tuple, r["replies"])), [(1, 200), (2, 401)],
        "(peerid, status) of health and of preset-get without a token")
-    time.sleep(1)
-    check(d.alive(), "dkd exited", *d.log_tail())
-    check("killing api" not in d.log(), "the valid api was killed",
-          *d.log_tail())
-    eq(d.worker("dkd-api"), rep["pid"], "pid of the (valid) api")
-    rig.sanitizer_clean()
+    left_alone(rig, rep)
 
 
 def test_valid_reconciler():
@@ -279,26 +285,17 @@ def test_valid_reconciler():
         st = d.status_json()
         return st if st and st["docker"].get("server_version") == \
             "evil-99.0" else None
-    st = wait_until(seen, 10)
-    check(st, "the master did not take the reconciler's docker status: %r"
-          % d.status_json(), *d.log_tail())
+    check(wait_until(seen, 10), "the master did not take the reconciler's "
+          "docker status: %r" % d.status_json(), *d.log_tail())
     d.wait_ready(30)
-    check("killing reconciler" not in d.log(),
-          "the valid reconciler was killed", *d.log_tail())
-    eq(d.worker("dkd-reconciler"), rep["pid"], "pid of the reconciler")
-    rig.sanitizer_clean()
+    left_alone(rig, rep)
 
 
 def test_valid_logd():
     rig = Rig("dkd-logd", "valid").start()
-    d = rig.d
     rep = rig.wait_attack()
-    d.wait_ready(30)
-    time.sleep(1)
-    check("killing logd" not in d.log(), "the valid logd was killed",
-          *d.log_tail())
-    eq(d.worker("dkd-logd"), rep["pid"], "pid of logd")
-    rig.sanitizer_clean()
+    rig.d.wait_ready(30)
+    left_alone(rig, rep)
 
 
 def test_control_fd():

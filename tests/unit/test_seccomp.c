@@ -75,7 +75,9 @@ struct probe {
 static int	probe_pipe[2];
 
 static void	child_exit(int);
-static int	run_child(enum dkd_proc_id, int (*)(void));
+static int	in_child(void (*)(const void *), const void *);
+static void	probe_child(const void *);
+static void	install_child(const void *);
 static const char *role_name(enum dkd_proc_id);
 static void	install_other(enum dkd_proc_id);
 static int	p_nothing(void);
@@ -112,35 +114,55 @@ child_exit(int code)
 		(void)syscall(SYS_exit_group, code);
 }
 
-/* Fork; in the child, lock it down, run fn and exit with its result. */
+/* Fork, run fn(arg) in the child, which never returns; its status. */
 static int
-run_child(enum dkd_proc_id id, int (*fn)(void))
+in_child(void (*fn)(const void *), const void *arg)
 {
-	struct rlimit	 nocore = { 0, 0 };
-	pid_t		 pid;
-	int		 status;
+	pid_t	 pid;
+	int	 status;
 
 	fflush(stdout);
 	if ((pid = fork()) == -1)
 		bail("fork");
 	if (pid == 0) {
-		/* SIGSYS would dump core; nobody wants those. */
-		(void)setrlimit(RLIMIT_CORE, &nocore);
-		/* As log_init does: no zone file to read in the jail. */
-		(void)setenv("TZ", "UTC", 1);
-		tzset();
-		if (pipe(probe_pipe) == -1)
-			child_exit(EX_INSTALL);
-		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
-			child_exit(EX_NOPRIVS);
-		if (seccomp_install(id) == -1)
-			child_exit(EX_INSTALL);
-		child_exit(fn());
+		fn(arg);
+		child_exit(127);
 	}
 	while (waitpid(pid, &status, 0) == -1)
 		if (errno != EINTR)
 			bail("waitpid");
 	return (status);
+}
+
+/* In the child: lock it down, run the probe and exit with its result. */
+static void
+probe_child(const void *arg)
+{
+	const struct probe	*p = arg;
+	struct rlimit		 nocore = { 0, 0 };
+
+	/* SIGSYS would dump core; nobody wants those. */
+	(void)setrlimit(RLIMIT_CORE, &nocore);
+	/* As log_init does: no zone file to read in the jail. */
+	(void)setenv("TZ", "UTC", 1);
+	tzset();
+	if (pipe(probe_pipe) == -1)
+		child_exit(EX_INSTALL);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		child_exit(EX_NOPRIVS);
+	if (seccomp_install(p->id) == -1)
+		child_exit(EX_INSTALL);
+	child_exit(p->fn());
+}
+
+/* In the child: exit 0 if the list of *arg cannot be installed here. */
+static void
+install_child(const void *arg)
+{
+	const enum dkd_proc_id	*id = arg;
+
+	errno = 0;
+	child_exit(seccomp_install(*id) == -1 && errno == EINVAL ? 0 : 1);
 }
 
 static const char *
@@ -454,20 +476,9 @@ static const struct probe	 probes[] = {
 static void
 install_other(enum dkd_proc_id id)
 {
-	pid_t	 pid;
 	int	 st;
 
-	fflush(stdout);
-	if ((pid = fork()) == -1)
-		bail("fork");
-	if (pid == 0) {
-		errno = 0;
-		child_exit(seccomp_install(id) == -1 && errno == EINVAL ?
-		    0 : 1);
-	}
-	while (waitpid(pid, &st, 0) == -1)
-		if (errno != EINTR)
-			bail("waitpid");
+	st = in_child(install_child, &id);
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
 	    "%s: seccomp_install(%s) fails with EINVAL", role_name(TEST_ROLE),
 	    id == PROC_MASTER ? "master" : role_name(id));
@@ -489,7 +500,7 @@ main(void)
 		p = &probes[i];
 		if (p->id != TEST_ROLE)
 			continue;
-		st = run_child(p->id, p->fn);
+		st = in_child(probe_child, p);
 		killed = WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS;
 		exited = WIFEXITED(st);
 		code = exited ? WEXITSTATUS(st) : -1;
