@@ -20,11 +20,12 @@
 /*
  * The pieces of hand-written seccomp-BPF allow-lists, in the manner of
  * OpenSSH portable.  Each worker writes its own list from these, in
- * sandbox_<role>.c in its own directory, and links only that one.  The default is to kill the
- * whole process; calls that a library makes harmlessly get an errno
- * instead, so they cannot use up the master's restart budget.  Arguments
- * are checked on their low 32 bits, which is what the kernel reads for
- * int flags and commands; x86_64 and aarch64 are little-endian.
+ * sandbox_<role>.c in its own directory, and links only that one.  The
+ * default is to kill the whole process; calls that a library makes
+ * harmlessly get an errno instead, so they cannot use up the master's
+ * restart budget.  Arguments are checked on their low 32 bits, which is
+ * what the kernel reads for int flags and commands; x86_64 and aarch64
+ * are little-endian.
  */
 
 #include <sys/types.h>
@@ -51,7 +52,8 @@
 #define SC_LOAD_ARG(n) \
 	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SC_ARG_LO(n))
 #define SC_RET_ERRNO(err) \
-	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ((err) & SECCOMP_RET_DATA))
+	BPF_STMT(BPF_RET | BPF_K, \
+	    SECCOMP_RET_ERRNO | ((err) & SECCOMP_RET_DATA))
 #define SC_RET_ALLOW	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
 #define SC_KILL		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS)
 
