@@ -48,10 +48,14 @@ imsgbuf_init(struct imsgbuf *ib, int fd)
 	return (0);
 }
 
+/*
+ * A channel refuses descriptors in both directions until told otherwise,
+ * so one that no message needs an fd on cannot be used to smuggle one.
+ */
 void
-imsgbuf_allow_fdpass(struct imsgbuf *ib)
+imsgbuf_allow_fdpass(struct imsgbuf *ib, int dirs)
 {
-	ib->fdpass = 1;
+	ib->fdpass = dirs & (IMSG_FDPASS_SEND | IMSG_FDPASS_RECV);
 }
 
 int
@@ -107,7 +111,9 @@ ibuf_rfd_pop(struct imsgbuf *ib)
  * Read what the socket has.  1: progress or nothing yet (EAGAIN), 0: the
  * peer closed, -1: error.  Linux drops a passed descriptor silently when
  * we are out of descriptor slots and only says so with MSG_CTRUNC, so
- * that is an error on the channel, never a lost fd.
+ * that is an error on the channel, never a lost fd.  A channel that does
+ * not receive descriptors offers no room for them: the kernel closes any
+ * that come, says MSG_CTRUNC, and the channel is broken (EBADMSG).
  */
 int
 imsgbuf_read(struct imsgbuf *ib)
@@ -134,8 +140,10 @@ imsgbuf_read(struct imsgbuf *ib)
 	iov.iov_len = ib->rsize - ib->rlen;
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
-	msg.msg_control = &cmsgbuf.buf;
-	msg.msg_controllen = sizeof(cmsgbuf.buf);
+	if (ib->fdpass & IMSG_FDPASS_RECV) {
+		msg.msg_control = &cmsgbuf.buf;
+		msg.msg_controllen = sizeof(cmsgbuf.buf);
+	}
 
 again:
 	if ((n = recvmsg(ib->fd, &msg, MSG_CMSG_CLOEXEC)) == -1) {
@@ -162,16 +170,11 @@ again:
 			return (-1);
 		}
 		memcpy(&fd, CMSG_DATA(cmsg), sizeof(fd));
-		if (!ib->fdpass) {
-			close(fd);
-			errno = EBADMSG;
-			return (-1);
-		}
 		if (ibuf_rfd_push(ib, fd) == -1)
 			return (-1);
 	}
 	if (msg.msg_flags & MSG_CTRUNC) {
-		errno = EMSGSIZE;
+		errno = (ib->fdpass & IMSG_FDPASS_RECV) ? EMSGSIZE : EBADMSG;
 		return (-1);
 	}
 	if (n == 0)
@@ -225,7 +228,7 @@ imsg_get(struct imsgbuf *ib, struct imsg *imsg)
 		errno = ERANGE;
 		return (-1);
 	}
-	if ((hdr.len & IMSG_FD_MARK) && !ib->fdpass) {
+	if ((hdr.len & IMSG_FD_MARK) && !(ib->fdpass & IMSG_FDPASS_RECV)) {
 		errno = EBADMSG;
 		return (-1);
 	}
@@ -286,7 +289,7 @@ imsg_compose(struct imsgbuf *ib, uint32_t type, uint32_t peerid, pid_t pid,
 		return (-1);
 	}
 	len = IMSG_HEADER_SIZE + datalen;
-	if (fd != -1 && !ib->fdpass) {
+	if (fd != -1 && !(ib->fdpass & IMSG_FDPASS_SEND)) {
 		errno = EINVAL;
 		return (-1);
 	}

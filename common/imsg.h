@@ -36,6 +36,10 @@
 #define IMSG_READ_SIZE		65536
 #define IMSG_MAX_PENDING_FDS	16
 
+/* Which way descriptors may travel on a channel: none unless allowed. */
+#define IMSG_FDPASS_SEND	0x01
+#define IMSG_FDPASS_RECV	0x02
+
 struct imsg_hdr {
 	uint32_t	 type;
 	uint32_t	 len;		/* header included; top bit: has fd */
@@ -53,7 +57,7 @@ struct ibuf {
 
 struct imsgbuf {
 	int			 fd;
-	int			 fdpass;
+	int			 fdpass;	/* IMSG_FDPASS_* */
 	pid_t			 pid;
 	size_t			 maxsize;	/* largest message, header included */
 	size_t			 maxqueue;	/* largest write queue in bytes */
@@ -75,7 +79,7 @@ struct imsg {
 };
 
 int	 imsgbuf_init(struct imsgbuf *, int);
-void	 imsgbuf_allow_fdpass(struct imsgbuf *);
+void	 imsgbuf_allow_fdpass(struct imsgbuf *, int);
 int	 imsgbuf_set_maxsize(struct imsgbuf *, size_t);
 void	 imsgbuf_set_maxqueue(struct imsgbuf *, size_t);
 int	 imsgbuf_read(struct imsgbuf *);

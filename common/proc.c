@@ -27,6 +27,38 @@
 #include "dkd_imsg.h"
 #include "proc.h"
 
+/* Which way descriptors travel on a worker's channel. */
+#define FD_TO_WORKER	0x01
+#define FD_TO_MASTER	0x02
+
+/*
+ * One table for both ends of every worker channel, so they cannot
+ * disagree.  A channel not listed here carries no descriptor either way.
+ */
+static const int proc_fd_dirs[PROC_MAX] = {
+	[PROC_API] =		FD_TO_WORKER,	/* IMSG_CFG_LISTEN */
+	[PROC_RECONCILER] =	0,
+	[PROC_LOGD] =		0,
+};
+
+/*
+ * The IMSG_FDPASS_* flags of one end of worker's channel: self is
+ * PROC_MASTER for the master's end, the worker's own id for its end.
+ */
+int
+proc_fdpass(enum dkd_proc_id worker, enum dkd_proc_id self)
+{
+	int	 dirs, out;
+
+	if (worker <= PROC_MASTER || worker >= PROC_MAX)
+		return (0);
+	dirs = proc_fd_dirs[worker];
+	out = self == PROC_MASTER ? FD_TO_WORKER : FD_TO_MASTER;
+	return (((dirs & out) ? IMSG_FDPASS_SEND : 0) |
+	    ((dirs & ~out) ? IMSG_FDPASS_RECV : 0));
+}
+
+/* fdpass: IMSG_FDPASS_* flags, 0 for a channel that carries no fd. */
 int
 imsgev_init(struct imsgev *iev, struct event_base *base, int fd,
     size_t maxsize, size_t maxqueue, int fdpass,
@@ -38,8 +70,7 @@ imsgev_init(struct imsgev *iev, struct event_base *base, int fd,
 	if (imsgbuf_set_maxsize(&iev->ibuf, maxsize) == -1)
 		return (-1);
 	imsgbuf_set_maxqueue(&iev->ibuf, maxqueue);
-	if (fdpass)
-		imsgbuf_allow_fdpass(&iev->ibuf);
+	imsgbuf_allow_fdpass(&iev->ibuf, fdpass);
 	iev->base = base;
 	iev->handler = handler;
 	iev->data = data;

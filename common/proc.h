@@ -27,6 +27,7 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
+#include "dkd_imsg.h"
 #include "imsg.h"
 #include "wire.h"
 
@@ -49,6 +50,7 @@ int	 imsgev_compose_wire(struct imsgev *, uint32_t, uint32_t, int,
 	    struct wbuf *);
 int	 imsgev_io(struct imsgev *, short);
 void	 imsgev_clear(struct imsgev *);
+int	 proc_fdpass(enum dkd_proc_id, enum dkd_proc_id);
 pid_t	 proc_spawn(const char *, char *const [], char *const [], int *);
 
 #endif /* DK_PROC_H */

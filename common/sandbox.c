@@ -49,6 +49,10 @@ sandbox_enter(const struct sandbox_cfg *sc, enum dkd_proc_id id)
 		    __func__);
 	if (!DKD_SANDBOX) {
 		log_warnx("sandbox disabled at build time (sanitizer build)");
+		/* No jail, but the same working directory as in one. */
+		if (sc->workdir != NULL && (chdir(sc->chroot) == -1 ||
+		    chdir(sc->workdir) == -1))
+			fatal("chdir %s/%s", sc->chroot, sc->workdir);
 		return;
 	}
 	if (sc->chroot[0] != '\0') {
@@ -57,6 +61,8 @@ sandbox_enter(const struct sandbox_cfg *sc, enum dkd_proc_id id)
 	}
 	if (chdir("/") == -1)
 		fatal("chdir /");
+	if (sc->workdir != NULL && chdir(sc->workdir) == -1)
+		fatal("chdir %s", sc->workdir);
 
 	/* The docker group is root-equivalent; only the reconciler has it. */
 	if (sc->extra_gid != (gid_t)-1)

@@ -23,6 +23,12 @@
 
 #include "dkd_imsg.h"
 
+/*
+ * Jails belong to root.  dkd-logd writes in this directory below its
+ * root, owned by its user; it is its working directory.
+ */
+#define LOGD_DATA_DIR	"data"
+
 /* What the master tells a worker about its jail (IMSG_CFG_SANDBOX). */
 struct sandbox_cfg {
 	uid_t		 uid;
@@ -31,9 +37,12 @@ struct sandbox_cfg {
 	char		 chroot[PATH_MAX];	/* "": stay in / */
 	pid_t		 master_pid;
 	int		 received;
+	/* Set by the worker: its directory below the jail's root, or NULL. */
+	const char	*workdir;
 };
 
 void	 sandbox_enter(const struct sandbox_cfg *, enum dkd_proc_id);
+/* The allow-list that each worker defines in its sandbox_<role>.c. */
 int	 seccomp_install(enum dkd_proc_id);
 
 #endif /* DK_SANDBOX_H */

@@ -93,7 +93,7 @@ worker_config(void)
 	if (imsgbuf_init(&ib, DKD_CHANNEL_FD) == -1 ||
 	    imsgbuf_set_maxsize(&ib, DKD_IMSG_MAX_INTERNAL) == -1)
 		fatal("%s: imsgbuf", __func__);
-	imsgbuf_allow_fdpass(&ib);
+	imsgbuf_allow_fdpass(&ib, proc_fdpass(worker->id, worker->id));
 	while (!done) {
 		pfd.fd = DKD_CHANNEL_FD;
 		pfd.events = POLLIN;
@@ -185,8 +185,8 @@ worker_run(void)
 	    fcntl(DKD_CHANNEL_FD, F_SETFL, fl | O_NONBLOCK) == -1)
 		fatal("%s: fcntl", __func__);
 	if (imsgev_init(&w->iev, w->base, DKD_CHANNEL_FD,
-	    DKD_IMSG_MAX_INTERNAL, DKD_QUEUE_MAX_INTERNAL, 1,
-	    worker_dispatch_master, w) == -1)
+	    DKD_IMSG_MAX_INTERNAL, DKD_QUEUE_MAX_INTERNAL,
+	    proc_fdpass(w->id, w->id), worker_dispatch_master, w) == -1)
 		fatal("%s: imsgev_init", __func__);
 	w->sigterm = evsignal_new(w->base, SIGTERM, worker_signal, w);
 	w->sigint = evsignal_new(w->base, SIGINT, worker_signal, w);

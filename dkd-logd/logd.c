@@ -38,6 +38,8 @@ main(int argc, char *argv[])
 	worker_config();
 	if ((w->base = event_base_new()) == NULL)
 		fatalx("event_base_new");
+	/* Its jail's root is root's; what logd writes goes here. */
+	w->sandbox.workdir = LOGD_DATA_DIR;
 	sandbox_enter(&w->sandbox, PROC_LOGD);
 	worker_run();
 	/* NOTREACHED */

@@ -19,9 +19,12 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,6 +32,7 @@
 #include "config.h"
 #include "dkd.h"
 #include "log.h"
+#include "sandbox.h"
 #include "settings.h"
 
 /*
@@ -47,10 +51,10 @@
 #define PING_TIMEOUT		30
 #define STOP_GRACE		4	/* seconds before SIGKILL */
 
-struct dkd_worker {
+struct child {
 	const char		*name;
 	enum dkd_proc_id	 id;
-	const char		*exe;
+	const char		*bin;		/* in the libexec directory */
 	const char		*user;
 	int			(*dispatch)(struct imsg *);
 
@@ -58,6 +62,7 @@ struct dkd_worker {
 	gid_t			 gid;
 	gid_t			 extra_gid;
 	const char		*chroot;
+	char			 exe[PATH_MAX];
 
 	pid_t			 pid;
 	struct imsgev		 iev;
@@ -71,13 +76,13 @@ struct dkd_worker {
 	unsigned		 generation;	/* starts so far */
 };
 
-static struct dkd_worker workers[] = {
-	{ .name = "api", .id = PROC_API, .exe = DKD_LIBEXEC "/dkd-api",
+static struct child children[] = {
+	{ .name = "api", .id = PROC_API, .bin = "dkd-api",
 	    .user = DKD_USER_API, .dispatch = master_dispatch_api },
 	{ .name = "reconciler", .id = PROC_RECONCILER,
-	    .exe = DKD_LIBEXEC "/dkd-reconciler", .user = DKD_USER_REC,
+	    .bin = "dkd-reconciler", .user = DKD_USER_REC,
 	    .dispatch = master_dispatch_reconciler },
-	{ .name = "logd", .id = PROC_LOGD, .exe = DKD_LIBEXEC "/dkd-logd",
+	{ .name = "logd", .id = PROC_LOGD, .bin = "dkd-logd",
 	    .user = DKD_USER_LOG, .dispatch = master_dispatch_logd },
 };
 
@@ -85,25 +90,28 @@ static time_t		 deaths[DEATH_BUDGET + 1];
 static int		 ndeaths;
 static struct event	*ping_ev, *kill_ev;
 
-static void	worker_spawn(struct dkd_worker *);
-static void	worker_respawn(int, short, void *);
-static void	worker_lost(struct dkd_worker *);
-static void	worker_dispatch(int, short, void *);
-static void	worker_send_config(struct dkd_worker *);
-static void	worker_kill(struct dkd_worker *, const char *);
+static void	child_spawn(struct child *);
+static void	child_respawn(int, short, void *);
+static void	child_lost(struct child *);
+static void	child_dispatch(int, short, void *);
+static void	child_send_config(struct child *);
+static void	child_kill(struct child *, const char *);
 static void	supervisor_ping(int, short, void *);
 static void	supervisor_kill_stragglers(int, short, void *);
-static struct dkd_worker *worker_byid(enum dkd_proc_id);
-static void	user_lookup(struct dkd_worker *);
+static struct child *child_byid(enum dkd_proc_id);
+static void	child_paths(void);
+static void	user_lookup(struct child *);
+static void	www_check(struct child *);
+static void	logd_dirs(struct child *);
 
-static struct dkd_worker *
-worker_byid(enum dkd_proc_id id)
+static struct child *
+child_byid(enum dkd_proc_id id)
 {
 	size_t	 i;
 
-	for (i = 0; i < nitems(workers); i++)
-		if (workers[i].id == id)
-			return (&workers[i]);
+	for (i = 0; i < nitems(children); i++)
+		if (children[i].id == id)
+			return (&children[i]);
 	return (NULL);
 }
 
@@ -114,9 +122,9 @@ worker_byid(enum dkd_proc_id id)
 unsigned
 supervisor_generation(enum dkd_proc_id id)
 {
-	struct dkd_worker	*w;
+	struct child		*w;
 
-	if ((w = worker_byid(id)) == NULL)
+	if ((w = child_byid(id)) == NULL)
 		return (0);
 	return (w->generation);
 }
@@ -124,17 +132,17 @@ supervisor_generation(enum dkd_proc_id id)
 const char *
 supervisor_name(enum dkd_proc_id id)
 {
-	struct dkd_worker	*w;
+	struct child		*w;
 
 	if (id == PROC_MASTER)
 		return ("master");
-	if ((w = worker_byid(id)) == NULL)
+	if ((w = child_byid(id)) == NULL)
 		return ("?");
 	return (w->name);
 }
 
 static void
-user_lookup(struct dkd_worker *w)
+user_lookup(struct child *w)
 {
 	struct passwd	*pw;
 
@@ -149,45 +157,60 @@ user_lookup(struct dkd_worker *w)
 }
 
 /*
+ * Where the worker executables are: the compiled-in directory, or
+ * DKD_LIBEXEC for tests that put a misbehaving worker in place of a real
+ * one.  Only root starts dkd, and root chooses root's environment, so
+ * the variable grants nothing new.
+ */
+static void
+child_paths(void)
+{
+	const char	*dir;
+	size_t		 i;
+
+	if ((dir = getenv("DKD_LIBEXEC")) == NULL || *dir == '\0')
+		dir = DKD_LIBEXEC;
+	else
+		log_warnx("workers from %s (DKD_LIBEXEC), not %s", dir,
+		    DKD_LIBEXEC);
+	for (i = 0; i < nitems(children); i++)
+		if ((size_t)snprintf(children[i].exe, sizeof(children[i].exe),
+		    "%s/%s", dir, children[i].bin) >= sizeof(children[i].exe))
+			fatalx("worker directory %s: path too long", dir);
+}
+
+/*
  * Resolve users and jails before anything runs, so a broken set-up is
  * one clear error at start rather than a worker dying in a loop.
  */
 void
 supervisor_init(void)
 {
-	struct dkd_worker	*w;
+	struct child		*w;
 	struct group		*gr;
 	struct stat		 st;
 	size_t			 i, j;
 
-	for (i = 0; i < nitems(workers); i++) {
-		user_lookup(&workers[i]);
+	child_paths();
+	for (i = 0; i < nitems(children); i++) {
+		user_lookup(&children[i]);
 		for (j = 0; j < i; j++)
-			if (workers[j].uid == workers[i].uid)
+			if (children[j].uid == children[i].uid)
 				fatalx("users %s and %s share a uid; each "
-				    "worker needs its own", workers[j].user,
-				    workers[i].user);
+				    "worker needs its own", children[j].user,
+				    children[i].user);
 	}
 
-	w = worker_byid(PROC_API);
+	w = child_byid(PROC_API);
 	w->chroot = env->conf.www;
-	if (stat(w->chroot, &st) == -1)
-		fatal("www directory %s", w->chroot);
-	if (!S_ISDIR(st.st_mode))
-		fatalx("www %s is not a directory", w->chroot);
-	if (st.st_mode & S_IWOTH)
-		fatalx("www directory %s is writable by everyone", w->chroot);
+	www_check(w);
 
-	/* logd owns its log directory; nobody else may read it. */
-	w = worker_byid(PROC_LOGD);
+	w = child_byid(PROC_LOGD);
 	w->chroot = env->conf.log_dir;
-	master_mkdir(w->chroot, 0700);
-	if (chown(w->chroot, w->uid, w->gid) == -1 ||
-	    chmod(w->chroot, 0700) == -1)
-		fatal("log directory %s", w->chroot);
+	logd_dirs(w);
 
 	/* The docker group is root-equivalent: the reconciler alone. */
-	w = worker_byid(PROC_RECONCILER);
+	w = child_byid(PROC_RECONCILER);
 	w->chroot = "";
 	if ((gr = getgrnam(DKD_DOCKER_GROUP)) != NULL)
 		w->extra_gid = gr->gr_gid;
@@ -199,6 +222,55 @@ supervisor_init(void)
 		    env->conf.docker_socket);
 }
 
+/*
+ * dkd-api's jail is the web UI, which it only reads: refuse a directory
+ * that the api user could change, as owner, through its group or as
+ * anybody.
+ */
+static void
+www_check(struct child *w)
+{
+	struct stat	 st;
+
+	if (stat(w->chroot, &st) == -1)
+		fatal("www directory %s", w->chroot);
+	if (!S_ISDIR(st.st_mode))
+		fatalx("www %s is not a directory", w->chroot);
+	if (st.st_mode & S_IWOTH)
+		fatalx("www directory %s is writable by everyone", w->chroot);
+	if (st.st_uid == w->uid)
+		fatalx("www directory %s is owned by %s; it must belong to "
+		    "root", w->chroot, w->user);
+	if ((st.st_mode & S_IWGRP) && st.st_gid == w->gid)
+		fatalx("www directory %s is writable by the group of %s",
+		    w->chroot, w->user);
+}
+
+/*
+ * logd's jail belongs to root, so logd cannot replace or add entries at
+ * its own root; it writes in LOGD_DATA_DIR below it, which is its own
+ * and nobody else's.  An older dkd gave logd the whole directory, so a
+ * link planted there is not followed.
+ */
+static void
+logd_dirs(struct child *w)
+{
+	int	 dfd, fd;
+
+	master_mkdir(w->chroot, 0755);
+	if ((dfd = open(w->chroot, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    fchown(dfd, 0, 0) == -1 || fchmod(dfd, 0755) == -1)
+		fatal("log directory %s", w->chroot);
+	if (mkdirat(dfd, LOGD_DATA_DIR, 0700) == -1 && errno != EEXIST)
+		fatal("mkdir %s/%s", w->chroot, LOGD_DATA_DIR);
+	if ((fd = openat(dfd, LOGD_DATA_DIR, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) == -1 ||
+	    fchown(fd, w->uid, w->gid) == -1 || fchmod(fd, 0700) == -1)
+		fatal("log data directory %s/%s", w->chroot, LOGD_DATA_DIR);
+	close(fd);
+	close(dfd);
+}
+
 void
 supervisor_start(void)
 {
@@ -208,18 +280,18 @@ supervisor_start(void)
 	ping_ev = event_new(env->base, -1, EV_PERSIST, supervisor_ping, NULL);
 	if (ping_ev == NULL || event_add(ping_ev, &tv) == -1)
 		fatalx("%s: ping timer", __func__);
-	for (i = 0; i < nitems(workers); i++) {
-		workers[i].backoff = BACKOFF_MIN;
-		workers[i].respawn = evtimer_new(env->base, worker_respawn,
-		    &workers[i]);
-		if (workers[i].respawn == NULL)
+	for (i = 0; i < nitems(children); i++) {
+		children[i].backoff = BACKOFF_MIN;
+		children[i].respawn = evtimer_new(env->base, child_respawn,
+		    &children[i]);
+		if (children[i].respawn == NULL)
 			fatalx("%s: evtimer_new", __func__);
-		worker_spawn(&workers[i]);
+		child_spawn(&children[i]);
 	}
 }
 
 static void
-worker_spawn(struct dkd_worker *w)
+child_spawn(struct child *w)
 {
 	char	*argv[3], *envp[2];
 	int	 fd, argc = 0;
@@ -235,22 +307,23 @@ worker_spawn(struct dkd_worker *w)
 	if ((w->pid = proc_spawn(w->exe, argv, envp, &fd)) == -1) {
 		log_warn("cannot start %s (%s)", w->name, w->exe);
 		w->pid = 0;
-		worker_lost(w);
+		child_lost(w);
 		return;
 	}
 	if (imsgev_init(&w->iev, env->base, fd, DKD_IMSG_MAX_INTERNAL,
-	    DKD_QUEUE_MAX_INTERNAL, 1, worker_dispatch, w) == -1)
+	    DKD_QUEUE_MAX_INTERNAL, proc_fdpass(w->id, PROC_MASTER),
+	    child_dispatch, w) == -1)
 		fatal("%s: imsgev_init", __func__);
 	w->ready = 0;
 	w->generation++;
 	w->started = time(NULL);
 	w->last_pong = w->started;
-	worker_send_config(w);
+	child_send_config(w);
 	log_debug("started %s, pid %d", w->name, (int)w->pid);
 }
 
 static void
-worker_send_config(struct dkd_worker *w)
+child_send_config(struct child *w)
 {
 	struct dkd_settings	 s;
 	struct wbuf		 wb;
@@ -304,9 +377,9 @@ supervisor_broadcast(uint32_t type, struct wbuf *wb)
 {
 	size_t	 i;
 
-	for (i = 0; i < nitems(workers); i++)
-		if (workers[i].iev.active)
-			(void)supervisor_send(workers[i].id, type, 0, wb);
+	for (i = 0; i < nitems(children); i++)
+		if (children[i].iev.active)
+			(void)supervisor_send(children[i].id, type, 0, wb);
 }
 
 /* Send to a worker; a worker that cannot keep up is killed. */
@@ -314,15 +387,15 @@ int
 supervisor_send(enum dkd_proc_id id, uint32_t type, uint32_t peerid,
     struct wbuf *wb)
 {
-	struct dkd_worker	*w;
+	struct child		*w;
 
-	if ((w = worker_byid(id)) == NULL || !w->iev.active) {
+	if ((w = child_byid(id)) == NULL || !w->iev.active) {
 		errno = EPIPE;
 		return (-1);
 	}
 	if (imsgev_compose_wire(&w->iev, type, peerid, -1, wb) == -1) {
 		if (errno == ENOBUFS)
-			worker_kill(w, "its channel is full");
+			child_kill(w, "its channel is full");
 		else
 			log_warn("%s: compose to %s", __func__, w->name);
 		return (-1);
@@ -332,7 +405,7 @@ supervisor_send(enum dkd_proc_id id, uint32_t type, uint32_t peerid,
 
 /* A worker that misbehaves is killed and, through SIGCHLD, restarted. */
 static void
-worker_kill(struct dkd_worker *w, const char *why)
+child_kill(struct child *w, const char *why)
 {
 	log_warnx("killing %s (pid %d): %s", w->name, (int)w->pid, why);
 	imsgev_clear(&w->iev);
@@ -341,19 +414,25 @@ worker_kill(struct dkd_worker *w, const char *why)
 }
 
 static void
-worker_dispatch(int fd, short event, void *arg)
+child_dispatch(int fd, short event, void *arg)
 {
-	struct dkd_worker	*w = arg;
+	struct child		*w = arg;
 	struct imsg		 imsg;
 	struct rbuf		 r;
 	int			 n, all;
 	size_t			 i;
 
 	if ((n = imsgev_io(&w->iev, event)) == -1) {
-		worker_kill(w, strerror(errno));
+		child_kill(w, strerror(errno));
 		return;
 	}
 	if (n == 0) {
+		/* A message cut short by end of file is a broken worker. */
+		if (w->iev.ibuf.rlen > 0) {
+			child_kill(w, "it closed its channel in the middle of "
+			    "a message");
+			return;
+		}
 		/* Dead or about to be: SIGCHLD completes the picture. */
 		if (!env->stopping)
 			log_debug("%s closed its channel", w->name);
@@ -364,7 +443,7 @@ worker_dispatch(int fd, short event, void *arg)
 	}
 	for (;;) {
 		if ((n = imsg_get(&w->iev.ibuf, &imsg)) == -1) {
-			worker_kill(w, "malformed message");
+			child_kill(w, "malformed message");
 			return;
 		}
 		if (n == 0)
@@ -374,13 +453,13 @@ worker_dispatch(int fd, short event, void *arg)
 		case IMSG_READY:
 			if (imsg.len != 0 || w->ready) {
 				imsg_free(&imsg);
-				worker_kill(w, "bad IMSG_READY");
+				child_kill(w, "bad IMSG_READY");
 				return;
 			}
 			w->ready = 1;
 			log_debug("%s (pid %d) is ready", w->name, (int)w->pid);
-			for (all = 1, i = 0; i < nitems(workers); i++)
-				all &= workers[i].ready;
+			for (all = 1, i = 0; i < nitems(children); i++)
+				all &= children[i].ready;
 			if (all && !env->ready) {
 				env->ready = 1;
 				log_info("ready: all workers are running");
@@ -391,7 +470,7 @@ worker_dispatch(int fd, short event, void *arg)
 			(void)wire_get_u32(&r);
 			if (wire_done(&r) == -1) {
 				imsg_free(&imsg);
-				worker_kill(w, "bad IMSG_PONG");
+				child_kill(w, "bad IMSG_PONG");
 				return;
 			}
 			w->last_pong = time(NULL);
@@ -402,7 +481,7 @@ worker_dispatch(int fd, short event, void *arg)
 				    "message (type %u, %zu bytes)", w->name,
 				    imsg.hdr.type, imsg.len);
 				imsg_free(&imsg);
-				worker_kill(w, "protocol violation");
+				child_kill(w, "protocol violation");
 				return;
 			}
 			break;
@@ -418,15 +497,15 @@ worker_dispatch(int fd, short event, void *arg)
 void
 supervisor_reap(void)
 {
-	struct dkd_worker	*w;
+	struct child		*w;
 	pid_t			 pid;
 	size_t			 i;
 	int			 status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (w = NULL, i = 0; i < nitems(workers); i++)
-			if (workers[i].pid == pid)
-				w = &workers[i];
+		for (w = NULL, i = 0; i < nitems(children); i++)
+			if (children[i].pid == pid)
+				w = &children[i];
 		if (w == NULL)
 			continue;
 		w->pid = 0;
@@ -442,7 +521,7 @@ supervisor_reap(void)
 		else
 			log_warnx("lost %s (pid %d): exited with status %d",
 			    w->name, (int)pid, WEXITSTATUS(status));
-		worker_lost(w);
+		child_lost(w);
 	}
 	if (env->stopping && !supervisor_running())
 		event_base_loopexit(env->base, NULL);
@@ -450,7 +529,7 @@ supervisor_reap(void)
 
 /* Count the death against the budget and schedule a restart. */
 static void
-worker_lost(struct dkd_worker *w)
+child_lost(struct child *w)
 {
 	struct timeval	 tv;
 	time_t		 now = time(NULL);
@@ -483,30 +562,30 @@ worker_lost(struct dkd_worker *w)
 }
 
 static void
-worker_respawn(int fd, short event, void *arg)
+child_respawn(int fd, short event, void *arg)
 {
-	struct dkd_worker	*w = arg;
+	struct child		*w = arg;
 
 	if (env->stopping)
 		return;
-	worker_spawn(w);
+	child_spawn(w);
 }
 
 /* Ping the ready workers; one that stays silent too long is killed. */
 static void
 supervisor_ping(int fd, short event, void *arg)
 {
-	struct dkd_worker	*w;
+	struct child		*w;
 	struct wbuf		 wb;
 	time_t			 now = time(NULL);
 	size_t			 i;
 
-	for (i = 0; i < nitems(workers); i++) {
-		w = &workers[i];
+	for (i = 0; i < nitems(children); i++) {
+		w = &children[i];
 		if (!w->iev.active)
 			continue;
 		if (now - w->last_pong > PING_TIMEOUT) {
-			worker_kill(w, "it stopped answering");
+			child_kill(w, "it stopped answering");
 			continue;
 		}
 		wbuf_init(&wb, 8);
@@ -525,11 +604,11 @@ supervisor_stop(void)
 
 	if (ping_ev != NULL)
 		event_del(ping_ev);
-	for (i = 0; i < nitems(workers); i++) {
-		if (workers[i].respawn != NULL)
-			evtimer_del(workers[i].respawn);
-		if (workers[i].pid > 0)
-			(void)kill(workers[i].pid, SIGTERM);
+	for (i = 0; i < nitems(children); i++) {
+		if (children[i].respawn != NULL)
+			evtimer_del(children[i].respawn);
+		if (children[i].pid > 0)
+			(void)kill(children[i].pid, SIGTERM);
 	}
 	if (env->base != NULL && kill_ev == NULL) {
 		kill_ev = evtimer_new(env->base, supervisor_kill_stragglers,
@@ -544,11 +623,11 @@ supervisor_kill_stragglers(int fd, short event, void *arg)
 {
 	size_t	 i;
 
-	for (i = 0; i < nitems(workers); i++)
-		if (workers[i].pid > 0) {
+	for (i = 0; i < nitems(children); i++)
+		if (children[i].pid > 0) {
 			log_warnx("%s did not stop in time; killing it",
-			    workers[i].name);
-			(void)kill(workers[i].pid, SIGKILL);
+			    children[i].name);
+			(void)kill(children[i].pid, SIGKILL);
 		}
 }
 
@@ -557,8 +636,8 @@ supervisor_running(void)
 {
 	size_t	 i;
 
-	for (i = 0; i < nitems(workers); i++)
-		if (workers[i].pid > 0)
+	for (i = 0; i < nitems(children); i++)
+		if (children[i].pid > 0)
 			return (1);
 	return (0);
 }
@@ -567,7 +646,7 @@ void
 supervisor_status(enum dkd_proc_id id, pid_t *pid, time_t *started,
     unsigned *restarts, const char **state)
 {
-	struct dkd_worker	*w;
+	struct child		*w;
 
 	if (id == PROC_MASTER) {
 		*pid = getpid();
@@ -576,7 +655,7 @@ supervisor_status(enum dkd_proc_id id, pid_t *pid, time_t *started,
 		*state = env->stopping ? "stopping" : "running";
 		return;
 	}
-	w = worker_byid(id);
+	w = child_byid(id);
 	*pid = w->pid;
 	*started = w->pid > 0 ? w->started : 0;
 	*restarts = w->restarts;
@@ -592,9 +671,9 @@ supervisor_status(enum dkd_proc_id id, pid_t *pid, time_t *started,
 size_t
 supervisor_queued(enum dkd_proc_id id)
 {
-	struct dkd_worker	*w;
+	struct child	*c;
 
-	if ((w = worker_byid(id)) == NULL || !w->iev.active)
+	if ((c = child_byid(id)) == NULL || !c->iev.active)
 		return (0);
-	return (w->iev.ibuf.wq_bytes);
+	return (c->iev.ibuf.wq_bytes);
 }

@@ -126,7 +126,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    imsgbuf_set_maxsize(&out, maxsize) == -1)
 		__builtin_trap();
 	if (data[0] & 1)
-		imsgbuf_allow_fdpass(&in);
+		imsgbuf_allow_fdpass(&in, IMSG_FDPASS_RECV);
 
 	while (off < len && rv != -1) {
 		chunk = next_chunk(&seed);

@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """Privilege separation as seen from outside: users, groups, capabilities,
 seccomp, chroots, who holds the database and the listening socket, file
-modes and the workers' environment.  One dkd serves all checks."""
+modes and the workers' environment.  One dkd serves most checks; the
+refusals of a bad jail start their own."""
 
 import os
+import shutil
 import stat
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dkdtest import (Dkd, WORKERS, all_pids, check, docker_gid, eq,
+from dkdtest import (WWW, Dkd, WORKERS, all_pids, check, docker_gid, eq,
                      proc_children, proc_fds, proc_status, read_text,
                      run_tests, user_ids)
 
@@ -93,7 +96,8 @@ def test_logd_chroot():
     pid = workers()["dkd-logd"]
     logdir = os.path.realpath(dkd().logdir)
     eq(os.readlink("/proc/%d/root" % pid), logdir, "dkd-logd root")
-    eq(os.readlink("/proc/%d/cwd" % pid), logdir, "dkd-logd cwd (/ in jail)")
+    eq(os.readlink("/proc/%d/cwd" % pid), os.path.join(logdir, "data"),
+       "dkd-logd cwd (/data in jail)")
 
 
 def test_reconciler_not_chrooted():
@@ -165,9 +169,139 @@ def test_socket_mode():
 def test_logdir_mode():
     d = dkd()
     st = os.stat(d.logdir)
+    eq((st.st_uid, st.st_gid), (0, 0), "log dir (logd's root) owner")
+    eq(oct(stat.S_IMODE(st.st_mode)), oct(0o755), "log dir mode")
+    data = os.path.join(d.logdir, "data")
+    st = os.lstat(data)
+    check(stat.S_ISDIR(st.st_mode), "%s is not a directory" % data)
     uid, gid = user_ids("_dkd_log")
-    eq((st.st_uid, st.st_gid), (uid, gid), "log dir owner")
-    eq(oct(stat.S_IMODE(st.st_mode)), oct(0o700), "log dir mode")
+    eq((st.st_uid, st.st_gid), (uid, gid), "log data dir owner")
+    eq(oct(stat.S_IMODE(st.st_mode)), oct(0o700), "log data dir mode")
+
+
+def test_www_mode():
+    www = os.path.realpath(dkd().settings["www"])
+    st = os.stat(www)
+    eq(st.st_uid, 0, "owner of the www dir (dkd-api's root)")
+    eq(oct(stat.S_IMODE(st.st_mode) & 0o022), oct(0),
+       "group/other write bits of the www dir (mode %o)"
+       % stat.S_IMODE(st.st_mode))
+
+
+def as_user(user, fn):
+    """Run fn() in a child with user's uid and gid and no supplementary
+    groups, as the jailed worker has; -> what fn returned (a small int)."""
+    uid, gid = user_ids(user)
+    pid = os.fork()
+    if pid == 0:
+        code = 99
+        try:
+            os.setgroups([])
+            os.setresgid(gid, gid, gid)
+            os.setresuid(uid, uid, uid)
+            code = fn()
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    check(os.WIFEXITED(status), "child as %s died: %r" % (user, status))
+    return os.WEXITSTATUS(status)
+
+
+def try_create(path):
+    """0: created (and removed) a file in directory path; 1: refused."""
+    name = os.path.join(path, ".dkd-write-probe")
+    try:
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except PermissionError:
+        return 1
+    os.close(fd)
+    os.unlink(name)
+    return 0
+
+
+def test_jails_not_writable():
+    """Each worker's root, as the kernel shows it in /proc/PID/root, is not
+    writable by the worker's uid: no access(W_OK), and creating a file
+    fails.  logd can create a file in its data directory."""
+    w = workers()
+    for comm in ("dkd-api", "dkd-logd"):
+        root = os.readlink("/proc/%d/root" % w[comm])
+        user = WORKERS[comm][1]
+        eq(as_user(user, lambda: 0 if os.access(root, os.W_OK) else 1), 1,
+           "%s's uid has write access to its root %s" % (comm, root))
+        eq(as_user(user, lambda: try_create(root)), 1,
+           "%s's uid can create a file in its root %s" % (comm, root))
+    data = os.readlink("/proc/%d/cwd" % w["dkd-logd"])
+    eq(as_user("_dkd_log", lambda: try_create(data)), 0,
+       "dkd-logd's uid cannot create a file in its data dir %s" % data)
+    for comm in ("dkd-api", "dkd-reconciler"):
+        eq(as_user(WORKERS[comm][1], lambda: try_create(data)), 1,
+           "%s's uid can create a file in logd's data dir" % comm)
+
+
+def refused_start(name, what, setup, message):
+    """dkd with a jail that setup() spoils must exit non-zero at start,
+    saying message, and start no worker."""
+    d = Dkd(name)
+    setup(d)
+    d.start(wait=False)
+    rc = d.wait_exit(10)
+    check(rc is not None, "dkd runs with %s" % what, *d.log_tail())
+    check(rc != 0, "dkd exited 0 with %s" % what)
+    check(message in d.log(), "no %r in the log" % message, *d.log_tail())
+    check("started" not in d.log() and "ready" not in d.log(),
+          "a worker started with %s" % what, *d.log_tail())
+
+
+def copy_www(d, uid, gid, mode):
+    www = os.path.join(d.dir, "www")
+    shutil.copytree(WWW, www, symlinks=True)
+    os.chown(www, uid, gid)
+    os.chmod(www, mode)
+    d.settings["www"] = www
+    d.write_conf()
+
+
+def test_www_owned_by_api():
+    uid, gid = user_ids("_dkd_api")
+    refused_start("www-owner", "a www dir owned by _dkd_api",
+                  lambda d: copy_www(d, uid, 0, 0o755),
+                  "is owned by _dkd_api")
+
+
+def test_www_group_writable():
+    _, gid = user_ids("_dkd_api")
+    refused_start("www-group", "a www dir writable by _dkd_api's group",
+                  lambda d: copy_www(d, 0, gid, 0o775),
+                  "is writable by the group of _dkd_api")
+
+
+def test_www_other_group_writable():
+    """Group-writable by a group the api is not in is fine."""
+    d = Dkd("www-othergroup")
+    copy_www(d, 0, 0, 0o775)
+    d.start()
+    eq(d.health_status(), 200, "health with a www dir writable by root's "
+       "group")
+
+
+def test_logdir_link_not_followed():
+    """An older dkd gave logd its whole log dir; a link to elsewhere left
+    there as data must not be followed, chowned to logd and used."""
+    target = tempfile.mkdtemp(prefix="dkdtest.target.", dir="/tmp")
+    try:
+        def setup(d):
+            uid, gid = user_ids("_dkd_log")
+            os.mkdir(d.logdir, 0o700)
+            os.chown(d.logdir, uid, gid)
+            os.symlink(target, os.path.join(d.logdir, "data"))
+        refused_start("logdir-link", "a link as the log data dir", setup,
+                      "log data directory")
+        st = os.stat(target)
+        eq((st.st_uid, st.st_gid, oct(stat.S_IMODE(st.st_mode))),
+           (0, 0, oct(0o700)), "owner and mode of the link's target")
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
 
 
 def listen_inodes(pid, port):
@@ -245,7 +379,19 @@ run_tests([
      "supplementary groups", test_groups),
     ("database (and -wal/-shm) owned by root, mode 0600", test_db_mode),
     ("control socket owned by root, mode 0660", test_socket_mode),
-    ("log dir owned by _dkd_log, mode 0700", test_logdir_mode),
+    ("log dir (logd's root) owned by root, mode 0755; its data dir owned "
+     "by _dkd_log, mode 0700", test_logdir_mode),
+    ("www dir (dkd-api's root) owned by root, no group/other write",
+     test_www_mode),
+    ("no worker's uid can write into its own root; logd writes in its "
+     "data dir", test_jails_not_writable),
+    ("dkd refuses a www dir owned by the api user", test_www_owned_by_api),
+    ("dkd refuses a www dir writable by the api user's group",
+     test_www_group_writable),
+    ("dkd takes a www dir writable by another group",
+     test_www_other_group_writable),
+    ("dkd does not follow a link left as the log data dir",
+     test_logdir_link_not_followed),
     ("listening API socket held only by the master and dkd-api",
      test_listen_socket),
     ("workers' environment holds nothing but TZ=UTC", test_environment),

@@ -64,6 +64,7 @@ static void	test_roundtrip(void);
 static void	test_partial_read(void);
 static void	test_partial_write(void);
 static void	test_fdpass(void);
+static int	mark_alone_refused(int);
 static void	test_fdpass_refused(void);
 static void	test_ctrunc(void);
 static void	test_oversize(void);
@@ -78,9 +79,10 @@ chan_open(struct chan *c, int fdpass)
 	if (imsgbuf_init(&c->w, c->sv[0]) == -1 ||
 	    imsgbuf_init(&c->r, c->sv[1]) == -1)
 		bail("imsgbuf_init");
+	/* As on our channels: the writer sends fds, the reader takes them. */
 	if (fdpass) {
-		imsgbuf_allow_fdpass(&c->w);
-		imsgbuf_allow_fdpass(&c->r);
+		imsgbuf_allow_fdpass(&c->w, IMSG_FDPASS_SEND);
+		imsgbuf_allow_fdpass(&c->r, IMSG_FDPASS_RECV);
 	}
 }
 
@@ -533,7 +535,7 @@ test_fdpass(void)
 	    "fdpass: imsgbuf_clear closes a queued fd");
 	if (imsgbuf_init(&c.w, c.sv[0]) == -1)
 		bail("imsgbuf_init");
-	imsgbuf_allow_fdpass(&c.w);
+	imsgbuf_allow_fdpass(&c.w, IMSG_FDPASS_SEND);
 	xpipe(q, "q");
 	if (imsg_compose(&c.w, 7, 0, 0, q[0], NULL, 0) != 1 ||
 	    imsgbuf_write(&c.w) == -1)
@@ -546,7 +548,7 @@ test_fdpass(void)
 	    "fdpass: imsgbuf_clear closes a received, unclaimed fd");
 	if (imsgbuf_init(&c.r, c.sv[1]) == -1)
 		bail("imsgbuf_init");
-	imsgbuf_allow_fdpass(&c.r);
+	imsgbuf_allow_fdpass(&c.r, IMSG_FDPASS_RECV);
 
 	/* Several fds received before any message is taken: FIFO. */
 	xpipe(p1, "one");
@@ -594,38 +596,44 @@ test_fdpass(void)
 	chan_close(&c);
 }
 
+/* A header with the fd mark and no fd: does an end with dirs refuse it? */
+static int
+mark_alone_refused(int dirs)
+{
+	struct imsgbuf	 ib;
+	struct imsg	 m;
+	uint8_t		 hdr[IMSG_HEADER_SIZE];
+	int		 refused;
+
+	if (imsgbuf_init(&ib, -1) == -1)
+		bail("imsgbuf_init");
+	imsgbuf_allow_fdpass(&ib, dirs);
+	put_hdr(hdr, 1, IMSG_HEADER_SIZE | IMSG_FD_MARK, 0, 0);
+	imsgbuf_feed(&ib, hdr, sizeof(hdr));
+	errno = 0;
+	refused = imsg_get(&ib, &m) == -1 && errno == EBADMSG;
+	imsgbuf_clear(&ib);
+	return (refused);
+}
+
 static void
 test_fdpass_refused(void)
 {
 	struct chan	 c;
 	struct imsgbuf	 ib;
-	struct imsg	 m;
-	uint8_t		 hdr[IMSG_HEADER_SIZE];
-	int		 p[2], n0;
+	char		 ch;
+	int		 p[2], sp[2], n0;
 
-	/* The mark on a channel that does not take fds. */
-	if (imsgbuf_init(&ib, -1) == -1)
-		bail("imsgbuf_init");
-	put_hdr(hdr, 1, IMSG_HEADER_SIZE | IMSG_FD_MARK, 0, 0);
-	imsgbuf_feed(&ib, hdr, sizeof(hdr));
-	errno = 0;
-	ok(imsg_get(&ib, &m) == -1 && errno == EBADMSG,
+	ok(mark_alone_refused(0),
 	    "fd refused: the fd mark without fd passing is an error");
-	imsgbuf_clear(&ib);
-
-	/* The mark on a channel that takes fds, but none came. */
-	if (imsgbuf_init(&ib, -1) == -1)
-		bail("imsgbuf_init");
-	imsgbuf_allow_fdpass(&ib);
-	imsgbuf_feed(&ib, hdr, sizeof(hdr));
-	errno = 0;
-	ok(imsg_get(&ib, &m) == -1 && errno == EBADMSG,
+	ok(mark_alone_refused(IMSG_FDPASS_RECV),
 	    "fd refused: the fd mark with no fd received is an error");
-	imsgbuf_clear(&ib);
+	ok(mark_alone_refused(IMSG_FDPASS_SEND),
+	    "fd refused: the fd mark on a send-only end is an error");
 
 	/* A real fd sent to a receiver that does not take fds. */
 	chan_open(&c, 0);
-	imsgbuf_allow_fdpass(&c.w);
+	imsgbuf_allow_fdpass(&c.w, IMSG_FDPASS_SEND);
 	xpipe(p, "unwanted");
 	if (imsg_compose(&c.w, 1, 0, 0, p[0], NULL, 0) != 1 ||
 	    imsgbuf_write(&c.w) == -1)
@@ -636,6 +644,49 @@ test_fdpass_refused(void)
 	    "fd refused: a receiver without fd passing fails the read");
 	ok(count_fds() == n0, "fd refused: and does not keep the fd");
 	chan_close(&c);
+
+	/*
+	 * Sending is not receiving: an end that may send fds still refuses
+	 * one that arrives.  The fd is one end of a socketpair; once the
+	 * receiver has refused it, nobody holds it and the other end sees
+	 * EOF, so it was closed and not parked anywhere.
+	 */
+	chan_open(&c, 0);
+	imsgbuf_allow_fdpass(&c.w, IMSG_FDPASS_SEND);
+	imsgbuf_allow_fdpass(&c.r, IMSG_FDPASS_SEND);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp) == -1)
+		bail("socketpair");
+	if (imsg_compose(&c.w, 1, 0, 0, sp[0], "x", 1) != 1 ||
+	    imsgbuf_write(&c.w) == -1)
+		bail("compose");
+	ok(!fd_is_open(sp[0]), "fd refused: the sender's copy went out");
+	n0 = count_fds();
+	errno = 0;
+	ok(imsgbuf_read(&c.r) == -1 && errno == EBADMSG,
+	    "fd refused: a send-only end fails the read of an fd (EBADMSG)");
+	ok(count_fds() == n0 && c.r.nrfds == 0,
+	    "fd refused: no descriptor added to the process (%d, %d)",
+	    n0, count_fds());
+	ok(read(sp[1], &ch, 1) == 0,
+	    "fd refused: the refused fd is closed for good (peer sees EOF)");
+	close(sp[1]);
+	chan_close(&c);
+
+	/* Receiving is not sending: a receive-only end cannot send one. */
+	if (imsgbuf_init(&ib, -1) == -1)
+		bail("imsgbuf_init");
+	imsgbuf_allow_fdpass(&ib, IMSG_FDPASS_RECV);
+	xpipe(p, "kept");
+	n0 = count_fds();
+	errno = 0;
+	ok(imsg_compose(&ib, 1, 0, 0, p[0], NULL, 0) == -1 &&
+	    errno == EINVAL && imsgbuf_queuelen(&ib) == 0,
+	    "fd refused: compose with an fd on a receive-only end fails "
+	    "(EINVAL), nothing queued");
+	ok(fd_says(p[0], "kept") && count_fds() == n0,
+	    "fd refused: and the caller still owns the fd");
+	close(p[0]);
+	imsgbuf_clear(&ib);
 }
 
 static void
@@ -868,7 +919,7 @@ main(void)
 {
 	/* A write without MSG_NOSIGNAL must kill this test, not pass. */
 	signal(SIGPIPE, SIG_DFL);
-	plan(89);
+	plan(96);
 	test_roundtrip();
 	test_partial_read();
 	test_partial_write();

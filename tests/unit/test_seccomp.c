@@ -15,10 +15,11 @@
  */
 
 /*
- * The workers' seccomp allow-lists, seen from inside: a child installs
- * one and makes a call; the parent sees it exit normally or die of
- * SIGSYS.  seccomp_install is built in every configuration, so this runs
- * even where the workers themselves do not sandbox.
+ * A worker's seccomp allow-list, seen from inside: a child installs it
+ * and makes a call; the parent sees it exit normally or die of SIGSYS.
+ * Built once per worker (TEST_ROLE) with that worker's list only, as
+ * the worker itself links it.  seccomp_install is built in every
+ * configuration, so this runs even where the workers do not sandbox.
  */
 
 #include <sys/types.h>
@@ -34,6 +35,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +51,10 @@
 #endif
 #ifndef UNDER_ASAN
 #define UNDER_ASAN	0
+#endif
+
+#ifndef TEST_ROLE
+#error "build with -DTEST_ROLE=PROC_API, PROC_RECONCILER or PROC_LOGD"
 #endif
 
 #define EX_NOPRIVS	120	/* child could not set no_new_privs */
@@ -69,8 +75,11 @@ struct probe {
 static int	probe_pipe[2];
 
 static void	child_exit(int);
-static int	run_child(enum dkd_proc_id, int (*)(void));
+static int	in_child(void (*)(const void *), const void *);
+static void	probe_child(const void *);
+static void	install_child(const void *);
 static const char *role_name(enum dkd_proc_id);
+static void	install_other(enum dkd_proc_id);
 static int	p_nothing(void);
 static int	p_basics(void);
 static int	p_socket_inet(void);
@@ -84,6 +93,11 @@ static int	p_openat_rdonly_works(void);
 static int	p_openat_write_eacces(void);
 static int	p_openat_eacces(void);
 static int	p_mmap_exec(void);
+static int	p_fcntl_flags(void);
+static int	p_fcntl_other_eperm(void);
+static int	p_socket_dgram_eacces(void);
+static int	p_socket_dgram_works(void);
+static int	p_syslog(void);
 #ifdef __x86_64__
 static int	p_x32(void);
 #endif
@@ -100,32 +114,55 @@ child_exit(int code)
 		(void)syscall(SYS_exit_group, code);
 }
 
-/* Fork; in the child, lock it down, run fn and exit with its result. */
+/* Fork, run fn(arg) in the child, which never returns; its status. */
 static int
-run_child(enum dkd_proc_id id, int (*fn)(void))
+in_child(void (*fn)(const void *), const void *arg)
 {
-	struct rlimit	 nocore = { 0, 0 };
-	pid_t		 pid;
-	int		 status;
+	pid_t	 pid;
+	int	 status;
 
 	fflush(stdout);
 	if ((pid = fork()) == -1)
 		bail("fork");
 	if (pid == 0) {
-		/* SIGSYS would dump core; nobody wants those. */
-		(void)setrlimit(RLIMIT_CORE, &nocore);
-		if (pipe(probe_pipe) == -1)
-			child_exit(EX_INSTALL);
-		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
-			child_exit(EX_NOPRIVS);
-		if (seccomp_install(id) == -1)
-			child_exit(EX_INSTALL);
-		child_exit(fn());
+		fn(arg);
+		child_exit(127);
 	}
 	while (waitpid(pid, &status, 0) == -1)
 		if (errno != EINTR)
 			bail("waitpid");
 	return (status);
+}
+
+/* In the child: lock it down, run the probe and exit with its result. */
+static void
+probe_child(const void *arg)
+{
+	const struct probe	*p = arg;
+	struct rlimit		 nocore = { 0, 0 };
+
+	/* SIGSYS would dump core; nobody wants those. */
+	(void)setrlimit(RLIMIT_CORE, &nocore);
+	/* As log_init does: no zone file to read in the jail. */
+	(void)setenv("TZ", "UTC", 1);
+	tzset();
+	if (pipe(probe_pipe) == -1)
+		child_exit(EX_INSTALL);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		child_exit(EX_NOPRIVS);
+	if (seccomp_install(p->id) == -1)
+		child_exit(EX_INSTALL);
+	child_exit(p->fn());
+}
+
+/* In the child: exit 0 if the list of *arg cannot be installed here. */
+static void
+install_child(const void *arg)
+{
+	const enum dkd_proc_id	*id = arg;
+
+	errno = 0;
+	child_exit(seccomp_install(*id) == -1 && errno == EINVAL ? 0 : 1);
 }
 
 static const char *
@@ -293,6 +330,76 @@ p_mmap_exec(void)
 	return (0);
 }
 
+/* What libevent, libcurl and the channel do: O_NONBLOCK on and off. */
+static int
+p_fcntl_flags(void)
+{
+	int	 fl;
+
+	if ((fl = fcntl(probe_pipe[0], F_GETFL)) == -1)
+		return (1);
+	if (fcntl(probe_pipe[0], F_SETFL, fl | O_NONBLOCK) == -1)
+		return (2);
+	if ((fcntl(probe_pipe[0], F_GETFL) & O_NONBLOCK) == 0)
+		return (3);
+	return (0);
+}
+
+/* Every other command: -1 EPERM, nothing done, and the process lives. */
+static int
+p_fcntl_other_eperm(void)
+{
+	static const int	 cmds[] = {
+		F_GETFD, F_SETFD, F_DUPFD, F_DUPFD_CLOEXEC, F_SETOWN,
+		F_SETLK, F_GETLK, F_SETLEASE, F_NOTIFY, F_SETPIPE_SZ,
+		F_ADD_SEALS,
+	};
+	size_t			 i;
+	long			 rv;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		errno = 0;
+		rv = syscall(SYS_fcntl, probe_pipe[0], cmds[i], 0);
+		if (rv != -1 || errno != EPERM)
+			return (1 + (int)i);
+	}
+	return (0);
+}
+
+/* What syslog(3) does to reconnect to /dev/log: -1 EACCES, alive. */
+static int
+p_socket_dgram_eacces(void)
+{
+	errno = 0;
+	if (socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0) != -1 ||
+	    errno != EACCES)
+		return (1);
+	errno = 0;
+	if (socket(AF_UNIX, SOCK_DGRAM, 0) != -1 || errno != EACCES)
+		return (2);
+	return (0);
+}
+
+static int
+p_socket_dgram_works(void)
+{
+	int	 fd;
+
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return (1);
+	close(fd);
+	return (0);
+}
+
+/* syslog(3) with no connection: the line is lost, the worker lives. */
+static int
+p_syslog(void)
+{
+	syslog(LOG_DEBUG, "test_seccomp: a line nobody receives");
+	syslog(LOG_DEBUG, "test_seccomp: and another one");
+	return (0);
+}
+
 #ifdef __x86_64__
 /* An allowed call made through the x32 ABI must not get through. */
 static int
@@ -308,7 +415,7 @@ static const struct probe	 probes[] = {
 	{ PROC_API, "getpid, pipe write/read, clock_gettime", p_basics,
 	    ALIVE },
 	{ PROC_API, "socket(AF_INET)", p_socket_inet, KILLED },
-	{ PROC_API, "socket(AF_UNIX)", p_socket_unix, KILLED },
+	{ PROC_API, "socket(AF_UNIX, SOCK_STREAM)", p_socket_unix, KILLED },
 	{ PROC_API, "execve(/bin/true)", p_execve, KILLED },
 	{ PROC_API, "openat(O_RDONLY) of an existing file works",
 	    p_openat_rdonly_works, ALIVE },
@@ -316,6 +423,12 @@ static const struct probe	 probes[] = {
 	    p_openat_write_eacces, ALIVE },
 	{ PROC_API, "mmap/mprotect PROT_EXEC: -1 EPERM", p_mmap_exec,
 	    ALIVE },
+	{ PROC_API, "fcntl F_GETFL/F_SETFL work", p_fcntl_flags, ALIVE },
+	{ PROC_API, "fcntl with any other command: -1 EPERM",
+	    p_fcntl_other_eperm, ALIVE },
+	{ PROC_API, "socket(AF_UNIX, SOCK_DGRAM) as syslog: -1 EACCES",
+	    p_socket_dgram_eacces, ALIVE },
+	{ PROC_API, "syslog(3) without /dev/log", p_syslog, ALIVE },
 #ifdef __x86_64__
 	{ PROC_API, "getpid through the x32 ABI", p_x32, KILLED },
 #endif
@@ -333,43 +446,72 @@ static const struct probe	 probes[] = {
 	{ PROC_RECONCILER, "openat: -1 EACCES", p_openat_eacces, ALIVE },
 	{ PROC_RECONCILER, "mmap/mprotect PROT_EXEC: -1 EPERM", p_mmap_exec,
 	    ALIVE },
+	{ PROC_RECONCILER, "fcntl F_GETFL/F_SETFL work", p_fcntl_flags,
+	    ALIVE },
+	{ PROC_RECONCILER, "fcntl with any other command: -1 EPERM",
+	    p_fcntl_other_eperm, ALIVE },
+	{ PROC_RECONCILER, "socket(AF_UNIX, SOCK_DGRAM) works",
+	    p_socket_dgram_works, ALIVE },
+	{ PROC_RECONCILER, "syslog(3) without /dev/log", p_syslog, ALIVE },
 
 	{ PROC_LOGD, "seccomp_install, then exit_group(0)", p_nothing, ALIVE },
 	{ PROC_LOGD, "getpid, pipe write/read, clock_gettime", p_basics,
 	    ALIVE },
 	{ PROC_LOGD, "openat(/etc/passwd)", p_openat_passwd, KILLED },
 	{ PROC_LOGD, "open(/etc/passwd)", p_open_passwd, KILLED },
-	{ PROC_LOGD, "socket(AF_UNIX)", p_socket_unix, KILLED },
+	{ PROC_LOGD, "socket(AF_UNIX, SOCK_STREAM)", p_socket_unix, KILLED },
 	{ PROC_LOGD, "socket(AF_INET)", p_socket_inet, KILLED },
 	{ PROC_LOGD, "execve(/bin/true)", p_execve, KILLED },
 	{ PROC_LOGD, "mmap/mprotect PROT_EXEC: -1 EPERM", p_mmap_exec,
 	    ALIVE },
+	{ PROC_LOGD, "fcntl F_GETFL/F_SETFL work", p_fcntl_flags, ALIVE },
+	{ PROC_LOGD, "fcntl with any other command: -1 EPERM",
+	    p_fcntl_other_eperm, ALIVE },
+	{ PROC_LOGD, "socket(AF_UNIX, SOCK_DGRAM) as syslog: -1 EACCES",
+	    p_socket_dgram_eacces, ALIVE },
+	{ PROC_LOGD, "syslog(3) without /dev/log", p_syslog, ALIVE },
 };
+
+/* Install a list other than TEST_ROLE's, or none: EINVAL. */
+static void
+install_other(enum dkd_proc_id id)
+{
+	int	 st;
+
+	st = in_child(install_child, &id);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	    "%s: seccomp_install(%s) fails with EINVAL", role_name(TEST_ROLE),
+	    id == PROC_MASTER ? "master" : role_name(id));
+}
 
 int
 main(void)
 {
 	const struct probe	*p;
 	size_t			 i;
-	pid_t			 pid;
-	int			 st, killed, exited, code;
-	int			 blind[PROC_MAX] = { 0 };
+	int			 st, killed, exited, code, n = 0;
+	int			 blind = 0;
 
-	plan((int)(sizeof(probes) / sizeof(probes[0])) + 1);
+	for (i = 0; i < sizeof(probes) / sizeof(probes[0]); i++)
+		if (probes[i].id == TEST_ROLE)
+			n++;
+	plan(n + 2);
 	for (i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
 		p = &probes[i];
-		st = run_child(p->id, p->fn);
+		if (p->id != TEST_ROLE)
+			continue;
+		st = in_child(probe_child, p);
 		killed = WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS;
 		exited = WIFEXITED(st);
 		code = exited ? WEXITSTATUS(st) : -1;
-		if (blind[p->id]) {
+		if (blind) {
 			skip("%s: %s: under ASan even the bare child dies",
 			    role_name(p->id), p->what);
 			continue;
 		}
 		/* If the bare child dies, no other result means anything. */
 		if (UNDER_ASAN && p->fn == p_nothing && killed)
-			blind[p->id] = 1;
+			blind = 1;
 		if (p->expect == KILLED) {
 			ok(killed, "%s: %s is killed with SIGSYS",
 			    role_name(p->id), p->what);
@@ -388,19 +530,7 @@ main(void)
 		else if (!killed && p->expect == KILLED)
 			diag("child survived");
 	}
-
-	fflush(stdout);
-	if ((pid = fork()) == -1)
-		bail("fork");
-	if (pid == 0) {
-		errno = 0;
-		child_exit(seccomp_install(PROC_MASTER) == -1 &&
-		    errno == EINVAL ? 0 : 1);
-	}
-	while (waitpid(pid, &st, 0) == -1)
-		if (errno != EINTR)
-			bail("waitpid");
-	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-	    "seccomp_install(PROC_MASTER) fails with EINVAL");
+	install_other(PROC_MASTER);
+	install_other(TEST_ROLE == PROC_API ? PROC_LOGD : PROC_API);
 	return (done_testing());
 }
