@@ -41,6 +41,8 @@
 
 #define BODY(n, t, m)	{ (n), FS_BODY, (t), (m), 0 }
 #define QUERY(n, t, m)	{ (n), FS_QUERY, (t), (m), 0 }
+/* Fields only dkd-api fills in, always. */
+#define BODY_REQ(n, t, m)	{ (n), FS_BODY, (t), (m), 1 }
 /* The router always fills path parameters. */
 #define PATH(n)		{ (n), FS_PATH, FT_STR, ID_MAX, 1 }
 
@@ -234,12 +236,11 @@ static const struct op_field f_canvas_open[] = {
 };
 static const struct op_field f_canvas_join[] = {
 	[CANVAS_PROJECT_ID] = PATH("project_id"),
-	[CANVAS_CONN] = { "conn", FS_BODY, FT_INT, 0, 1 },
+	[CANVAS_CONN] = BODY_REQ("conn", FT_INT, 0),
 };
 /* The client's payload as sent; JSON null when it had none. */
 static const struct op_field f_canvas_payload[] = {
-	[CANVAS_PAYLOAD] = { "payload", FS_BODY, FT_JSON, CANVAS_PAYLOAD_MAX,
-	    1 },
+	[CANVAS_PAYLOAD] = BODY_REQ("payload", FT_JSON, CANVAS_PAYLOAD_MAX),
 };
 
 #define FIELDS(f)	(f), nitems(f)
@@ -252,6 +253,7 @@ static const struct op_field f_canvas_payload[] = {
 
 static void	op_args_get_tree(struct rbuf *, const struct op_field *,
 		    struct tval *);
+static int	tval_utf8(const struct tval *);
 
 static const struct op_spec specs[OP_MAX] = {
 #include "ops.def"
@@ -348,9 +350,25 @@ op_args_get(struct rbuf *r, const struct op_spec *spec, struct op_args *a)
 	return (0);
 }
 
+/* Every string and key of v is UTF-8, as JSON wants it. */
+static int
+tval_utf8(const struct tval *v)
+{
+	size_t	 i;
+
+	if (v->tag == TREE_STR)
+		return (utf8_valid(v->s, strlen(v->s)));
+	for (i = 0; i < v->n; i++)
+		if ((v->keys != NULL &&
+		    !utf8_valid(v->keys[i], strlen(v->keys[i]))) ||
+		    !tval_utf8(&v->items[i]))
+			return (0);
+	return (1);
+}
+
 /*
  * An FT_JSON field: a byte string that holds exactly one value tree of
- * no more than f->max bytes.
+ * no more than f->max bytes, its strings UTF-8.
  */
 static void
 op_args_get_tree(struct rbuf *r, const struct op_field *f, struct tval *v)
@@ -363,7 +381,8 @@ op_args_get_tree(struct rbuf *r, const struct op_field *f, struct tval *v)
 		return;
 	rbuf_init(&t, p, len);
 	/* Every item takes a byte at least. */
-	if (tval_decode(&t, v, len) == -1 || wire_done(&t) == -1) {
+	if (tval_decode(&t, v, len) == -1 || wire_done(&t) == -1 ||
+	    !tval_utf8(v)) {
 		tval_free(v);
 		r->error = EBADMSG;
 	}
