@@ -366,7 +366,9 @@ apply_service_update(struct apply *ap, const struct pending *e,
 		if (rc != ST_OK)
 			return (internal(ap));
 		strlcpy(old, s.name, sizeof(old));
-		if (rewrite_refs(ap, old, name) == -1 || mark(ap, s.id) == NULL)
+		if (rewrite_refs(ap, old, name) == -1 ||
+		    db_node_relabel_service(s.id, name) != ST_OK ||
+		    mark(ap, s.id) == NULL)
 			return (internal(ap));
 		strlcpy(mark_find(ap, s.id)->name, name,
 		    sizeof(ap->marks[0].name));

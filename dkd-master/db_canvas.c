@@ -425,3 +425,17 @@ db_edge_delete_managed(const char *source_id)
 	db_bind(st, 1, source_id);
 	return (db_step_done(st) == SQLITE_DONE ? ST_OK : ST_ERROR);
 }
+
+/* A renamed service's node shows its new name. */
+int
+db_node_relabel_service(const char *service_id, const char *label)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare("UPDATE canvas_nodes SET label = ?, updated_at "
+	    "= datetime('now') WHERE service_id = ?")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, label);
+	db_bind(st, 2, service_id);
+	return (db_step_done(st) == SQLITE_DONE ? ST_OK : ST_ERROR);
+}

@@ -254,6 +254,7 @@ int	 db_node_delete_placeholders(const char *);
 int	 db_node_link_service(const char *, const char *, const char *,
 	    const char *);
 int	 db_node_delete_service(const char *);
+int	 db_node_relabel_service(const char *, const char *);
 int	 db_edge_get(const char *, struct canvas_edge *);
 int	 db_edge_list(const char *, struct canvas_edge **, size_t *);
 int	 db_edge_upsert(const struct canvas_edge *);

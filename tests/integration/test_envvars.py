@@ -216,6 +216,7 @@ def test_rename_rewrites():
     web = service(pid, "web")
     g = add_group(pid)
     add_node(pid, "service", "web", service_id=web["id"], parent_id=g)
+    dbnode = add_node(pid, "service", "db", service_id=db_["id"])
     stage_env(pid, "PW", "s", "service", db_["id"])
     stage_env(pid, "P", "${{db.HOST}}|${{dbx.HOST}}|${{ db.PORT }}")
     stage_env(pid, "G", "${{db.PW}}", "group", g)
@@ -238,6 +239,8 @@ def test_rename_rewrites():
        ["${{pg.PW}}", "s"], "the renamed service's own")
     eq(sorted(r["redeployed_service_ids"]), sorted([db_["id"], web["id"]]),
        "both redeployed")
+    eq(db("SELECT label FROM canvas_nodes WHERE id = ?", (dbnode,)),
+       [("pg",)], "the renamed service's node label")
     sl = slug(pid)
     env = latest_env(pid, web["id"])
     eq((env["S"], env["G"], env["P"]),
