@@ -218,8 +218,22 @@ void	 op_ctl_apikey_list(struct request *);
 void	 op_ctl_apikey_create(struct request *);
 void	 op_ctl_apikey_del(struct request *);
 
-/* projects.c */
+/* A refusal to hand back: an HTTP status and the message with it. */
+struct fault {
+	int		 status;	/* 0: none yet */
+	char		 msg[512];
+};
+
+/* Storage types (store.h) and the env model (envref.c). */
+struct blob;
+struct deployment;
+struct env_model;
+struct idlist;
+struct pending;
 struct project;
+struct service;
+
+/* projects.c */
 void	 project_slug(const char *, char *, size_t);
 void	 op_project_create(struct request *);
 void	 op_project_list(struct request *);
@@ -227,19 +241,6 @@ void	 op_project_get(struct request *);
 void	 op_project_delete(struct request *);
 void	 op_project_update(struct request *);
 int	 project_or_reply(struct request *, const char *, struct project *);
-
-/* A refusal to hand back: an HTTP status and the message with it. */
-struct fault {
-	int		 status;	/* 0: none yet */
-	char		 msg[512];
-};
-
-struct blob;
-struct canvas_node;
-struct deployment;
-struct idlist;
-struct pending;
-struct service;
 
 /* services.c */
 const char *service_name_invalid(const char *);
@@ -254,7 +255,6 @@ void	 op_service_update(struct request *);
 void	 op_service_delete(struct request *);
 
 /* deployments.c */
-struct env_model;
 const char *image_invalid(const char *);
 const char *ports_encode(const struct tval *, struct wbuf *);
 int	 deploy_sync_edges(struct env_model *, const char *, const char *);
