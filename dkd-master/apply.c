@@ -44,10 +44,10 @@ struct apply_temp {
 struct apply_mark {
 	char		 id[UUID_LEN + 1];
 	char		 name[SERVICE_NAME_LEN + 1];
-	size_t		 entry;		/* that marked it, for messages */
+	size_t		 entry;		/* that marked it */
 	int		 created;	/* by this apply */
 	int		 gone;		/* deleted by this apply */
-	int		 ports;		/* first port of a created one */
+	int		 ports;		/* a created one's first port */
 };
 
 struct apply {
@@ -704,7 +704,7 @@ apply_deploy(struct apply *ap)
 				}
 			}
 			if (rc == -1) {
-				/* deploy_create_tx's own words: name the entry. */
+				/* Its words, with the entry named. */
 				if (ap->f.status > 0 && ap->f.status < 500 &&
 				    strncmp(ap->f.msg, "Entry ", 6) != 0) {
 					char	 m2[sizeof(ap->f.msg)];

@@ -29,8 +29,9 @@
  * value tree (tree.h) stored as a blob.
  */
 
-#define PENDING_COLS	"id, project_id, seq, op, target_type, target_id, " \
-	"target_temp_id, parent_temp_id, payload, user_id, created_at"
+#define PENDING_COLS	"id, project_id, seq, op, target_type, " \
+	"target_id, target_temp_id, parent_temp_id, payload, user_id, " \
+	"created_at"
 
 static int
 pending_row(sqlite3_stmt *st, struct pending *p)

@@ -180,7 +180,8 @@ edge_collect(const char *name, const char **keys, size_t nkeys, void *arg)
 	memset(e, 0, sizeof(*e));
 	strlcpy(e->name, name, sizeof(e->name));
 	/* Keys are letters, digits and '_': nothing to escape. */
-	strlcpy(e->data, "{\"managed\":\"env-ref\",\"keys\":[", sizeof(e->data));
+	strlcpy(e->data, "{\"managed\":\"env-ref\",\"keys\":[",
+	    sizeof(e->data));
 	for (i = 0; i < nkeys; i++) {
 		if (env_key_invalid(keys[i]) != NULL)
 			continue;
@@ -323,7 +324,8 @@ deploy_create_tx(struct env_model *m, const struct service *s,
 	strlcpy(d->status, "pending", sizeof(d->status));
 	dbtime(time(NULL), d->created_at);
 	d->replicas = replicas > 0 ? replicas : 1;
-	rc = envw.error ? ST_ERROR : blob_copy(&d->env_vars, envw.buf, envw.len);
+	rc = envw.error ? ST_ERROR : blob_copy(&d->env_vars, envw.buf,
+	    envw.len);
 	explicit_bzero(envw.buf, envw.len);
 	wbuf_free(&envw);
 	if (rc != ST_OK ||

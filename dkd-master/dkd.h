@@ -289,8 +289,8 @@ int	 envmodel_refs(struct env_model *, const char *,
 int	 envmodel_has(struct env_model *, const char *);
 void	 envmodel_set_port(struct env_model *, const char *, int);
 void	 envmodel_free(struct env_model *);
-size_t	 envref_parse(const char *, const char **, size_t *, const char **,
-	    size_t *);
+size_t	 envref_parse(const char *, const char **, size_t *,
+	    const char **, size_t *);
 int	 envref_rename(const char *, const char *, const char *, char **);
 
 /* pending.c */
@@ -302,7 +302,8 @@ int	 pending_name_taken(const char *, const char *, const char *,
 	    const struct pending *, size_t);
 int	 pending_init(struct pending *, const char *, const char *,
 	    const char *, struct wbuf *);
-int	 pending_stage_tx(struct request *, struct pending *, struct fault *);
+int	 pending_stage_tx(struct request *, struct pending *,
+	    struct fault *);
 int	 pending_stage(struct request *, struct pending *, struct fault *);
 void	 reply_staged(struct request *, struct pending *, int);
 int	 pending_coalesce_reparent(struct request *, const char *,

@@ -46,10 +46,10 @@
  */
 
 #define ENV_RESOLVED_MAX	(256 * 1024)	/* bytes of one value */
-#define ENV_DEPTH_MAX		64		/* KEY references in a chain */
+#define ENV_DEPTH_MAX		64	/* KEY references in a chain */
 
 struct env_row {
-	char		 id[UUID_LEN + 1];	/* "": staged, not applied */
+	char		 id[UUID_LEN + 1];	/* "": staged */
 	char		 scope[ENV_SCOPE_LEN + 1];
 	char		 scope_id[NODE_ID_LEN + 1];
 	char		 key[ENV_KEY_LEN + 1];
@@ -63,7 +63,7 @@ struct env_var {
 	int		 state;		/* VAR_* */
 	char		*resolved;
 	size_t		 rlen;
-	char		**refs;		/* names referenced, first seen first */
+	char		**refs;		/* names it refers to */
 	size_t		 nrefs;
 };
 
@@ -72,7 +72,7 @@ struct env_var {
 #define VAR_DONE	2
 
 struct env_svc {
-	char		 id[NODE_ID_LEN + 1];	/* or a staged create's temp id */
+	char		 id[NODE_ID_LEN + 1];	/* or a temp id */
 	char		 name[SERVICE_NAME_LEN + 1];
 	char		 group[NODE_ID_LEN + 1];
 	int		 port;			/* 0: unknown */
@@ -96,7 +96,7 @@ struct env_model {
 		size_t	 svc, var;
 	}		 stack[ENV_DEPTH_MAX];
 	int		 depth;
-	char		*msg;		/* what went wrong, for the user */
+	char		*msg;		/* what went wrong */
 	size_t		 msglen;
 	int		 fault;		/* out of memory */
 };

@@ -35,8 +35,8 @@
 struct env_req {
 	const char	*scope;
 	const char	*pid;
-	const char	*owner;		/* service or group; NULL: project */
-	const char	*id;		/* the env var, for update/delete */
+	const char	*owner;		/* NULL: the project */
+	const char	*id;		/* the env var */
 	const char	*key;
 	const char	*value;
 	char		 owner_id[NODE_ID_LEN + 1];	/* as checked */

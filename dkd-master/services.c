@@ -32,7 +32,7 @@
  * is always looked up under the project of the path (Decision 7).
  */
 
-#define NEW_SERVICE_NAME_MAX	63	/* a DNS label: dk-<slug>-<name> */
+#define NEW_SERVICE_NAME_MAX	63	/* a DNS label */
 
 /*
  * NULL for a good service name, else what is wrong with it.  Names end

@@ -44,7 +44,7 @@ struct project {
 	char		 updated_at[DBTIME_LEN + 1];
 };
 
-#define SERVICE_NAME_LEN	255	/* as stored; new names are shorter */
+#define SERVICE_NAME_LEN	255	/* new ones are shorter */
 #define SERVICE_STATUS_LEN	16
 #define ICON_URL_LEN		2048
 #define IMAGE_LEN		1024
@@ -98,8 +98,8 @@ struct deployment {
 	int64_t		 exit_code;
 	char		*log_tail;		/* NULL: none */
 	int64_t		 attempt_count;
-	char		 started_at[DBTIME_LEN + 1];	/* "": not yet */
-	char		 healthy_at[DBTIME_LEN + 1];	/* "": not yet */
+	char		 started_at[DBTIME_LEN + 1];	/* "": no */
+	char		 healthy_at[DBTIME_LEN + 1];	/* "": no */
 	char		 created_at[DBTIME_LEN + 1];
 };
 
@@ -132,7 +132,7 @@ struct pending {
 	char		 target_temp_id[NODE_ID_LEN + 1];
 	char		 parent_temp_id[NODE_ID_LEN + 1];
 	struct blob	 payload;
-	char		 user_id[UUID_LEN + 1];		/* "": NULL */
+	char		 user_id[UUID_LEN + 1];	/* "": NULL */
 	char		 created_at[DBTIME_LEN + 1];
 };
 
@@ -145,8 +145,8 @@ struct canvas_node {
 	int		 has_width, has_height;
 	double		 width, height;
 	char		 service_id[NODE_ID_LEN + 1];	/* "": none */
-	char		 parent_id[NODE_ID_LEN + 1];	/* "": top level */
-	char		*data;		/* the client's text, never parsed */
+	char		 parent_id[NODE_ID_LEN + 1];	/* "": none */
+	char		*data;		/* the client's text */
 	char		 created_at[DBTIME_LEN + 1];
 	char		 updated_at[DBTIME_LEN + 1];
 };
@@ -237,7 +237,8 @@ int	 db_pending_append(struct pending *);
 int	 db_pending_delete(const char *);
 int	 db_pending_clear(const char *);
 int	 db_pending_remove_temp(const char *, const char *, struct idlist *);
-int	 db_pending_remove_group(const char *, const char *, struct idlist *);
+int	 db_pending_remove_group(const char *, const char *,
+	    struct idlist *);
 
 /* db_canvas.c */
 void	 canvas_node_free(struct canvas_node *);

@@ -261,8 +261,8 @@ main(void)
 	    "('pb', 'B', 'b-1');"
 	    "INSERT INTO services (id, project_id, name) VALUES "
 	    "('sa', 'pa', 'web'), ('sb', 'pb', 'other');"
-	    "INSERT INTO canvas_nodes (id, project_id, type, label, service_id) "
-	    "VALUES ('na', 'pa', 'service', 'web', 'sa');"
+	    "INSERT INTO canvas_nodes (id, project_id, type, label, "
+	    "service_id) VALUES ('na', 'pa', 'service', 'web', 'sa');"
 	    "INSERT INTO canvas_nodes (id, project_id, type, label) VALUES "
 	    "('ga', 'pa', 'group', 'g1'), ('ga2', 'pa', 'group', 'g2'), "
 	    "('nota', 'pa', 'note', 'n'), ('nb', 'pb', 'note', 'theirs'), "
@@ -294,7 +294,8 @@ main(void)
 	/* Nodes. */
 	ok(op(OP_CANVAS_NODE_UPSERT, t, "{\"id\": \"n1\", \"type\": \"note\", "
 	    "\"label\": \"hello\", \"position_x\": 10.5, \"position_y\": 20, "
-	    "\"data\": \"{\\\"backgroundColor\\\":\\\"#ffee00\\\"}\"}") == 200 &&
+	    "\"data\": \"{\\\"backgroundColor\\\":\\\"#ffee00\\\"}\"}") ==
+	    200 &&
 	    strcmp(sql_text("SELECT data FROM canvas_nodes WHERE id = 'n1' AND "
 	    "project_id = 'pa' AND position_x = 10.5"),
 	    "{\"backgroundColor\":\"#ffee00\"}") == 0,
@@ -306,7 +307,8 @@ main(void)
 	    "untouched");
 	ok(op(OP_CANVAS_NODE_UPSERT, t, "{\"id\": \"n2\", \"type\": \"note\", "
 	    "\"parent_id\": \"gb\"}") == 404 && has("Parent group not found."),
-	    "node upsert into another project's group: Parent group not found.");
+	    "node upsert into another project's group: Parent group not "
+	    "found.");
 	ok(op(OP_CANVAS_NODE_UPSERT, t, "{\"id\": \"n2\", \"type\": \"note\", "
 	    "\"parent_id\": \"nota\"}") == 422 &&
 	    has("Parent must be a group node."), "parent that is no group");
@@ -437,7 +439,8 @@ main(void)
 	    "into a group: one service.update; the node keeps its service");
 	strlcpy(temp, sql_text("SELECT id FROM pending_changes"), sizeof(temp));
 	ok(op(OP_CANVAS_NODE_UPSERT, t, "{\"id\": \"na\", \"type\": "
-	    "\"service\", \"label\": \"web\", \"parent_id\": \"ga2\"}") == 200 &&
+	    "\"service\", \"label\": \"web\", \"parent_id\": \"ga2\"}") ==
+	    200 &&
 	    count_changes("pa") == 1, "into another group: still one entry");
 	ok(strcmp(sql_text("SELECT id FROM pending_changes"), temp) != 0 &&
 	    strstr(sql_text("SELECT hex(payload) FROM pending_changes"),
