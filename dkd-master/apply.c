@@ -47,7 +47,7 @@ struct apply_mark {
 	size_t		 entry;		/* that marked it */
 	int		 created;	/* by this apply */
 	int		 gone;		/* deleted by this apply */
-	int		 ports;		/* a created one's first port */
+	int		 ports;		/* its first port, if created */
 };
 
 struct apply {
