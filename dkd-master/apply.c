@@ -47,7 +47,7 @@ struct apply_mark {
 	size_t		 entry;		/* that marked it */
 	int		 created;	/* by this apply */
 	int		 gone;		/* deleted by this apply */
-	int		 ports;		/* its first port, if created */
+	int		 ports;		/* first port of a new one */
 };
 
 struct apply {
