@@ -103,6 +103,12 @@ enum imsg_type {
 	/* master -> api: an event for a project's canvas room */
 	IMSG_API_EVENT,		/* msg.h struct msg_event */
 
+	/* master -> reconciler: make Docker match the database */
+	IMSG_REC_RECONCILE,	/* msg.h msg_reconcile_put(): str service
+				   id ("" for every service) */
+	/* reconciler -> master: the request is taken */
+	IMSG_REC_RECONCILE_ACK,	/* the same payload */
+
 	IMSG_TYPE_MAX
 };
 

@@ -104,3 +104,19 @@ msg_db_get(struct rbuf *r, struct msg_db *d)
 	d->version = wire_get_u32(r);
 	return (wire_done(r));
 }
+
+void
+msg_reconcile_put(struct wbuf *w, const char *service_id)
+{
+	wire_put_str(w, service_id != NULL ? service_id : "");
+}
+
+/* out must hold MSG_SERVICE_ID_MAX + 1 bytes at most. */
+int
+msg_reconcile_get(struct rbuf *r, char *out, size_t len)
+{
+	if (len > MSG_SERVICE_ID_MAX + 1)
+		len = MSG_SERVICE_ID_MAX + 1;
+	wire_get_strbuf(r, out, len);
+	return (wire_done(r));
+}

@@ -86,4 +86,13 @@ struct msg_db {
 void	 msg_db_put(struct wbuf *, const struct msg_db *);
 int	 msg_db_get(struct rbuf *, struct msg_db *);
 
+/*
+ * IMSG_REC_RECONCILE (master -> reconciler) and IMSG_REC_RECONCILE_ACK
+ * (reconciler -> master): str service id, "" for a full resync.
+ */
+#define MSG_SERVICE_ID_MAX	64
+
+void	 msg_reconcile_put(struct wbuf *, const char *);
+int	 msg_reconcile_get(struct rbuf *, char *, size_t);
+
 #endif /* DK_MSG_H */

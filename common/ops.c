@@ -28,9 +28,21 @@
 #define ID_MAX		64
 #define TIME_MAX	64
 #define TOKEN_MAX	256
+#define SERVICE_NAME_MAX	255
+#define STATUS_MAX	32
+#define ICON_URL_MAX	4096
+#define IMAGE_MAX	1024
+#define ENV_KEY_MAX	255
+#define ENV_VALUE_MAX	65536
+#define ENV_VARS_MAX	(512 * 1024)	/* the encoded tree of a map */
+#define PORTS_MAX	16384
+#define RESOURCES_MAX	1024
+#define CANVAS_PAYLOAD_MAX	65536
 
 #define BODY(n, t, m)	{ (n), FS_BODY, (t), (m), 0 }
 #define QUERY(n, t, m)	{ (n), FS_QUERY, (t), (m), 0 }
+/* Fields only dkd-api fills in, always. */
+#define BODY_REQ(n, t, m)	{ (n), FS_BODY, (t), (m), 1 }
 /* The router always fills path parameters. */
 #define PATH(n)		{ (n), FS_PATH, FT_STR, ID_MAX, 1 }
 
@@ -112,6 +124,124 @@ static const struct op_field f_ctl_apikey[] = {
 static const struct op_field f_ctl_id[] = {
 	[CTL_ID] = BODY("id", FT_STR, ID_MAX),
 };
+static const struct op_field f_project_update[] = {
+	[PROJECT_UPDATE_ID] = PATH("id"),
+	[PROJECT_UPDATE_NAME] = BODY("name", FT_STR, NAME_MAX_),
+};
+static const struct op_field f_pid[] = {
+	[PID] = PATH("pid"),
+};
+static const struct op_field f_service_create[] = {
+	[SERVICE_CREATE_PID] = PATH("pid"),
+	[SERVICE_CREATE_NAME] = BODY("name", FT_STR, SERVICE_NAME_MAX),
+};
+static const struct op_field f_service_list[] = {
+	[SERVICE_LIST_PID] = PATH("pid"),
+	[SERVICE_LIST_NAME] = QUERY("name", FT_STR, SERVICE_NAME_MAX),
+	[SERVICE_LIST_STATUS] = QUERY("status", FT_STR, STATUS_MAX),
+	[SERVICE_LIST_OFFSET] = QUERY("offset", FT_INT, 0),
+	[SERVICE_LIST_LIMIT] = QUERY("limit", FT_INT, 0),
+};
+static const struct op_field f_service[] = {
+	[SERVICE_PID] = PATH("pid"),
+	[SERVICE_SID] = PATH("sid"),
+};
+static const struct op_field f_service_update[] = {
+	[SERVICE_UPDATE_PID] = PATH("pid"),
+	[SERVICE_UPDATE_SID] = PATH("sid"),
+	[SERVICE_UPDATE_NAME] = BODY("name", FT_STR, SERVICE_NAME_MAX),
+	[SERVICE_UPDATE_ICON_URL] = BODY("icon_url", FT_STR, ICON_URL_MAX),
+};
+static const struct op_field f_rollback[] = {
+	[ROLLBACK_PID] = PATH("pid"),
+	[ROLLBACK_SID] = PATH("sid"),
+	[ROLLBACK_DEPLOYMENT_ID] = BODY("deployment_id", FT_STR, ID_MAX),
+};
+static const struct op_field f_deployment_create[] = {
+	[DEPLOY_PID] = PATH("pid"),
+	[DEPLOY_SID] = PATH("sid"),
+	[DEPLOY_IMAGE] = BODY("image", FT_STR, IMAGE_MAX),
+	[DEPLOY_ENV_VARS] = BODY("env_vars", FT_JSON, ENV_VARS_MAX),
+	[DEPLOY_PORTS] = BODY("ports", FT_JSON, PORTS_MAX),
+	[DEPLOY_RESOURCES] = BODY("resources", FT_JSON, RESOURCES_MAX),
+	[DEPLOY_REPLICAS] = BODY("replicas", FT_INT, 0),
+};
+static const struct op_field f_deployment_list[] = {
+	[DEPLOYS_PID] = PATH("pid"),
+	[DEPLOYS_SID] = PATH("sid"),
+	[DEPLOYS_OFFSET] = QUERY("offset", FT_INT, 0),
+	[DEPLOYS_LIMIT] = QUERY("limit", FT_INT, 0),
+};
+static const struct op_field f_deployment[] = {
+	[DEPLOYMENT_PID] = PATH("pid"),
+	[DEPLOYMENT_SID] = PATH("sid"),
+	[DEPLOYMENT_ID] = PATH("id"),
+};
+/* Paging that does not parse is ignored here, not refused: strings. */
+static const struct op_field f_container_list[] = {
+	[CONTAINERS_PID] = PATH("pid"),
+	[CONTAINERS_SID] = PATH("sid"),
+	[CONTAINERS_DEPLOYMENT_ID] = QUERY("deployment_id", FT_STR, ID_MAX),
+	[CONTAINERS_STATUS] = QUERY("status", FT_STR, STATUS_MAX),
+	[CONTAINERS_OFFSET] = QUERY("offset", FT_STR, 32),
+	[CONTAINERS_LIMIT] = QUERY("limit", FT_STR, 32),
+};
+static const struct op_field f_env_create[] = {
+	[ENV_PID] = PATH("pid"),
+	[ENV_KEY] = BODY("key", FT_STR, ENV_KEY_MAX),
+	[ENV_VALUE] = BODY("value", FT_STR, ENV_VALUE_MAX),
+};
+static const struct op_field f_env_item[] = {
+	[ENV_ITEM_PID] = PATH("pid"),
+	[ENV_ITEM_ID] = PATH("id"),
+	[ENV_ITEM_VALUE] = BODY("value", FT_STR, ENV_VALUE_MAX),
+};
+static const struct op_field f_env_item_delete[] = {
+	[ENV_ITEM_PID] = PATH("pid"),
+	[ENV_ITEM_ID] = PATH("id"),
+};
+static const struct op_field f_env_owner_create[] = {
+	[ENVO_PID] = PATH("pid"),
+	[ENVO_OWNER] = PATH("owner"),
+	[ENVO_KEY] = BODY("key", FT_STR, ENV_KEY_MAX),
+	[ENVO_VALUE] = BODY("value", FT_STR, ENV_VALUE_MAX),
+};
+static const struct op_field f_env_owner[] = {
+	[ENVO_PID] = PATH("pid"),
+	[ENVO_OWNER] = PATH("owner"),
+};
+static const struct op_field f_env_owner_item[] = {
+	[ENVO_ITEM_PID] = PATH("pid"),
+	[ENVO_ITEM_OWNER] = PATH("owner"),
+	[ENVO_ITEM_ID] = PATH("id"),
+	[ENVO_ITEM_VALUE] = BODY("value", FT_STR, ENV_VALUE_MAX),
+};
+static const struct op_field f_env_owner_item_delete[] = {
+	[ENVO_ITEM_PID] = PATH("pid"),
+	[ENVO_ITEM_OWNER] = PATH("owner"),
+	[ENVO_ITEM_ID] = PATH("id"),
+};
+static const struct op_field f_pending_item[] = {
+	[PENDING_PID] = PATH("pid"),
+	[PENDING_ID] = PATH("id"),
+};
+static const struct op_field f_pending_env[] = {
+	[PENDING_ENV_PID] = PATH("pid"),
+	[PENDING_ENV_TEMP_ID] = PATH("tid"),
+	[PENDING_ENV_KEY] = BODY("key", FT_STR, ENV_KEY_MAX),
+	[PENDING_ENV_VALUE] = BODY("value", FT_STR, ENV_VALUE_MAX),
+};
+static const struct op_field f_canvas_open[] = {
+	[CANVAS_PROJECT_ID] = PATH("project_id"),
+};
+static const struct op_field f_canvas_join[] = {
+	[CANVAS_PROJECT_ID] = PATH("project_id"),
+	[CANVAS_CONN] = BODY_REQ("conn", FT_INT, 0),
+};
+/* The client's payload as sent; JSON null when it had none. */
+static const struct op_field f_canvas_payload[] = {
+	[CANVAS_PAYLOAD] = BODY_REQ("payload", FT_JSON, CANVAS_PAYLOAD_MAX),
+};
 
 #define FIELDS(f)	(f), nitems(f)
 #define NOFIELDS	NULL, 0
@@ -123,6 +253,7 @@ static const struct op_field f_ctl_id[] = {
 
 static void	op_args_get_tree(struct rbuf *, const struct op_field *,
 		    struct tval *);
+static int	tval_utf8(const struct tval *);
 
 static const struct op_spec specs[OP_MAX] = {
 #include "ops.def"
@@ -219,9 +350,25 @@ op_args_get(struct rbuf *r, const struct op_spec *spec, struct op_args *a)
 	return (0);
 }
 
+/* Every string and key of v is UTF-8, as JSON wants it. */
+static int
+tval_utf8(const struct tval *v)
+{
+	size_t	 i;
+
+	if (v->tag == TREE_STR)
+		return (utf8_valid(v->s, strlen(v->s)));
+	for (i = 0; i < v->n; i++)
+		if ((v->keys != NULL &&
+		    !utf8_valid(v->keys[i], strlen(v->keys[i]))) ||
+		    !tval_utf8(&v->items[i]))
+			return (0);
+	return (1);
+}
+
 /*
  * An FT_JSON field: a byte string that holds exactly one value tree of
- * no more than f->max bytes.
+ * no more than f->max bytes, its strings UTF-8.
  */
 static void
 op_args_get_tree(struct rbuf *r, const struct op_field *f, struct tval *v)
@@ -234,7 +381,8 @@ op_args_get_tree(struct rbuf *r, const struct op_field *f, struct tval *v)
 		return;
 	rbuf_init(&t, p, len);
 	/* Every item takes a byte at least. */
-	if (tval_decode(&t, v, len) == -1 || wire_done(&t) == -1) {
+	if (tval_decode(&t, v, len) == -1 || wire_done(&t) == -1 ||
+	    !tval_utf8(v)) {
 		tval_free(v);
 		r->error = EBADMSG;
 	}

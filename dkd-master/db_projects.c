@@ -181,3 +181,18 @@ db_project_find(const char *ref, struct project *p)
 		return (ST_EXISTS);
 	return (ST_OK);
 }
+
+int
+db_project_rename(const char *id, const char *name)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare("UPDATE projects SET name = ?, updated_at = "
+	    "datetime('now') WHERE id = ?")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, name);
+	db_bind(st, 2, id);
+	if (db_step_done(st) != SQLITE_DONE)
+		return (ST_ERROR);
+	return (db_changes() > 0 ? ST_OK : ST_NONE);
+}

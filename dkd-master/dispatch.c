@@ -90,6 +90,8 @@ master_dispatch_reconciler(struct imsg *imsg)
 
 	if (imsg->hdr.type == IMSG_REC_SYSINFO)
 		return (system_docker_reply(imsg));
+	if (imsg->hdr.type == IMSG_REC_RECONCILE_ACK)
+		return (rec_ack(imsg));
 	if (imsg->hdr.type != IMSG_REC_DOCKER)
 		return (-1);
 	rbuf_init(&r, imsg->data, imsg->len);

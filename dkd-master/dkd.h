@@ -218,12 +218,138 @@ void	 op_ctl_apikey_list(struct request *);
 void	 op_ctl_apikey_create(struct request *);
 void	 op_ctl_apikey_del(struct request *);
 
+/* A refusal to hand back: an HTTP status and the message with it. */
+struct fault {
+	int		 status;	/* 0: none yet */
+	char		 msg[512];
+};
+
+/* Storage types (store.h) and the env model (envref.c). */
+struct blob;
+struct deployment;
+struct env_model;
+struct idlist;
+struct pending;
+struct project;
+struct service;
+
 /* projects.c */
 void	 project_slug(const char *, char *, size_t);
 void	 op_project_create(struct request *);
 void	 op_project_list(struct request *);
 void	 op_project_get(struct request *);
 void	 op_project_delete(struct request *);
+void	 op_project_update(struct request *);
+int	 project_or_reply(struct request *, const char *, struct project *);
+
+/* services.c */
+const char *service_name_invalid(const char *);
+const char *icon_url_invalid(const char *);
+int	 service_or_reply(struct request *, const struct project *,
+	    const char *, struct service *);
+void	 publish_service(const struct service *);
+void	 op_service_create(struct request *);
+void	 op_service_list(struct request *);
+void	 op_service_get(struct request *);
+void	 op_service_update(struct request *);
+void	 op_service_delete(struct request *);
+
+/* deployments.c */
+const char *image_invalid(const char *);
+const char *ports_encode(const struct tval *, struct wbuf *);
+int	 deploy_sync_edges(struct env_model *, const char *, const char *);
+int	 deploy_create_tx(struct env_model *, const struct service *,
+	    const char *, const struct tval *, const struct blob *,
+	    const struct blob *, int64_t, struct deployment *, struct fault *);
+void	 publish_deployment(const char *, const struct deployment *);
+void	 publish_status(const struct service *, const char *);
+void	 op_deployment_create(struct request *);
+void	 op_deployment_list(struct request *);
+void	 op_deployment_get(struct request *);
+void	 op_service_rollback(struct request *);
+void	 op_container_list(struct request *);
+
+/* envvars.c */
+const char *env_key_invalid(const char *);
+void	 op_env_create(struct request *);
+void	 op_env_list(struct request *);
+void	 op_env_update(struct request *);
+void	 op_env_delete(struct request *);
+
+/* envref.c */
+int	 ports_first(const struct blob *);
+int	 envmodel_load(const char *, const char *, struct env_model **);
+int	 envmodel_stage(struct env_model *, const struct pending *,
+	    const struct tval *);
+int	 envmodel_check(struct env_model *, char *, size_t);
+int	 envmodel_resolve(struct env_model *, const char *, struct wbuf *,
+	    char *, size_t);
+int	 envmodel_refs(struct env_model *, const char *,
+	    void (*)(const char *, const char **, size_t, void *), void *);
+int	 envmodel_has(struct env_model *, const char *);
+void	 envmodel_set_port(struct env_model *, const char *, int);
+void	 envmodel_free(struct env_model *);
+size_t	 envref_parse(const char *, const char **, size_t *,
+	    const char **, size_t *);
+int	 envref_rename(const char *, const char *, const char *, char **);
+
+/* pending.c */
+void	 fault_set(struct fault *, int, const char *, ...)
+	    __attribute__((__format__ (printf, 3, 4)));
+void	 reply_fault(struct request *, const struct fault *);
+void	 pending_payload(const struct pending *, struct tval *);
+int	 pending_name_taken(const char *, const char *, const char *,
+	    const struct pending *, size_t);
+int	 pending_init(struct pending *, const char *, const char *,
+	    const char *, struct wbuf *);
+int	 pending_stage_tx(struct request *, struct pending *,
+	    struct fault *);
+int	 pending_stage(struct request *, struct pending *, struct fault *);
+void	 reply_staged(struct request *, struct pending *, int);
+int	 pending_coalesce_reparent(struct request *, const char *,
+	    const char *, const char *, const char *, struct idlist *,
+	    struct pending *, int *, struct fault *);
+int	 pending_find_delete(const char *, const char *, struct pending *);
+void	 publish_pending_added(const struct pending *);
+void	 publish_pending_removed(const char *, const struct idlist *);
+void	 publish_canvas_state(const char *);
+void	 op_pending_list(struct request *);
+void	 op_pending_discard(struct request *);
+void	 op_pending_remove(struct request *);
+void	 op_pending_service_env(struct request *);
+
+/* apply.c */
+void	 op_apply(struct request *);
+
+/* canvas.c */
+void	 op_canvas_open(struct request *);
+void	 op_canvas_join(struct request *);
+void	 op_canvas_leave(struct request *);
+void	 op_canvas_node_upsert(struct request *);
+void	 op_canvas_node_delete(struct request *);
+void	 op_canvas_node_move(struct request *);
+void	 op_canvas_edge_upsert(struct request *);
+void	 op_canvas_edge_delete(struct request *);
+void	 op_canvas_service_create(struct request *);
+
+/* render.c */
+void	 tree_blob(struct wbuf *, const struct blob *, enum tree_tag);
+void	 blob_tval(const struct blob *, struct tval *);
+void	 tree_service(struct wbuf *, const void *);
+void	 tree_deployment(struct wbuf *, const void *);
+void	 tree_deployment_event(struct wbuf *, const void *);
+void	 tree_container(struct wbuf *, const void *);
+void	 tree_envvar(struct wbuf *, const void *);
+void	 tree_pending(struct wbuf *, const void *);
+void	 tree_pending_event(struct wbuf *, const void *);
+void	 tree_node(struct wbuf *, const void *);
+void	 tree_edge(struct wbuf *, const void *);
+int	 tree_canvas(struct wbuf *, const char *);
+int	 tree_pending_list(struct wbuf *, const char *);
+
+/* rec.c */
+void	 rec_trigger(const char *);
+int	 rec_ack(struct imsg *);
 
 /* presets.c */
 int	 presets_load(const char *, char *, size_t);

@@ -144,6 +144,8 @@ op_project_create(struct request *req)
 	}
 	log_info("project \"%s\" (%s) created by %s", p.name, p.slug,
 	    req->user.email);
+	/* The reconciler makes its network. */
+	rec_trigger(NULL);
 	reply_project(req, 201, &p);
 }
 
@@ -188,19 +190,86 @@ op_project_delete(struct request *req)
 	int64_t		 n;
 	int		 rc;
 
+	/* The count and the delete in one go: nothing comes in between. */
+	if (store_begin() != ST_OK) {
+		reply_internal(req);
+		return;
+	}
 	if ((rc = db_project_services(id, &n)) != ST_OK) {
+		store_rollback();
 		reply_store(req, rc, "Project not found.");
 		return;
 	}
 	if (n > 0) {
+		store_rollback();
 		reply_error(req, 409, "Project has %lld service(s); delete "
 		    "them before deleting the project.", (long long)n);
 		return;
 	}
-	if ((rc = db_project_delete(id)) != ST_OK) {
+	if ((rc = db_project_delete(id)) != ST_OK ||
+	    (rc = store_commit()) != ST_OK) {
+		store_rollback();
 		reply_store(req, rc, "Project not found.");
 		return;
 	}
 	log_info("project %s deleted by %s", id, req->user.email);
+	/* Its network goes as an orphan. */
+	rec_trigger(NULL);
 	reply_empty(req, 204);
+}
+
+/*
+ * The project of the path into p; dkctl may name it by slug or name
+ * too.  -1 once answered (404 when it is not there).
+ */
+int
+project_or_reply(struct request *req, const char *ref, struct project *p)
+{
+	int	 rc;
+
+	if (req->caller == CALLER_CTL)
+		rc = db_project_find(ref, p);
+	else
+		rc = db_project_get(ref, p);
+	if (rc == ST_EXISTS) {
+		reply_error(req, 409, "More than one project is named \"%s\"; "
+		    "use its id or slug.", ref);
+		return (-1);
+	}
+	if (rc != ST_OK) {
+		reply_store(req, rc, "Project not found.");
+		return (-1);
+	}
+	return (0);
+}
+
+/* PATCH /api/projects/{id} {name?}: the rename is staged. */
+void
+op_project_update(struct request *req)
+{
+	struct op_args	*a = &req->args;
+	struct project	 proj;
+	struct verrors	 ve = { 0 };
+	struct pending	 p;
+	struct wbuf	 w;
+
+	if (project_or_reply(req, a->str[PROJECT_UPDATE_ID], &proj) == -1)
+		return;
+	if (a->present[PROJECT_UPDATE_NAME] &&
+	    blank(a->str[PROJECT_UPDATE_NAME])) {
+		verror_add(&ve, "name", "Name is required.");
+		reply_invalid(req, &ve);
+		return;
+	}
+	tree_new(&w);
+	tree_map(&w);
+	if (a->present[PROJECT_UPDATE_NAME])
+		tree_kv_str(&w, "name", a->str[PROJECT_UPDATE_NAME]);
+	tree_end(&w);
+	if (pending_init(&p, proj.id, "project.update", "project", &w) == -1) {
+		reply_internal(req);
+		return;
+	}
+	strlcpy(p.target_id, proj.id, sizeof(p.target_id));
+	reply_staged(req, &p, 200);
 }

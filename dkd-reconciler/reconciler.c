@@ -75,9 +75,22 @@ static int
 rec_dispatch_master(struct imsg *imsg)
 {
 	struct rbuf	 r;
+	struct wbuf	 wb;
+	char		 service_id[MSG_SERVICE_ID_MAX + 1];
 	int		 with_df;
 
 	switch (imsg->hdr.type) {
+	case IMSG_REC_RECONCILE:
+		/* Taken; the reconciler proper comes with the next issue. */
+		rbuf_init(&r, imsg->data, imsg->len);
+		if (msg_reconcile_get(&r, service_id,
+		    sizeof(service_id)) == -1)
+			return (-1);
+		wbuf_init(&wb, DKD_IMSG_MAX_INTERNAL);
+		msg_reconcile_put(&wb, service_id);
+		(void)worker_send(IMSG_REC_RECONCILE_ACK, 0, -1, &wb);
+		wbuf_free(&wb);
+		return (0);
 	case IMSG_REC_SYSINFO:
 		rbuf_init(&r, imsg->data, imsg->len);
 		with_df = wire_get_bool(&r);

@@ -17,8 +17,9 @@
 /*
  * The master's request handlers, not only its decoder: any op, any
  * fields, as any caller (nobody, a member, an admin, a stale token,
- * root on the control socket, another local user), against a real
- * SQLite database in a temporary directory.  Every request must be
+ * root on the control socket, another local user, a canvas connection
+ * with a ticket for the fixture project), against a real SQLite
+ * database in a temporary directory.  Every request must be
  * answered exactly once, within seconds, with a reply that renders as
  * JSON; ASan and UBSan watch the rest.  The master's main() is not
  * linked: this file stands in for dkd.c.
@@ -53,6 +54,7 @@ enum fuzz_caller {
 	AS_STALE,
 	AS_ROOT_CTL,
 	AS_USER_CTL,
+	AS_TICKET,
 	AS_MAX
 };
 
@@ -60,6 +62,7 @@ static struct dkd	 fuzz_env;
 struct dkd		*env = &fuzz_env;
 
 static int		 replies;
+static char		 ticket[TICKET_LEN + 1];
 static char		 dir[] = "/tmp/dkd-fuzz-handlers.XXXXXX";
 
 int	LLVMFuzzerInitialize(int *, char ***);
@@ -103,7 +106,7 @@ cleanup(void)
 static void
 fixture(void)
 {
-	char	 sql[2048], ha[SHA256_HEX_LEN + 1], hm[SHA256_HEX_LEN + 1];
+	char	 sql[4096], ha[SHA256_HEX_LEN + 1], hm[SHA256_HEX_LEN + 1];
 
 	sha256_hex(TOKEN_ADMIN, strlen(TOKEN_ADMIN), ha);
 	sha256_hex(TOKEN_MEMBER, strlen(TOKEN_MEMBER), hm);
@@ -119,7 +122,17 @@ fixture(void)
 	    "refresh_token_hash, expires_at, refresh_expires_at) VALUES "
 	    "('s-admin', 'u-admin', '%s', 'r-admin', '2999-01-01 00:00:00', "
 	    "'2999-01-01 00:00:00'), ('s-member', 'u-member', '%s', "
-	    "'r-member', '2999-01-01 00:00:00', '2999-01-01 00:00:00');",
+	    "'r-member', '2999-01-01 00:00:00', '2999-01-01 00:00:00');"
+	    /* A project with a service, its node and a group, by id. */
+	    "INSERT OR IGNORE INTO projects (id, name, slug) VALUES "
+	    "('p-fuzz', 'Fuzz', 'fuzz-000000');"
+	    "INSERT OR IGNORE INTO services (id, project_id, name) VALUES "
+	    "('s-fuzz', 'p-fuzz', 'web');"
+	    "INSERT OR IGNORE INTO canvas_nodes (id, project_id, type, label) "
+	    "VALUES ('g-fuzz', 'p-fuzz', 'group', 'g');"
+	    "INSERT OR IGNORE INTO canvas_nodes (id, project_id, type, label, "
+	    "service_id) VALUES ('n-fuzz', 'p-fuzz', 'service', 'web', "
+	    "'s-fuzz');",
 	    ha, hm);
 	(void)sqlite3_exec(db_handle(), sql, NULL, NULL, NULL);
 }
@@ -221,6 +234,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (token != NULL)
 		sha256_hex(token, strlen(token), req->token_hash);
+	if (caller == AS_TICKET) {
+		/* A fresh ticket each time: the last input may have left. */
+		ticket_release(ticket);
+		if (ticket_issue("u-member", "p-fuzz", 1, ticket) == -1)
+			abort();
+		strlcpy(req->token_hash, ticket, sizeof(req->token_hash));
+	}
 	if (request_decode(req, op, &r) == -1)
 		return (0);	/* the master would kill the sender */
 	replies = 0;

@@ -1,0 +1,222 @@
+/*
+ * Copyright (c) 2026 The DeployKit Authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#include <sys/types.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "log.h"
+#include "store.h"
+
+/*
+ * Env vars in the database, in three scopes: a project's, a group's (a
+ * group node of the canvas) and a service's.  Values are secrets: they
+ * are stored and handed back, never logged.
+ */
+
+#define ENVVAR_COLS	"id, scope, scope_id, key, value, created_at, " \
+	"updated_at"
+
+static int
+envvar_row(sqlite3_stmt *st, struct envvar *e)
+{
+	memset(e, 0, sizeof(*e));
+	strlcpy(e->id, db_text(st, 0), sizeof(e->id));
+	strlcpy(e->scope, db_text(st, 1), sizeof(e->scope));
+	strlcpy(e->scope_id, db_text(st, 2), sizeof(e->scope_id));
+	strlcpy(e->key, db_text(st, 3), sizeof(e->key));
+	strlcpy(e->created_at, db_text(st, 5), sizeof(e->created_at));
+	strlcpy(e->updated_at, db_text(st, 6), sizeof(e->updated_at));
+	if ((e->value = strdup(db_text(st, 4))) == NULL) {
+		log_warn("%s", __func__);
+		return (ST_ERROR);
+	}
+	return (ST_OK);
+}
+
+void
+envvar_clear(struct envvar *e)
+{
+	if (e->value != NULL) {
+		explicit_bzero(e->value, strlen(e->value));
+		free(e->value);
+	}
+	e->value = NULL;
+}
+
+void
+envvars_free(struct envvar *rows, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		envvar_clear(&rows[i]);
+	free(rows);
+}
+
+/* Every row a bound statement yields. */
+static int
+envvar_rows(sqlite3_stmt *st, struct envvar **out, size_t *n)
+{
+	struct envvar	*rows = NULL, *r;
+	size_t		 cap = 0;
+	int		 rc;
+
+	*out = NULL;
+	*n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			if ((r = reallocarray(rows, cap, sizeof(*r))) == NULL) {
+				log_warn("%s", __func__);
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			rows = r;
+		}
+		if (envvar_row(st, &rows[*n]) != ST_OK) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		(*n)++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		envvars_free(rows, *n);
+		*n = 0;
+		return (ST_ERROR);
+	}
+	*out = rows;
+	return (ST_OK);
+}
+
+/* The variables of one scope, by key. */
+int
+db_envvar_list(const char *scope, const char *scope_id, struct envvar **out,
+    size_t *n)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare("SELECT " ENVVAR_COLS " FROM env_vars WHERE "
+	    "scope = ? AND scope_id = ? ORDER BY key")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, scope);
+	db_bind(st, 2, scope_id);
+	return (envvar_rows(st, out, n));
+}
+
+/* Every variable of a project: its own, its groups' and its services'. */
+int
+db_envvar_project(const char *project_id, struct envvar **out, size_t *n)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare("SELECT " ENVVAR_COLS " FROM env_vars WHERE "
+	    "(scope = 'project' AND scope_id = ?1) OR (scope = 'service' AND "
+	    "scope_id IN (SELECT id FROM services WHERE project_id = ?1)) OR "
+	    "(scope = 'group' AND scope_id IN (SELECT id FROM canvas_nodes "
+	    "WHERE project_id = ?1 AND type = 'group')) "
+	    "ORDER BY scope, scope_id, key")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, project_id);
+	return (envvar_rows(st, out, n));
+}
+
+int
+db_envvar_get(const char *id, struct envvar *e)
+{
+	sqlite3_stmt	*st;
+	int		 rc, rv;
+
+	if ((st = db_prepare("SELECT " ENVVAR_COLS " FROM env_vars WHERE "
+	    "id = ?")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, id);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		rv = envvar_row(st, e);
+	else
+		rv = db_found(rc);
+	sqlite3_reset(st);
+	return (rv);
+}
+
+int
+db_envvar_find(const char *scope, const char *scope_id, const char *key,
+    struct envvar *e)
+{
+	sqlite3_stmt	*st;
+	int		 rc, rv;
+
+	if ((st = db_prepare("SELECT " ENVVAR_COLS " FROM env_vars WHERE "
+	    "scope = ? AND scope_id = ? AND key = ?")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, scope);
+	db_bind(st, 2, scope_id);
+	db_bind(st, 3, key);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		rv = envvar_row(st, e);
+	else
+		rv = db_found(rc);
+	sqlite3_reset(st);
+	return (rv);
+}
+
+/* ST_EXISTS when the scope has that key already. */
+int
+db_envvar_insert(const struct envvar *e)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare("INSERT INTO env_vars (id, scope, scope_id, key, "
+	    "value) VALUES (?, ?, ?, ?, ?)")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, e->id);
+	db_bind(st, 2, e->scope);
+	db_bind(st, 3, e->scope_id);
+	db_bind(st, 4, e->key);
+	db_bind(st, 5, e->value);
+	return (db_written(db_step_done(st)));
+}
+
+int
+db_envvar_set_value(const char *id, const char *value)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare("UPDATE env_vars SET value = ?, updated_at = "
+	    "datetime('now') WHERE id = ?")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, value);
+	db_bind(st, 2, id);
+	if (db_step_done(st) != SQLITE_DONE)
+		return (ST_ERROR);
+	return (db_changes() > 0 ? ST_OK : ST_NONE);
+}
+
+int
+db_envvar_delete(const char *id)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare("DELETE FROM env_vars WHERE id = ?")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, id);
+	if (db_step_done(st) != SQLITE_DONE)
+		return (ST_ERROR);
+	return (db_changes() > 0 ? ST_OK : ST_NONE);
+}

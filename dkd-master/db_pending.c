@@ -1,0 +1,268 @@
+/*
+ * Copyright (c) 2026 The DeployKit Authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#include <sys/types.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db.h"
+#include "log.h"
+#include "store.h"
+
+/*
+ * The log of staged changes, per project, in seq order.  A payload is a
+ * value tree (tree.h) stored as a blob.
+ */
+
+#define PENDING_COLS	"id, project_id, seq, op, target_type, " \
+	"target_id, target_temp_id, parent_temp_id, payload, user_id, " \
+	"created_at"
+
+static int
+pending_row(sqlite3_stmt *st, struct pending *p)
+{
+	const void	*b;
+	int		 len;
+
+	memset(p, 0, sizeof(*p));
+	strlcpy(p->id, db_text(st, 0), sizeof(p->id));
+	strlcpy(p->project_id, db_text(st, 1), sizeof(p->project_id));
+	p->seq = sqlite3_column_int64(st, 2);
+	strlcpy(p->op, db_text(st, 3), sizeof(p->op));
+	strlcpy(p->target_type, db_text(st, 4), sizeof(p->target_type));
+	strlcpy(p->target_id, db_text(st, 5), sizeof(p->target_id));
+	strlcpy(p->target_temp_id, db_text(st, 6), sizeof(p->target_temp_id));
+	strlcpy(p->parent_temp_id, db_text(st, 7), sizeof(p->parent_temp_id));
+	strlcpy(p->user_id, db_text(st, 9), sizeof(p->user_id));
+	strlcpy(p->created_at, db_text(st, 10), sizeof(p->created_at));
+	b = sqlite3_column_blob(st, 8);
+	len = sqlite3_column_bytes(st, 8);
+	return (blob_copy(&p->payload, b, len > 0 ? (size_t)len : 0));
+}
+
+void
+pending_free(struct pending *p)
+{
+	blob_free(&p->payload);
+}
+
+void
+pendings_free(struct pending *rows, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		pending_free(&rows[i]);
+	free(rows);
+}
+
+/* The project's log, oldest first. */
+int
+db_pending_list(const char *project_id, struct pending **out, size_t *n)
+{
+	sqlite3_stmt	*st;
+	struct pending	*rows = NULL, *r;
+	size_t		 cap = 0;
+	int		 rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((st = db_prepare("SELECT " PENDING_COLS " FROM pending_changes "
+	    "WHERE project_id = ? ORDER BY seq")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, project_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			if ((r = reallocarray(rows, cap, sizeof(*r))) == NULL) {
+				log_warn("%s", __func__);
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			rows = r;
+		}
+		if (pending_row(st, &rows[*n]) != ST_OK) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		(*n)++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		pendings_free(rows, *n);
+		*n = 0;
+		return (ST_ERROR);
+	}
+	*out = rows;
+	return (ST_OK);
+}
+
+/* Entry id of project_id's log; ST_NONE when it is not one. */
+int
+db_pending_get(const char *project_id, const char *id, struct pending *p)
+{
+	sqlite3_stmt	*st;
+	int		 rc, rv;
+
+	if ((st = db_prepare("SELECT " PENDING_COLS " FROM pending_changes "
+	    "WHERE id = ? AND project_id = ?")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, id);
+	db_bind(st, 2, project_id);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		rv = pending_row(st, p);
+	else
+		rv = db_found(rc);
+	sqlite3_reset(st);
+	return (rv);
+}
+
+/*
+ * Append p to its project's log: p gets its id, the next seq and its
+ * time.  Run it inside a transaction with the checks that allowed it.
+ */
+int
+db_pending_append(struct pending *p)
+{
+	sqlite3_stmt	*st;
+	int64_t		 seq;
+
+	if ((st = db_prepare("SELECT coalesce(max(seq), 0) FROM "
+	    "pending_changes WHERE project_id = ?")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, p->project_id);
+	if ((seq = db_scalar(st)) == -1)
+		return (ST_ERROR);
+	p->seq = seq + 1;
+	uuid_new(p->id);
+	dbtime(time(NULL), p->created_at);
+	if ((st = db_prepare("INSERT INTO pending_changes (" PENDING_COLS
+	    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, p->id);
+	db_bind(st, 2, p->project_id);
+	sqlite3_bind_int64(st, 3, p->seq);
+	db_bind(st, 4, p->op);
+	db_bind(st, 5, p->target_type);
+	db_bind(st, 6, p->target_id[0] != '\0' ? p->target_id : NULL);
+	db_bind(st, 7, p->target_temp_id[0] != '\0' ? p->target_temp_id :
+	    NULL);
+	db_bind(st, 8, p->parent_temp_id[0] != '\0' ? p->parent_temp_id :
+	    NULL);
+	sqlite3_bind_blob(st, 9, p->payload.p, (int)p->payload.len,
+	    SQLITE_STATIC);
+	db_bind(st, 10, p->user_id[0] != '\0' ? p->user_id : NULL);
+	db_bind(st, 11, p->created_at);
+	return (db_written(db_step_done(st)));
+}
+
+int
+db_pending_delete(const char *id)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare("DELETE FROM pending_changes WHERE id = ?")) ==
+	    NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, id);
+	if (db_step_done(st) != SQLITE_DONE)
+		return (ST_ERROR);
+	return (db_changes() > 0 ? ST_OK : ST_NONE);
+}
+
+/* The whole log of the project. */
+int
+db_pending_clear(const char *project_id)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare("DELETE FROM pending_changes WHERE "
+	    "project_id = ?")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, project_id);
+	return (db_step_done(st) == SQLITE_DONE ? ST_OK : ST_ERROR);
+}
+
+/* Collect the ids a bound SELECT yields, then run the bound DELETE. */
+static int
+remove_selected(sqlite3_stmt *sel, sqlite3_stmt *del, struct idlist *ids)
+{
+	int	 rc;
+
+	while ((rc = sqlite3_step(sel)) == SQLITE_ROW)
+		if (idlist_add(ids, db_text(sel, 0)) != ST_OK) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	sqlite3_reset(sel);
+	if (rc != SQLITE_DONE) {
+		sqlite3_reset(del);
+		return (ST_ERROR);
+	}
+	return (db_step_done(del) == SQLITE_DONE ? ST_OK : ST_ERROR);
+}
+
+/*
+ * A pending service's node is gone: so are the entries that create it
+ * or stage env vars on it.  Their ids are added to ids.
+ */
+int
+db_pending_remove_temp(const char *project_id, const char *temp_id,
+    struct idlist *ids)
+{
+	sqlite3_stmt	*sel, *del;
+
+	if ((sel = db_prepare("SELECT id FROM pending_changes WHERE "
+	    "project_id = ?1 AND (target_temp_id = ?2 OR parent_temp_id = ?2) "
+	    "ORDER BY seq")) == NULL ||
+	    (del = db_prepare("DELETE FROM pending_changes WHERE "
+	    "project_id = ?1 AND (target_temp_id = ?2 OR parent_temp_id = ?2)"))
+	    == NULL)
+		return (ST_ERROR);
+	db_bind(sel, 1, project_id);
+	db_bind(sel, 2, temp_id);
+	db_bind(del, 1, project_id);
+	db_bind(del, 2, temp_id);
+	return (remove_selected(sel, del, ids));
+}
+
+/*
+ * A group node is going: the env var changes staged on the group would
+ * have nothing to apply to.  Their ids are added to ids.
+ */
+int
+db_pending_remove_group(const char *project_id, const char *group_id,
+    struct idlist *ids)
+{
+	sqlite3_stmt	*sel, *del;
+
+	if ((sel = db_prepare("SELECT id FROM pending_changes WHERE "
+	    "project_id = ?1 AND target_type = 'env_var' AND "
+	    "(target_id = ?2 OR target_id IN (SELECT id FROM env_vars WHERE "
+	    "scope = 'group' AND scope_id = ?2)) ORDER BY seq")) == NULL ||
+	    (del = db_prepare("DELETE FROM pending_changes WHERE "
+	    "project_id = ?1 AND target_type = 'env_var' AND "
+	    "(target_id = ?2 OR target_id IN (SELECT id FROM env_vars WHERE "
+	    "scope = 'group' AND scope_id = ?2))")) == NULL)
+		return (ST_ERROR);
+	db_bind(sel, 1, project_id);
+	db_bind(sel, 2, group_id);
+	db_bind(del, 1, project_id);
+	db_bind(del, 2, group_id);
+	return (remove_selected(sel, del, ids));
+}
