@@ -112,6 +112,17 @@ static const struct op_field f_ctl_apikey[] = {
 static const struct op_field f_ctl_id[] = {
 	[CTL_ID] = BODY("id", FT_STR, ID_MAX),
 };
+/* TEMPORARY (branch canvas-ws), until helper P's rows land. */
+static const struct op_field f_canvas_open[] = {
+	PATH("project_id"),
+};
+static const struct op_field f_canvas_join[] = {
+	PATH("project_id"),
+	{ "conn", FS_BODY, FT_INT, 0, 1 },
+};
+static const struct op_field f_canvas_payload[] = {
+	{ "payload", FS_BODY, FT_JSON, 65536, 1 },
+};
 
 #define FIELDS(f)	(f), nitems(f)
 #define NOFIELDS	NULL, 0
