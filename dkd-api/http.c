@@ -130,6 +130,21 @@ http_conn_closed(struct evhttp_connection *evcon, void *arg)
 	free(c);
 }
 
+/*
+ * ws.c took the connection over and with it the close callback: it
+ * tells us here when the WebSocket ends, so that the connection counts
+ * against the cap for as long as it lives.
+ */
+void
+http_conn_forget(struct evhttp_connection *evcon)
+{
+	struct http_conn	 key, *c;
+
+	key.evcon = evcon;
+	if ((c = RB_FIND(http_conns, &conns, &key)) != NULL)
+		http_conn_closed(evcon, c);
+}
+
 static void
 http_request(struct evhttp_request *req, void *arg)
 {
