@@ -97,10 +97,6 @@ enum imsg_type {
 	IMSG_CTL_REQUEST,	/* u32 op, op fields (see ops.h) */
 	IMSG_CTL_RESPONSE,	/* like IMSG_API_RESPONSE */
 
-	/* TEMPORARY (branch canvas-ws) until the lead's event hub lands:
-	   master -> api, str project_id, u32 except_conn, str type, tree */
-	IMSG_API_EVENT,
-
 	IMSG_TYPE_MAX
 };
 
