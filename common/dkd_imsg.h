@@ -96,6 +96,12 @@ enum imsg_type {
 	IMSG_CTL_END,		/* (none): end of a listing */
 	IMSG_CTL_REQUEST,	/* u32 op, op fields (see ops.h) */
 	IMSG_CTL_RESPONSE,	/* like IMSG_API_RESPONSE */
+	IMSG_CTL_EVENTS,	/* str project (id, slug or name; "" for
+				   all): follow events from now on */
+	IMSG_CTL_EVENT,		/* i64 time, then msg.h struct msg_event */
+
+	/* master -> api: an event for a project's canvas room */
+	IMSG_API_EVENT,		/* msg.h struct msg_event */
 
 	IMSG_TYPE_MAX
 };

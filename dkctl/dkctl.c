@@ -102,6 +102,10 @@ main(int argc, char *argv[])
 		type = IMSG_CTL_LOG;
 		wire_put_u8(&wb, res->action == LOG_VERBOSE);
 		break;
+	case EVENTS:
+		type = IMSG_CTL_EVENTS;
+		wire_put_str(&wb, res->nargs > 0 ? res->args[0] : "");
+		break;
 	case NONE:
 		usage();
 	default:
@@ -146,9 +150,18 @@ main(int argc, char *argv[])
 			rbuf_init(&r, imsg.data, imsg.len);
 			switch (imsg.hdr.type) {
 			case IMSG_CTL_OK:
+				/* dkctl events: subscribed; now follow. */
+				if (res->action == EVENTS)
+					break;
 				if (!json_output)
 					printf("command succeeded\n");
 				done = 1;
+				break;
+			case IMSG_CTL_EVENT:
+				if (res->action != EVENTS ||
+				    output_event(imsg.data, imsg.len,
+				    json_output) == -1)
+					errx(1, "malformed event from dkd");
 				break;
 			case IMSG_CTL_FAIL:
 				msg = wire_get_str(&r, DKD_STR_MAX);
@@ -191,7 +204,6 @@ main(int argc, char *argv[])
 static int
 handle_status(struct imsg *imsg, struct ctl_status *st)
 {
-	struct ctl_proc	*p;
 	struct rbuf	 r;
 
 	rbuf_init(&r, imsg->data, imsg->len);
@@ -200,31 +212,14 @@ handle_status(struct imsg *imsg, struct ctl_status *st)
 		if (st->nprocs == (int)(sizeof(st->procs) /
 		    sizeof(st->procs[0])))
 			return (-1);
-		p = &st->procs[st->nprocs++];
-		wire_get_strbuf(&r, p->name, sizeof(p->name));
-		p->pid = wire_get_i64(&r);
-		p->started = wire_get_i64(&r);
-		p->restarts = wire_get_u32(&r);
-		wire_get_strbuf(&r, p->state, sizeof(p->state));
-		break;
+		return (msg_proc_get(&r, &st->procs[st->nprocs++]));
 	case IMSG_CTL_DB:
-		wire_get_strbuf(&r, st->db_path, sizeof(st->db_path));
-		st->db_size = wire_get_i64(&r);
-		st->db_version = wire_get_u32(&r);
-		break;
+		return (msg_db_get(&r, &st->db));
 	case IMSG_CTL_DOCKER:
-		st->docker_reachable = wire_get_bool(&r);
-		wire_get_strbuf(&r, st->docker_server,
-		    sizeof(st->docker_server));
-		wire_get_strbuf(&r, st->docker_api, sizeof(st->docker_api));
-		wire_get_strbuf(&r, st->docker_error,
-		    sizeof(st->docker_error));
-		st->docker_checked = wire_get_i64(&r);
-		break;
+		return (msg_docker_get(&r, &st->docker));
 	default:
 		return (-1);
 	}
-	return (wire_done(&r));
 }
 
 /* From the terminal, asked twice; else one line of standard input. */

@@ -22,6 +22,8 @@
 
 #include <yajl/yajl_tree.h>
 
+#include "msg.h"
+
 #define ARGS_MAX	4
 
 enum actions {
@@ -40,6 +42,7 @@ enum actions {
 	APIKEY_DEL,
 	SHOW_PROJECTS,
 	SETUP_TOKEN,
+	EVENTS,
 };
 
 struct parse_result {
@@ -48,25 +51,11 @@ struct parse_result {
 	int		 nargs;
 };
 
-struct ctl_proc {
-	char		 name[32];
-	int64_t		 pid;
-	int64_t		 started;
-	uint32_t	 restarts;
-	char		 state[32];
-};
-
 struct ctl_status {
-	struct ctl_proc	 procs[8];
+	struct msg_proc	 procs[8];
 	int		 nprocs;
-	char		 db_path[1024];
-	int64_t		 db_size;
-	uint32_t	 db_version;
-	int		 docker_reachable;
-	char		 docker_server[64];
-	char		 docker_api[32];
-	char		 docker_error[256];
-	int64_t		 docker_checked;
+	struct msg_db	 db;
+	struct msg_docker docker;
 };
 
 /* parser.c */
@@ -77,5 +66,6 @@ void	 output_status(const struct ctl_status *, time_t);
 void	 output_status_json(const struct ctl_status *, time_t);
 void	 output_duration(char *, size_t, int64_t);
 void	 output_reply(enum actions, yajl_val, const struct parse_result *);
+int	 output_event(const void *, size_t, int);
 
 #endif /* DKCTL_H */

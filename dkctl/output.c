@@ -22,6 +22,10 @@
 #include <yajl/yajl_gen.h>
 
 #include "dkctl.h"
+#include "msg.h"
+#include "tree_json.h"
+#include "util.h"
+#include "wire.h"
 
 /* Tables for people, JSON (-j) for scripts. */
 
@@ -46,7 +50,7 @@ output_duration(char *buf, size_t len, int64_t secs)
 void
 output_status(const struct ctl_status *st, time_t now)
 {
-	const struct ctl_proc	*p;
+	const struct msg_proc	*p;
 	char			 pid[24], up[24], restarts[16];
 	int			 i;
 
@@ -66,17 +70,17 @@ output_status(const struct ctl_status *st, time_t now)
 		    i == 0 ? "-" : restarts, p->state);
 	}
 	printf("\n");
-	printf("%-12s %s\n", "DATABASE", st->db_path);
-	printf("%-12s %" PRId64 " bytes\n", "  size", st->db_size);
-	printf("%-12s %u\n", "  schema", st->db_version);
+	printf("%-12s %s\n", "DATABASE", st->db.path);
+	printf("%-12s %" PRId64 " bytes\n", "  size", st->db.size);
+	printf("%-12s %u\n", "  schema", st->db.version);
 	printf("\n");
-	if (st->docker_reachable) {
+	if (st->docker.reachable) {
 		printf("%-12s %s\n", "DOCKER", "reachable");
-		printf("%-12s %s\n", "  server", st->docker_server);
-		printf("%-12s %s\n", "  API", st->docker_api);
+		printf("%-12s %s\n", "  server", st->docker.server_version);
+		printf("%-12s %s\n", "  API", st->docker.api_version);
 	} else {
 		printf("%-12s %s\n", "DOCKER", "unreachable");
-		printf("%-12s %s\n", "  error", st->docker_error);
+		printf("%-12s %s\n", "  error", st->docker.error);
 	}
 }
 
@@ -97,7 +101,7 @@ json_kn(yajl_gen g, const char *k, long long v)
 void
 output_status_json(const struct ctl_status *st, time_t now)
 {
-	const struct ctl_proc	*p;
+	const struct msg_proc	*p;
 	const unsigned char	*buf;
 	yajl_gen		 g;
 	size_t			 len;
@@ -123,19 +127,19 @@ output_status_json(const struct ctl_status *st, time_t now)
 	yajl_gen_array_close(g);
 	yajl_gen_string(g, (const unsigned char *)"database", 8);
 	yajl_gen_map_open(g);
-	json_kv(g, "path", st->db_path);
-	json_kn(g, "size_bytes", st->db_size);
-	json_kn(g, "schema_version", st->db_version);
+	json_kv(g, "path", st->db.path);
+	json_kn(g, "size_bytes", st->db.size);
+	json_kn(g, "schema_version", st->db.version);
 	yajl_gen_map_close(g);
 	yajl_gen_string(g, (const unsigned char *)"docker", 6);
 	yajl_gen_map_open(g);
 	yajl_gen_string(g, (const unsigned char *)"reachable", 9);
-	yajl_gen_bool(g, st->docker_reachable);
-	if (st->docker_reachable) {
-		json_kv(g, "server_version", st->docker_server);
-		json_kv(g, "api_version", st->docker_api);
+	yajl_gen_bool(g, st->docker.reachable);
+	if (st->docker.reachable) {
+		json_kv(g, "server_version", st->docker.server_version);
+		json_kv(g, "api_version", st->docker.api_version);
 	} else
-		json_kv(g, "error", st->docker_error);
+		json_kv(g, "error", st->docker.error);
 	yajl_gen_map_close(g);
 	yajl_gen_map_close(g);
 	if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok)
@@ -292,4 +296,63 @@ output_reply(enum actions action, yajl_val v, const struct parse_result *res)
 	default:
 		break;
 	}
+}
+
+/*
+ * One event of "dkctl events", a line each: time, project, type and the
+ * payload as compact JSON; with -j, a JSON object per line.  Flushed at
+ * once, for whoever reads the other end of a pipe.
+ */
+int
+output_event(const void *data, size_t len, int json)
+{
+	struct msg_event	 ev;
+	struct rbuf		 r, t;
+	const unsigned char	*buf;
+	yajl_gen		 g;
+	char			 db[DBTIME_LEN + 1], at[RFC3339_LEN + 1];
+	size_t			 n;
+	time_t			 when;
+
+	rbuf_init(&r, data, len);
+	when = (time_t)wire_get_i64(&r);
+	if (msg_event_get(&r, &ev) == -1 || wire_done(&r) == -1)
+		return (-1);
+	dbtime(when, db);
+	if (dbtime_to_rfc3339(db, at) == -1)
+		return (-1);
+	if ((g = yajl_gen_alloc(NULL)) == NULL)
+		return (-1);
+	yajl_gen_config(g, yajl_gen_validate_utf8, 1);
+	if (json) {
+		yajl_gen_map_open(g);
+		yajl_gen_string(g, (const unsigned char *)"at", 2);
+		yajl_gen_string(g, (const unsigned char *)at, strlen(at));
+		yajl_gen_string(g, (const unsigned char *)"project_id", 10);
+		yajl_gen_string(g, (const unsigned char *)ev.project_id,
+		    strlen(ev.project_id));
+		yajl_gen_string(g, (const unsigned char *)"type", 4);
+		yajl_gen_string(g, (const unsigned char *)ev.type,
+		    strlen(ev.type));
+		yajl_gen_string(g, (const unsigned char *)"payload", 7);
+	}
+	rbuf_init(&t, ev.payload, ev.payload_len);
+	if (tree_to_json(&t, g) == -1) {
+		yajl_gen_free(g);
+		return (-1);
+	}
+	if (json)
+		yajl_gen_map_close(g);
+	if (yajl_gen_get_buf(g, &buf, &n) != yajl_gen_status_ok) {
+		yajl_gen_free(g);
+		return (-1);
+	}
+	if (json)
+		printf("%.*s\n", (int)n, buf);
+	else
+		printf("%s  %s  %s  %.*s\n", at, ev.project_id, ev.type,
+		    (int)n, buf);
+	fflush(stdout);
+	yajl_gen_free(g);
+	return (0);
 }

@@ -51,9 +51,11 @@ static const struct token t_arg_email[];
 static const struct token t_arg_id[];
 static const struct token t_apikey_create[];
 static const struct token t_opt_email[];
+static const struct token t_opt_project[];
 
 static const struct token t_main[] = {
 	{ KEYWORD,	"apikey",	NONE,		t_apikey },
+	{ KEYWORD,	"events",	EVENTS,		t_opt_project },
 	{ KEYWORD,	"log",		NONE,		t_log },
 	{ KEYWORD,	"reload",	RELOAD,		NULL },
 	{ KEYWORD,	"setup-token",	SETUP_TOKEN,	NULL },
@@ -123,6 +125,12 @@ static const struct token t_arg_email[] = {
 static const struct token t_opt_email[] = {
 	{ NOTOKEN,	"",		NONE,		NULL },
 	{ ARGUMENT,	"email",	NONE,		NULL },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+
+static const struct token t_opt_project[] = {
+	{ NOTOKEN,	"",		NONE,		NULL },
+	{ ARGUMENT,	"project",	NONE,		NULL },
 	{ ENDTOKEN,	"",		NONE,		NULL }
 };
 

@@ -23,10 +23,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dkd.h"
 #include "log.h"
+#include "msg.h"
+#include "store.h"
 
 /*
  * The control socket, for dkctl.  Its bytes reach the most privileged
@@ -45,6 +48,7 @@
 #define CONTROL_MAX_PER_UID	4	/* for any uid but root */
 #define CONTROL_BACKLOG		8
 #define CONTROL_IDLE_SEC	10	/* no request for this long: hang up */
+#define CONTROL_EVENTS_QUEUE_MAX (256 * 1024)	/* then drop events */
 
 struct ctl_conn {
 	TAILQ_ENTRY(ctl_conn)	 entry;
@@ -54,6 +58,8 @@ struct ctl_conn {
 	uint32_t		 id;
 	uid_t			 uid;
 	int			 closing;
+	int			 following;	/* dkctl events */
+	char			 project_id[UUID_LEN + 1]; /* "" all */
 };
 
 static TAILQ_HEAD(, ctl_conn) ctl_conns = TAILQ_HEAD_INITIALIZER(ctl_conns);
@@ -74,6 +80,7 @@ static void	ctl_send(struct ctl_conn *, uint32_t, struct wbuf *);
 static void	control_fail(struct ctl_conn *, const char *);
 static void	control_status(struct ctl_conn *);
 static void	control_request(struct ctl_conn *, struct rbuf *);
+static void	control_follow(struct ctl_conn *, struct rbuf *);
 static void	control_reply(struct request *, struct wbuf *);
 
 /* Bind while root, with a umask that never leaves a loose socket. */
@@ -375,6 +382,9 @@ control_dispatch(int fd, short event, void *arg)
 		case IMSG_CTL_REQUEST:
 			control_request(c, &r);
 			break;
+		case IMSG_CTL_EVENTS:
+			control_follow(c, &r);
+			break;
 		default:
 			control_fail(c, "unknown request");
 			c->closing = 1;
@@ -386,7 +396,69 @@ control_dispatch(int fd, short event, void *arg)
 		control_finish(c);
 		return;
 	}
+	/* A follower asks nothing more: it is not idle, it listens. */
+	if (c->following)
+		evtimer_del(c->idle);
 	imsgev_add(&c->iev);
+}
+
+/* IMSG_CTL_EVENTS: from now on, this connection gets events. */
+static void
+control_follow(struct ctl_conn *c, struct rbuf *r)
+{
+	struct project	 p;
+	char		 ref[256];
+	int		 rc;
+
+	wire_get_strbuf(r, ref, sizeof(ref));
+	if (wire_done(r) == -1) {
+		control_fail(c, "malformed request");
+		return;
+	}
+	if (c->uid != 0) {
+		control_fail(c, "permission denied");
+		return;
+	}
+	c->project_id[0] = '\0';
+	if (ref[0] != '\0') {
+		if ((rc = db_project_find(ref, &p)) != ST_OK) {
+			control_fail(c, rc == ST_NONE ? "no such project" :
+			    rc == ST_EXISTS ? "several projects have that "
+			    "name; use the id or the slug" : "database error");
+			return;
+		}
+		strlcpy(c->project_id, p.id, sizeof(c->project_id));
+	}
+	c->following = 1;
+	ctl_send(c, IMSG_CTL_OK, NULL);
+}
+
+/* An event from the hub, to every connection that follows it. */
+void
+control_event(const struct msg_event *ev)
+{
+	struct ctl_conn	*c;
+	struct wbuf	 wb;
+
+	TAILQ_FOREACH(c, &ctl_conns, entry) {
+		if (!c->following || c->closing || (c->project_id[0] != '\0' &&
+		    strcmp(c->project_id, ev->project_id) != 0))
+			continue;
+		if (c->iev.ibuf.wq_bytes > CONTROL_EVENTS_QUEUE_MAX) {
+			events_dropped("dkctl", ev->type);
+			continue;
+		}
+		wbuf_init(&wb, DKD_IMSG_MAX_CONTROL - IMSG_HEADER_SIZE);
+		wire_put_i64(&wb, time(NULL));
+		msg_event_put(&wb, ev);
+		if (wb.error)
+			events_dropped("dkctl (too large)", ev->type);
+		else
+			ctl_send(c, IMSG_CTL_EVENT, &wb);
+		wbuf_free(&wb);
+		if (c->closing)
+			event_active(c->close, EV_TIMEOUT, 1);
+	}
 }
 
 /*
@@ -421,38 +493,41 @@ control_request(struct ctl_conn *c, struct rbuf *r)
 static void
 control_status(struct ctl_conn *c)
 {
-	struct wbuf	 wb;
-	const char	*state;
-	time_t		 started;
-	pid_t		 pid;
-	unsigned	 restarts;
-	int		 id;
+	struct msg_proc		 p;
+	struct msg_db		 db;
+	struct msg_docker	 d;
+	struct wbuf		 wb;
+	const char		*state;
+	time_t			 started;
+	pid_t			 pid;
+	int			 id;
 
 	for (id = PROC_MASTER; id < PROC_MAX; id++) {
-		supervisor_status(id, &pid, &started, &restarts, &state);
+		memset(&p, 0, sizeof(p));
+		supervisor_status(id, &pid, &started, &p.restarts, &state);
+		strlcpy(p.name, supervisor_name(id), sizeof(p.name));
+		strlcpy(p.state, state, sizeof(p.state));
+		p.pid = pid;
+		p.started = started;
 		wbuf_init(&wb, DKD_IMSG_MAX_CONTROL);
-		wire_put_str(&wb, supervisor_name(id));
-		wire_put_i64(&wb, pid);
-		wire_put_i64(&wb, started);
-		wire_put_u32(&wb, restarts);
-		wire_put_str(&wb, state);
+		msg_proc_put(&wb, &p);
 		ctl_send(c, IMSG_CTL_PROC, &wb);
 		wbuf_free(&wb);
 	}
+	memset(&db, 0, sizeof(db));
+	strlcpy(db.path, env->conf.database, sizeof(db.path));
+	db.size = db_size();
+	db.version = (uint32_t)db_schema_version();
 	wbuf_init(&wb, DKD_IMSG_MAX_CONTROL);
-	wire_put_str(&wb, env->conf.database);
-	wire_put_i64(&wb, db_size());
-	wire_put_u32(&wb, (uint32_t)db_schema_version());
+	msg_db_put(&wb, &db);
 	ctl_send(c, IMSG_CTL_DB, &wb);
 	wbuf_free(&wb);
 
+	d = env->docker;
+	if (!env->docker_known)
+		strlcpy(d.error, "not checked yet", sizeof(d.error));
 	wbuf_init(&wb, DKD_IMSG_MAX_CONTROL);
-	wire_put_u8(&wb, env->docker.reachable ? 1 : 0);
-	wire_put_str(&wb, env->docker.server_version);
-	wire_put_str(&wb, env->docker.api_version);
-	wire_put_str(&wb, env->docker.known ? env->docker.error :
-	    "not checked yet");
-	wire_put_i64(&wb, env->docker.checked_at);
+	msg_docker_put(&wb, &d);
 	ctl_send(c, IMSG_CTL_DOCKER, &wb);
 	wbuf_free(&wb);
 	ctl_send(c, IMSG_CTL_END, NULL);

@@ -149,3 +149,35 @@ db_project_delete(const char *id)
 		return (ST_ERROR);
 	return (db_changes() > 0 ? ST_OK : ST_NONE);
 }
+
+/*
+ * The project an admin names on the command line: its id, its slug or
+ * its exact name, in that order.  ST_EXISTS when the name is shared.
+ */
+int
+db_project_find(const char *ref, struct project *p)
+{
+	sqlite3_stmt	*st;
+	int		 rc, n = 0;
+
+	if ((st = db_prepare("SELECT " PROJECT_COLS " FROM projects "
+	    "WHERE id = ?1 OR slug = ?1 UNION ALL SELECT " PROJECT_COLS
+	    " FROM projects WHERE name = ?1 AND id != ?1 AND slug != ?1 "
+	    "LIMIT 3")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, ref);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n++ == 0)
+			project_row(st, p);
+		else if (strcmp(p->id, ref) == 0 || strcmp(p->slug, ref) == 0)
+			break;		/* an id or slug wins over names */
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return (ST_ERROR);
+	if (n == 0)
+		return (ST_NONE);
+	if (n > 1 && strcmp(p->id, ref) != 0 && strcmp(p->slug, ref) != 0)
+		return (ST_EXISTS);
+	return (ST_OK);
+}

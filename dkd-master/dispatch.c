@@ -21,6 +21,7 @@
 
 #include "dkd.h"
 #include "log.h"
+#include "msg.h"
 
 /*
  * Messages from the workers, after the supervisor has handled the
@@ -84,24 +85,18 @@ master_dispatch_api(struct imsg *imsg)
 int
 master_dispatch_reconciler(struct imsg *imsg)
 {
-	struct docker_status	 ds;
+	struct msg_docker	 ds;
 	struct rbuf		 r;
 
 	if (imsg->hdr.type == IMSG_REC_SYSINFO)
 		return (system_docker_reply(imsg));
 	if (imsg->hdr.type != IMSG_REC_DOCKER)
 		return (-1);
-	memset(&ds, 0, sizeof(ds));
 	rbuf_init(&r, imsg->data, imsg->len);
-	ds.reachable = wire_get_bool(&r);
-	wire_get_strbuf(&r, ds.server_version, sizeof(ds.server_version));
-	wire_get_strbuf(&r, ds.api_version, sizeof(ds.api_version));
-	wire_get_strbuf(&r, ds.error, sizeof(ds.error));
-	if (wire_done(&r) == -1)
+	if (msg_docker_get(&r, &ds) == -1)
 		return (-1);
-	ds.known = 1;
 	ds.checked_at = time(NULL);
-	if (ds.reachable != env->docker.reachable || !env->docker.known) {
+	if (ds.reachable != env->docker.reachable || !env->docker_known) {
 		if (ds.reachable)
 			log_info("docker is reachable: server %s, API %s",
 			    ds.server_version, ds.api_version);
@@ -109,6 +104,7 @@ master_dispatch_reconciler(struct imsg *imsg)
 			log_warnx("docker is not reachable: %s", ds.error);
 	}
 	env->docker = ds;
+	env->docker_known = 1;
 	return (0);
 }
 

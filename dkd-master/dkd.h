@@ -27,21 +27,13 @@
 
 #include "conf.h"
 #include "dkd_imsg.h"
+#include "msg.h"
 #include "ops.h"
 #include "proc.h"
 #include "tree.h"
 #include "util.h"
 
 struct dkd_worker;
-
-struct docker_status {
-	int		 known;
-	int		 reachable;
-	char		 server_version[64];
-	char		 api_version[32];
-	char		 error[256];
-	time_t		 checked_at;
-};
 
 #define EMAIL_LEN	254
 #define NAME_LEN	255
@@ -53,6 +45,14 @@ struct user {
 	char		 role[8];
 	char		 created_at[DBTIME_LEN + 1];
 	char		 updated_at[DBTIME_LEN + 1];
+};
+
+#define TICKET_LEN	64	/* hex */
+
+/* What a canvas ticket stands for (AUTH_TICKET ops). */
+struct ticket_ref {
+	char			 project_id[UUID_LEN + 1];
+	uint32_t		 conn;		/* dkd-api's connection */
 };
 
 struct request;
@@ -74,6 +74,7 @@ struct request {
 	unsigned		 generation;	/* of the origin */
 	int			 authed;
 	struct user		 user;
+	struct ticket_ref	 ticket;	/* AUTH_TICKET ops */
 };
 
 /* A paged list: as the client asked, and as it is done. */
@@ -108,7 +109,8 @@ struct dkd {
 	time_t			 started;
 	int			 ready;
 	int			 stopping;
-	struct docker_status	 docker;
+	struct msg_docker	 docker;	/* as the reconciler said */
+	int			 docker_known;
 };
 
 extern struct dkd	*env;
@@ -131,6 +133,7 @@ void	 supervisor_send_settings(void);
 int	 supervisor_send(enum dkd_proc_id, uint32_t, uint32_t,
 	    struct wbuf *);
 const char *supervisor_name(enum dkd_proc_id);
+size_t	 supervisor_queued(enum dkd_proc_id);
 unsigned supervisor_generation(enum dkd_proc_id);
 void	 supervisor_status(enum dkd_proc_id, pid_t *, time_t *, unsigned *,
 	    const char **);
@@ -243,10 +246,23 @@ int	 master_dispatch_api(struct imsg *);
 int	 master_dispatch_reconciler(struct imsg *);
 int	 master_dispatch_logd(struct imsg *);
 
+/* tickets.c */
+int	 ticket_issue(const char *, const char *, uint32_t,
+	    char [TICKET_LEN + 1]);
+int	 ticket_resolve(struct request *);
+void	 ticket_release(const char *);
+int	 tickets_project_live(const char *);
+
+/* events.c */
+void	 events_publish(const char *, const char *, struct wbuf *, uint32_t);
+void	 events_dropped(const char *, const char *);
+
 /* control.c */
 int	 control_init(const char *);
 void	 control_listen(void);
 void	 control_cleanup(const char *);
+struct msg_event;
+void	 control_event(const struct msg_event *);
 
 /* db.c */
 int	 db_open(const char *, char *, size_t);

@@ -119,7 +119,16 @@ request_as_root(struct request *req)
 void
 request_run(struct request *req)
 {
-	if (req->caller == CALLER_API) {
+	if (req->caller == CALLER_API && req->spec->auth == AUTH_TICKET) {
+		if (ticket_resolve(req) == -1) {
+			reply_internal(req);
+			return;
+		}
+		if (!req->authed) {
+			reply_error(req, 401, "Invalid or expired ticket.");
+			return;
+		}
+	} else if (req->caller == CALLER_API) {
 		if (req->spec->auth != AUTH_PUBLIC) {
 			if (auth_resolve(req) == -1) {
 				reply_internal(req);
@@ -354,6 +363,22 @@ page_from_args(struct request *req, int offidx, int limidx, struct page *pg)
 		pg->limit = 100;
 }
 
+/* {"data": [the items, rendered], ... (the map is left open) */
+static void
+tree_data(struct wbuf *w, const void *items, size_t n, size_t size,
+    tree_render_fn render)
+{
+	size_t	 i;
+
+	tree_new(w);
+	tree_map(w);
+	tree_key(w, "data");
+	tree_array(w);
+	for (i = 0; i < n; i++)
+		render(w, (const char *)items + i * size);
+	tree_end(w);
+}
+
 /*
  * The answer to every paged list: {"data":[...], "total_count",
  * "offset", "limit"}, with offset and limit echoed as they were asked.
@@ -363,15 +388,8 @@ reply_page(struct request *req, const struct page *pg, int64_t total,
     const void *items, size_t n, size_t size, tree_render_fn render)
 {
 	struct wbuf	 w;
-	size_t		 i;
 
-	tree_new(&w);
-	tree_map(&w);
-	tree_key(&w, "data");
-	tree_array(&w);
-	for (i = 0; i < n; i++)
-		render(&w, (const char *)items + i * size);
-	tree_end(&w);
+	tree_data(&w, items, n, size, render);
 	tree_kv_int(&w, "total_count", total);
 	tree_kv_int(&w, "offset", pg->asked_offset);
 	tree_kv_int(&w, "limit", pg->asked_limit);
@@ -385,15 +403,8 @@ reply_list(struct request *req, const void *items, size_t n, size_t size,
     tree_render_fn render)
 {
 	struct wbuf	 w;
-	size_t		 i;
 
-	tree_new(&w);
-	tree_map(&w);
-	tree_key(&w, "data");
-	tree_array(&w);
-	for (i = 0; i < n; i++)
-		render(&w, (const char *)items + i * size);
-	tree_end(&w);
+	tree_data(&w, items, n, size, render);
 	tree_end(&w);
 	reply_tree(req, 200, &w);
 }

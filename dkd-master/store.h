@@ -51,6 +51,7 @@ int	 db_project_list(const char *, int64_t, int64_t, struct project **,
 	    size_t *, int64_t *);
 int	 db_project_services(const char *, int64_t *);
 int	 db_project_delete(const char *);
+int	 db_project_find(const char *, struct project *);
 
 /* db_settings.c */
 int	 db_setting_get(const char *, char *, size_t);

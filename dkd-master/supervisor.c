@@ -587,3 +587,14 @@ supervisor_status(enum dkd_proc_id id, pid_t *pid, time_t *started,
 	else
 		*state = "running";
 }
+
+/* Bytes waiting to be written to a worker: how far behind it is. */
+size_t
+supervisor_queued(enum dkd_proc_id id)
+{
+	struct dkd_worker	*w;
+
+	if ((w = worker_byid(id)) == NULL || !w->iev.active)
+		return (0);
+	return (w->iev.ibuf.wq_bytes);
+}

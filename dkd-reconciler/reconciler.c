@@ -23,6 +23,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "msg.h"
 #include "reconciler.h"
 #include "worker.h"
 
@@ -148,18 +149,17 @@ static void
 rec_report(int reachable, const char *server, const char *api,
     const char *err)
 {
-	struct wbuf	 wb;
-	char		 sv[64], av[32], ev[256];
+	struct msg_docker	 d;
+	struct wbuf		 wb;
 
 	/* Bounded copies: the master refuses longer fields. */
-	strlcpy(sv, server, sizeof(sv));
-	strlcpy(av, api, sizeof(av));
-	strlcpy(ev, err, sizeof(ev));
+	memset(&d, 0, sizeof(d));
+	d.reachable = reachable;
+	strlcpy(d.server_version, server, sizeof(d.server_version));
+	strlcpy(d.api_version, api, sizeof(d.api_version));
+	strlcpy(d.error, err, sizeof(d.error));
 	wbuf_init(&wb, 1024);
-	wire_put_u8(&wb, reachable ? 1 : 0);
-	wire_put_str(&wb, sv);
-	wire_put_str(&wb, av);
-	wire_put_str(&wb, ev);
+	msg_docker_put(&wb, &d);
 	if (worker_send(IMSG_REC_DOCKER, 0, -1, &wb) == -1)
 		log_warn("%s: send", __func__);
 	wbuf_free(&wb);

@@ -1,0 +1,106 @@
+/*
+ * Copyright (c) 2026 The DeployKit Authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#include <string.h>
+
+#include "msg.h"
+
+void
+msg_event_put(struct wbuf *w, const struct msg_event *ev)
+{
+	wire_put_str(w, ev->project_id);
+	wire_put_u32(w, ev->except_conn);
+	wire_put_str(w, ev->type);
+	wire_put_raw(w, ev->payload, ev->payload_len);
+}
+
+/* The tree is the rest of r; its shape is checked where it is used. */
+int
+msg_event_get(struct rbuf *r, struct msg_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	wire_get_strbuf(r, ev->project_id, sizeof(ev->project_id));
+	ev->except_conn = wire_get_u32(r);
+	wire_get_strbuf(r, ev->type, sizeof(ev->type));
+	if (r->error || r->off == r->len)
+		return (-1);
+	ev->payload = r->p + r->off;
+	ev->payload_len = r->len - r->off;
+	r->off = r->len;
+	return (0);
+}
+
+void
+msg_docker_put(struct wbuf *w, const struct msg_docker *d)
+{
+	wire_put_u8(w, d->reachable ? 1 : 0);
+	wire_put_str(w, d->server_version);
+	wire_put_str(w, d->api_version);
+	wire_put_str(w, d->error);
+	wire_put_i64(w, d->checked_at);
+}
+
+int
+msg_docker_get(struct rbuf *r, struct msg_docker *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->reachable = wire_get_bool(r);
+	wire_get_strbuf(r, d->server_version, sizeof(d->server_version));
+	wire_get_strbuf(r, d->api_version, sizeof(d->api_version));
+	wire_get_strbuf(r, d->error, sizeof(d->error));
+	d->checked_at = wire_get_i64(r);
+	return (wire_done(r));
+}
+
+void
+msg_proc_put(struct wbuf *w, const struct msg_proc *p)
+{
+	wire_put_str(w, p->name);
+	wire_put_i64(w, p->pid);
+	wire_put_i64(w, p->started);
+	wire_put_u32(w, p->restarts);
+	wire_put_str(w, p->state);
+}
+
+int
+msg_proc_get(struct rbuf *r, struct msg_proc *p)
+{
+	memset(p, 0, sizeof(*p));
+	wire_get_strbuf(r, p->name, sizeof(p->name));
+	p->pid = wire_get_i64(r);
+	p->started = wire_get_i64(r);
+	p->restarts = wire_get_u32(r);
+	wire_get_strbuf(r, p->state, sizeof(p->state));
+	return (wire_done(r));
+}
+
+void
+msg_db_put(struct wbuf *w, const struct msg_db *d)
+{
+	wire_put_str(w, d->path);
+	wire_put_i64(w, d->size);
+	wire_put_u32(w, d->version);
+}
+
+int
+msg_db_get(struct rbuf *r, struct msg_db *d)
+{
+	memset(d, 0, sizeof(*d));
+	wire_get_strbuf(r, d->path, sizeof(d->path));
+	d->size = wire_get_i64(r);
+	d->version = wire_get_u32(r);
+	return (wire_done(r));
+}

@@ -1,0 +1,89 @@
+/*
+ * Copyright (c) 2026 The DeployKit Authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#ifndef DK_MSG_H
+#define DK_MSG_H
+
+/*
+ * Messages whose payload is more than a field or two: each has its
+ * struct, its encoder and its decoder here, side by side, so that the
+ * two ends of a channel cannot disagree.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire.h"
+
+#define MSG_PROJECT_ID_MAX	64
+#define MSG_PATH_MAX		1024
+#define MSG_EVENT_TYPE_MAX	64
+
+/*
+ * IMSG_API_EVENT (master -> dkd-api) and, after an i64 time,
+ * IMSG_CTL_EVENT (master -> dkctl): str project id, u32 connection not
+ * to send it to (0: none), str type, then a value tree to the end.
+ */
+struct msg_event {
+	char		 project_id[MSG_PROJECT_ID_MAX + 1];
+	uint32_t	 except_conn;
+	char		 type[MSG_EVENT_TYPE_MAX + 1];
+	const uint8_t	*payload;	/* the tree; points into the message */
+	size_t		 payload_len;
+};
+
+void	 msg_event_put(struct wbuf *, const struct msg_event *);
+int	 msg_event_get(struct rbuf *, struct msg_event *);
+
+/*
+ * IMSG_REC_DOCKER (reconciler -> master: checked_at is 0, the master
+ * stamps it) and IMSG_CTL_DOCKER (master -> dkctl): can Docker be
+ * reached, and what it said.
+ */
+struct msg_docker {
+	int		 reachable;
+	char		 server_version[64];
+	char		 api_version[32];
+	char		 error[256];
+	int64_t		 checked_at;
+};
+
+void	 msg_docker_put(struct wbuf *, const struct msg_docker *);
+int	 msg_docker_get(struct rbuf *, struct msg_docker *);
+
+/* IMSG_CTL_PROC (master -> dkctl): one process of dkd. */
+struct msg_proc {
+	char		 name[32];
+	int64_t		 pid;
+	int64_t		 started;
+	uint32_t	 restarts;
+	char		 state[32];
+};
+
+void	 msg_proc_put(struct wbuf *, const struct msg_proc *);
+int	 msg_proc_get(struct rbuf *, struct msg_proc *);
+
+/* IMSG_CTL_DB (master -> dkctl): the database. */
+struct msg_db {
+	char		 path[MSG_PATH_MAX];
+	int64_t		 size;
+	uint32_t	 version;
+};
+
+void	 msg_db_put(struct wbuf *, const struct msg_db *);
+int	 msg_db_get(struct rbuf *, struct msg_db *);
+
+#endif /* DK_MSG_H */
