@@ -26,6 +26,7 @@
 #include "api.h"
 #include "compat.h"
 #include "log.h"
+#include "msg.h"
 #include "tree_json.h"
 
 /*
@@ -435,38 +436,34 @@ rooms_service_created(struct ws_conn *c, const char *draft_id,
 }
 
 /*
- * IMSG_API_EVENT: str project_id, u32 except_conn, str type, then the
- * payload tree.  The room of the project hears {"type", "payload"}
- * but for the connection numbered except_conn.  An event for a room
- * that is gone is dropped; a malformed one means a broken master.
+ * IMSG_API_EVENT (msg.h): the room of the project hears {"type",
+ * "payload"}, but for the connection numbered except_conn.  An event
+ * for a room that is gone is dropped; a malformed one means a broken
+ * master.
  */
 int
 rooms_event(struct imsg *imsg)
 {
-	struct room	*rm;
-	struct rbuf	 r;
-	char		 project_id[CANVAS_ID_MAX + 1], type[64];
-	uint32_t	 except;
-	yajl_gen	 g;
+	struct msg_event	 ev;
+	struct room		*rm;
+	struct rbuf		 r;
+	yajl_gen		 g;
 
 	rbuf_init(&r, imsg->data, imsg->len);
-	wire_get_strbuf(&r, project_id, sizeof(project_id));
-	except = wire_get_u32(&r);
-	wire_get_strbuf(&r, type, sizeof(type));
-	if (r.error || r.off == r.len) {
+	if (msg_event_get(&r, &ev) == -1) {
 		log_warnx("%s: malformed event from the master", __func__);
 		return (-1);
 	}
-	if ((rm = room_find(project_id)) == NULL)
+	if ((rm = room_find(ev.project_id)) == NULL ||
+	    (g = ws_msg_begin(ev.type)) == NULL)
 		return (0);
-	if ((g = ws_msg_begin(type)) == NULL)
-		return (0);
+	rbuf_init(&r, ev.payload, ev.payload_len);
 	if (tree_to_json(&r, g) == -1) {
 		yajl_gen_free(g);
 		log_warnx("%s: event %s does not render as JSON", __func__,
-		    type);
+		    ev.type);
 		return (-1);
 	}
-	room_send_msg(rm, NULL, ws_msg_end(g), except);
+	room_send_msg(rm, NULL, ws_msg_end(g), ev.except_conn);
 	return (0);
 }
