@@ -198,6 +198,8 @@ struct canvas_msg {
 };
 int	 canvas_msg_decode(const uint8_t *, size_t, struct canvas_msg *);
 void	 canvas_msg_clear(struct canvas_msg *);
+int	 canvas_request(struct wbuf *, uint32_t, const char *, const char *,
+	    const char *, uint32_t, struct wbuf *);
 
 /* rooms.c */
 int	 rooms_join(struct ws_conn *, const struct tval *);

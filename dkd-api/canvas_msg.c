@@ -197,6 +197,60 @@ canvas_msg_decode(const uint8_t *buf, size_t len, struct canvas_msg *m)
 	return (rv);
 }
 
+/*
+ * An IMSG_API_REQUEST for op: token is a token's hash or a ticket.
+ * The op's fields are found by name, so this needs only the contract.
+ * payload (a tree, taken) may be NULL.  -1 if the op lacks a field it
+ * must have or a value does not fit.
+ */
+int
+canvas_request(struct wbuf *wb, uint32_t op, const char *token,
+    const char *client, const char *project_id, uint32_t conn,
+    struct wbuf *payload)
+{
+	const struct op_spec	*spec;
+	const struct op_field	*f;
+	struct op_args		 a;
+	int			 i, rv = 0;
+
+	memset(&a, 0, sizeof(a));
+	if ((spec = op_spec(op)) == NULL)
+		rv = -1;
+	for (i = 0; rv == 0 && i < spec->nfields; i++) {
+		f = &spec->fields[i];
+		if (strcmp(f->name, "project_id") == 0 && project_id != NULL)
+			rv = strlen(project_id) > f->max ? -1 :
+			    op_args_set_str(&a, i, project_id);
+		else if (strcmp(f->name, "conn") == 0 && conn > 0) {
+			a.num[i] = conn;
+			a.present[i] = 1;
+		} else if (strcmp(f->name, "payload") == 0 &&
+		    payload != NULL) {
+			if (payload->len > f->max)
+				rv = -1;
+			else
+				rv = op_args_set_tree(&a, i, payload);
+		}
+		if (rv == 0 && f->required && !a.present[i])
+			rv = -1;
+	}
+	if (rv == 0) {
+		wbuf_init(wb, DKD_IMSG_MAX_INTERNAL - 64);
+		wire_put_u32(wb, op);
+		wire_put_str(wb, token);
+		wire_put_str(wb, client);
+		op_args_put(wb, spec, &a);
+		if (wb->error) {
+			wbuf_free(wb);
+			rv = -1;
+		}
+	}
+	op_args_clear(&a);
+	if (payload != NULL)
+		wbuf_free(payload);
+	return (rv);
+}
+
 void
 canvas_msg_clear(struct canvas_msg *m)
 {

@@ -278,59 +278,6 @@ ws_send_error(struct ws_conn *c, const char *draft_id, const char *message)
 
 /* ------------------------------------------------------------ master */
 
-/*
- * An IMSG_API_REQUEST for op: token is a token's hash or a ticket.
- * The op's fields are found by name, so this needs only the contract.
- * payload (a tree, taken) may be NULL.  -1 if the op lacks a field it
- * must have or a value does not fit.
- */
-static int
-ws_request(struct wbuf *wb, uint32_t op, const char *token,
-    const char *client, const char *project_id, uint32_t conn,
-    struct wbuf *payload)
-{
-	const struct op_spec	*spec;
-	const struct op_field	*f;
-	struct op_args		 a;
-	int			 i, rv = 0;
-
-	memset(&a, 0, sizeof(a));
-	if ((spec = op_spec(op)) == NULL)
-		return (-1);
-	for (i = 0; i < spec->nfields && rv == 0; i++) {
-		f = &spec->fields[i];
-		if (strcmp(f->name, "project_id") == 0 && project_id != NULL)
-			rv = op_args_set_str(&a, i, project_id);
-		else if (strcmp(f->name, "conn") == 0 && conn > 0) {
-			a.num[i] = conn;
-			a.present[i] = 1;
-		} else if (strcmp(f->name, "payload") == 0 &&
-		    payload != NULL) {
-			if (payload->len > f->max)
-				rv = -1;
-			else
-				rv = op_args_set_tree(&a, i, payload);
-		}
-		if (rv == 0 && f->required && !a.present[i])
-			rv = -1;
-	}
-	if (rv == 0) {
-		wbuf_init(wb, DKD_IMSG_MAX_INTERNAL - 64);
-		wire_put_u32(wb, op);
-		wire_put_str(wb, token);
-		wire_put_str(wb, client);
-		op_args_put(wb, spec, &a);
-		if (wb->error) {
-			wbuf_free(wb);
-			rv = -1;
-		}
-	}
-	op_args_clear(&a);
-	if (payload != NULL)
-		wbuf_free(payload);
-	return (rv);
-}
-
 /* Send a request built by ws_request; the call (if any) is taken. */
 static int
 ws_call_master(struct wbuf *wb, api_call_cb cb, struct ws_call *call)
@@ -386,7 +333,7 @@ ws_send_leave(const char *ticket, const char *client)
 
 	if (shutting_down || ticket[0] == '\0')
 		return;
-	if (ws_request(&wb, OP_CANVAS_LEAVE, ticket, client, NULL, 0,
+	if (canvas_request(&wb, OP_CANVAS_LEAVE, ticket, client, NULL, 0,
 	    NULL) == -1 || ws_call_master(&wb, ws_ignore_reply, NULL) == -1)
 		log_warnx("%s: cannot tell the master", __func__);
 }
@@ -469,7 +416,7 @@ ws_join(struct ws_conn *c, const char *token)
 	}
 	sha256_hex(token, strlen(token), hash);
 	if ((call = calloc(1, sizeof(*call))) == NULL ||
-	    ws_request(&wb, OP_CANVAS_JOIN, hash, c->client, c->project_id,
+	    canvas_request(&wb, OP_CANVAS_JOIN, hash, c->client, c->project_id,
 	    c->id, NULL) == -1) {
 		free(call);
 		ws_close(c, WS_CLOSE_INTERNAL, "Internal error.");
@@ -538,7 +485,7 @@ ws_op(struct ws_conn *c, struct canvas_msg *m)
 	call->conn = c->id;
 	call->op = m->op;
 	strlcpy(call->draft_id, m->draft_id, sizeof(call->draft_id));
-	if (ws_request(&wb, m->op, c->ticket, c->client, NULL, 0,
+	if (canvas_request(&wb, m->op, c->ticket, c->client, NULL, 0,
 	    &m->payload) == -1) {
 		free(call);
 		ws_send_error(c, draft, "Invalid message format.");
@@ -938,7 +885,7 @@ ws_upgrade(struct evhttp_request *req, const char *project_id)
 		return;
 	}
 	if ((o = calloc(1, sizeof(*o))) == NULL ||
-	    ws_request(&wb, OP_CANVAS_OPEN, "", "", project_id, 0,
+	    canvas_request(&wb, OP_CANVAS_OPEN, "", "", project_id, 0,
 	    NULL) == -1) {
 		free(o);
 		http_error(req, 500, "internal", "Internal error.");
