@@ -152,6 +152,7 @@ struct ws_conn {
 	enum ws_state		 state;
 	int			 dead;		/* freed by the reaper */
 	int			 close_rcvd;
+	int			 shut_wr;	/* our side half-closed */
 	struct evhttp_connection *evcon;
 	struct bufferevent	*bev;
 	struct ws_parser	 parser;

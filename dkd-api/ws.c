@@ -16,7 +16,11 @@
 
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <sys/tree.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <ctype.h>
 #include <sha1.h>
@@ -61,6 +65,7 @@
 #define WS_OUT_HIGH	(64 * 1024)
 #define WS_OUT_LOW	(16 * 1024)
 #define WS_IN_HIGH	(128 * 1024)
+#define WS_SNDBUF	(128 * 1024)	/* the kernel's share of a client */
 
 /* What a call to the master needs to find its connection again. */
 struct ws_call {
@@ -618,11 +623,21 @@ ws_write_cb(struct bufferevent *bev, void *arg)
 	}
 	if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
 		return;
-	/* Our close frame is out: done if the peer's came, else read on. */
-	if (c->close_rcvd)
+	/* Our close frame is out: done if the peer's came. */
+	if (c->close_rcvd) {
 		ws_drop(c, NULL);
-	else
-		ws_input(c);
+		return;
+	}
+	/*
+	 * Else half-close and read on until the peer's close frame or its
+	 * EOF: closing with its bytes unread would reset the connection,
+	 * and a reset can destroy our close frame before it is read.
+	 */
+	if (!c->shut_wr) {
+		c->shut_wr = 1;
+		(void)shutdown(bufferevent_getfd(bev), SHUT_WR);
+	}
+	ws_input(c);
 }
 
 static void
@@ -926,6 +941,7 @@ ws_handshake(struct evhttp_request *req, const char *project_id)
 	struct timeval		 ptv = { WS_PING_SEC, 0 };
 	const char		*key, *ver;
 	char			 accept[WS_ACCEPT_LEN + 1];
+	int			 sndbuf, one = 1;
 
 	key = evhttp_find_header(in, "Sec-WebSocket-Key");
 	ver = evhttp_find_header(in, "Sec-WebSocket-Version");
@@ -965,6 +981,16 @@ ws_handshake(struct evhttp_request *req, const char *project_id)
 		ws_drop(c, "out of memory");
 		return;
 	}
+	/*
+	 * A fixed send buffer: the kernel would grow it to megabytes for
+	 * one client that does not read, before our queue ever fills.
+	 */
+	sndbuf = WS_SNDBUF;
+	(void)setsockopt(bufferevent_getfd(bev), SOL_SOCKET, SO_SNDBUF,
+	    &sndbuf, sizeof(sndbuf));
+	/* Small messages that must not wait for the peer's delayed ACK. */
+	(void)setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY,
+	    &one, sizeof(one));
 	bufferevent_setwatermark(bev, EV_READ, 0, WS_IN_HIGH);
 	bufferevent_setwatermark(bev, EV_WRITE, WS_OUT_LOW, 0);
 	bufferevent_set_timeouts(bev, &rtv, &wtv);
