@@ -250,7 +250,7 @@ void	 route_done(struct evhttp_request *, uint32_t, struct rbuf *,
 
 /* http.c */
 void	 http_init(struct event_base *, int);
-void	 http_conn_forget(struct evhttp_connection *);
+void	 http_conn_release(struct evhttp_connection *);
 void	 http_invalid_field(struct evhttp_request *, const char *,
 	    const char *);
 void	 http_shutdown(void);

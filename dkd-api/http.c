@@ -136,7 +136,7 @@ http_conn_closed(struct evhttp_connection *evcon, void *arg)
  * against the cap for as long as it lives.
  */
 void
-http_conn_forget(struct evhttp_connection *evcon)
+http_conn_release(struct evhttp_connection *evcon)
 {
 	struct http_conn	 key, *c;
 

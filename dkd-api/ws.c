@@ -755,7 +755,7 @@ ws_conn_free(struct ws_conn *c, int free_evcon)
 	event_free(c->timer);
 	event_free(c->ping);
 	event_free(c->reap);
-	http_conn_forget(c->evcon);
+	http_conn_release(c->evcon);
 	if (free_evcon) {
 		evhttp_connection_set_closecb(c->evcon, NULL, NULL);
 		evhttp_connection_free(c->evcon);
