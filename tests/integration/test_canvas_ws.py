@@ -642,6 +642,46 @@ def test_slow_client():
     api_alive("a slow client")
 
 
+def test_write_timeout():
+    """A client whose queue never fills but whose socket takes nothing
+    for 10 s is dropped all the same."""
+    d = dkd()
+    a, _ = join(tok())
+    b, _ = join(mtok())
+    a.recv_json()
+    slow = Ws(d.port, ws_path(shared["p1"]["id"]))
+    eq(slow.connect(rcvbuf=4096), 101, "slow client handshake")
+    slow.auth(mtok())
+    for want in JOIN_TYPES:
+        eq(slow.recv_json()["type"], want, "slow client's join")
+    offset = d.log_size()
+    # About 190 KB: more than the kernel holds for it (some 120 KB with
+    # a 128 KiB send buffer), less than that plus dkd-api's 64 KiB and
+    # 256 messages (60 KB).
+    n = 800
+    pad = "q" * 100
+    for i in range(n):
+        a.send("service:draft-start", {"draft_id": "%s-%d" % (pad, i % 8),
+                                       "x": i, "y": i})
+        if i % 100 == 99:
+            for _ in range(100):
+                eq(b.recv_json()["type"], "service:drafting", "drafting")
+    t0 = time.monotonic()
+    check(wait_until(lambda: "dropped: it did not read" in
+                     d.log_since(offset), 15),
+          "not dropped by the write timeout within %.1f s"
+          % (time.monotonic() - t0), *d.log_tail(5))
+    took = time.monotonic() - t0
+    check(took >= 7, "dropped after %.1f s, before the 10 s write timeout"
+          % took)
+    check("dropped: too slow" not in d.log_since(offset),
+          "the queue filled up: the test sent too much")
+    mark(a, [b], "the room after the write timeout")
+    slow.shutdown()
+    close_clean(a)
+    close_clean(b)
+
+
 # ---------------------------------------------------------- RFC 6455
 
 def test_unmasked():
@@ -800,6 +840,8 @@ run_tests([
     ("a message over 64 KiB: close 1009", test_oversized),
     ("a client that stops reading is dropped; others keep receiving",
      test_slow_client),
+    ("a client whose socket takes nothing for 10 s is dropped",
+     test_write_timeout),
     ("unmasked frames: close 1002", test_unmasked),
     ("reserved bits, opcodes, bad control frames: close 1002",
      test_reserved),
