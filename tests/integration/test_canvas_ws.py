@@ -682,6 +682,35 @@ def test_write_timeout():
     close_clean(b)
 
 
+def test_connection_accounting():
+    """WebSockets count against dkd-api's cap of 1,000 connections while
+    they live, and stop counting when they end: 700 at once, closed,
+    then 700 at once again all get in, and plain requests too."""
+    d = dkd()
+    for rnd in range(2):
+        ws = []
+        try:
+            for i in range(700):
+                w = Ws(d.port, ws_path(shared["p1"]["id"]))
+                st = w.connect()
+                ws.append(w)
+                eq(st, 101, "WebSocket %d of 700 (round %d): %r"
+                   % (i + 1, rnd + 1, w.body))
+        finally:
+            for w in ws:
+                w.close(1000)
+            for w in ws:
+                try:
+                    w.expect_close(5)
+                except (Closed, WsError, OSError):
+                    pass
+                w.expect_eof(5)
+                w.shutdown()
+    eq(d.get("/api/health").status, 200, "health after 1,400 WebSockets")
+    w, _ = join()
+    close_clean(w)
+
+
 # ---------------------------------------------------------- RFC 6455
 
 def test_unmasked():
@@ -842,6 +871,8 @@ run_tests([
      test_slow_client),
     ("a client whose socket takes nothing for 10 s is dropped",
      test_write_timeout),
+    ("WebSockets stop counting against the connection cap when they end",
+     test_connection_accounting),
     ("unmasked frames: close 1002", test_unmasked),
     ("reserved bits, opcodes, bad control frames: close 1002",
      test_reserved),
