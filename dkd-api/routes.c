@@ -109,7 +109,7 @@ routes_dispatch(struct evhttp_request *req, const char *path)
 	uint32_t		 op;
 	int			 n, method, pathmatch = 0;
 
-	/* The canvas WebSocket is no op: ws.c asks the master itself. */
+	/* The canvas WebSocket is no op of its own: ws.c asks the master. */
 	if (route_match("/api/projects/:id/canvas/ws", path, params, &n)) {
 		ws_upgrade(req, params[0]);
 		return;
