@@ -222,6 +222,11 @@ route_call(struct evhttp_request *req, enum api_op op,
 		if (f->src == FS_BODY)
 			want_body = 1;
 		else if (f->src == FS_PATH && p < nparams &&
+		    strlen(params[p]) > f->max) {
+			/* Longer than any id: the master would kill us. */
+			http_error(req, 404, "not_found", "Not found.");
+			goto fail;
+		} else if (f->src == FS_PATH && p < nparams &&
 		    op_args_set_str(&a, i, params[p++]) == -1) {
 			http_error(req, 500, "internal", "Internal error.");
 			goto fail;

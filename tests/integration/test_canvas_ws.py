@@ -156,6 +156,22 @@ def test_unknown_project():
                  what="plain GET of an unknown project's canvas")
 
 
+def test_long_path_ids():
+    """Path ids longer than any id (the WebSocket's and REST's alike)
+    are unknown ids: a 404, and dkd-api lives on.  The master takes a
+    field over its size from dkd-api for a broken worker and kills it;
+    six such requests used to take all of dkd down."""
+    d = dkd()
+    for path in ("/api/presets/databases/" + "x" * 65,
+                 "/api/projects/" + "y" * 100,
+                 "/api/users/" + "z" * 127):
+        r = d.get(path, headers={"Authorization": "Bearer " + tok()})
+        eq(r.status, 404, "GET %s..." % path[:30])
+    r = d.get(ws_path("w" * 65))
+    eq(r.status, 404, "the WebSocket path with a 65-byte id")
+    api_alive("paths with long ids")
+
+
 def test_bad_handshakes():
     d = dkd()
     pid = shared["p1"]["id"] if "p1" in shared else None
@@ -854,6 +870,7 @@ def test_no_sanitizer_reports():
 
 run_tests([
     ("404 before the upgrade for an unknown project", test_unknown_project),
+    ("path ids longer than any id: 404, no crash", test_long_path_ids),
     ("bad handshakes: 400 with Sec-WebSocket-Version: 13; 405 not GET",
      test_bad_handshakes),
     ("handshake variants: Firefox's Connection, any Origin, keep-alive",
