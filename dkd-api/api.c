@@ -57,6 +57,7 @@ static struct api_calls	 calls = RB_INITIALIZER(&calls);
 static uint32_t		 next_call_id;
 
 static int	api_dispatch_master(struct imsg *);
+static void	api_shutdown(void);
 static void	api_call_timeout(int, short, void *);
 static void	api_call_finish(struct api_call *, uint32_t, struct rbuf *);
 static long	api_raise_nofile(void);
@@ -75,7 +76,7 @@ main(int argc, char *argv[])
 
 	worker_init(w, PROC_API, "api", argc, argv);
 	w->dispatch = api_dispatch_master;
-	w->shutdown = http_shutdown;
+	w->shutdown = api_shutdown;
 	worker_config();
 	if (w->listen_fd == -1)
 		fatalx("no listening socket from the master");
@@ -90,6 +91,14 @@ main(int argc, char *argv[])
 	worker_run();
 	/* NOTREACHED */
 	return (0);
+}
+
+/* WebSockets first: they hold evhttp connections of their own. */
+static void
+api_shutdown(void)
+{
+	ws_shutdown();
+	http_shutdown();
 }
 
 /*
@@ -171,6 +180,8 @@ api_dispatch_master(struct imsg *imsg)
 	struct rbuf	 r;
 	uint32_t	 status;
 
+	if (imsg->hdr.type == IMSG_API_EVENT)
+		return (rooms_event(imsg));
 	if (imsg->hdr.type != IMSG_API_RESPONSE)
 		return (-1);
 	key.id = imsg->hdr.peerid;

@@ -56,7 +56,7 @@
  *
  * A connection taken over later (WebSocket, SSE) stays busy from its
  * upgrade request on, so it is never reaped, and stays counted until
- * evhttp frees it: whoever takes it over must call http_conn_closed from
+ * evhttp frees it: whoever takes it over must call http_conn_release from
  * the close callback that replaces ours.
  */
 
@@ -426,6 +426,21 @@ http_conn_forget(struct http_conn *c)
 	RB_REMOVE(http_conns, &conns, c);
 	nconns--;
 	free(c);
+}
+
+/*
+ * ws.c took the connection over and with it the close callback: it
+ * tells us here when the WebSocket ends, so that the connection counts
+ * against the cap for as long as it lives.
+ */
+void
+http_conn_release(struct evhttp_connection *evcon)
+{
+	struct http_conn	 key, *c;
+
+	key.evcon = evcon;
+	if ((c = RB_FIND(http_conns, &conns, &key)) != NULL)
+		http_conn_closed(evcon, c);
 }
 
 static void

@@ -53,8 +53,6 @@ static const int methods[] = {
 
 static void	route_call(struct evhttp_request *, enum api_op,
 		    char [][SEG_MAX], int);
-static void	route_done(struct evhttp_request *, uint32_t, struct rbuf *,
-		    void *);
 
 /*
  * Does path match pattern?  Parameters are copied, decoded, into
@@ -111,6 +109,11 @@ routes_dispatch(struct evhttp_request *req, const char *path)
 	uint32_t		 op;
 	int			 n, method, pathmatch = 0;
 
+	/* The canvas WebSocket is no op of its own: ws.c asks the master. */
+	if (route_match("/api/projects/:id/canvas/ws", path, params, &n)) {
+		ws_upgrade(req, params[0]);
+		return;
+	}
 	method = evhttp_request_get_command(req);
 	if (method == EVHTTP_REQ_HEAD)
 		method = EVHTTP_REQ_GET;
@@ -219,6 +222,11 @@ route_call(struct evhttp_request *req, enum api_op op,
 		if (f->src == FS_BODY)
 			want_body = 1;
 		else if (f->src == FS_PATH && p < nparams &&
+		    strlen(params[p]) > f->max) {
+			/* Longer than any id: the master would kill us. */
+			http_error(req, 404, "not_found", "Not found.");
+			goto fail;
+		} else if (f->src == FS_PATH && p < nparams &&
 		    op_args_set_str(&a, i, params[p++]) == -1) {
 			http_error(req, 500, "internal", "Internal error.");
 			goto fail;
@@ -265,7 +273,7 @@ fail:
 }
 
 /* Render the master's answer: status, allowed headers, JSON body. */
-static void
+void
 route_done(struct evhttp_request *req, uint32_t status, struct rbuf *r,
     void *arg)
 {
