@@ -39,6 +39,9 @@ wbuf_init(struct wbuf *w, size_t max)
 void
 wbuf_free(struct wbuf *w)
 {
+	/* Passwords and tokens pass through these buffers. */
+	if (w->buf != NULL)
+		explicit_bzero(w->buf, w->len);
 	free(w->buf);
 	memset(w, 0, sizeof(*w));
 }

@@ -131,7 +131,8 @@ main(int argc, char *argv[])
 	if (imsg_compose(&ib, type, DKD_CTL_VERSION, 0, -1, wb.buf,
 	    wb.len) == -1)
 		err(1, "imsg_compose");
-	explicit_bzero(wb.buf, wb.len);
+	if (wb.buf != NULL)
+		explicit_bzero(wb.buf, wb.len);
 	wbuf_free(&wb);
 	if (imsgbuf_flush(&ib) == -1)
 		err(1, "write");
