@@ -26,6 +26,9 @@ import tempfile
 import time
 import traceback
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cheaders import c_enum, op_numbers  # noqa: E402
+
 PREFIX = os.environ.get("DKD_PREFIX") or "/work/main/build/root"
 SRCDIR = os.environ.get("DKD_SRCDIR") or os.path.dirname(os.path.dirname(
     os.path.dirname(os.path.abspath(__file__))))
@@ -587,36 +590,8 @@ class Dkd:
 
 # ------------------------------------------------------- imsg and wire
 
-def c_enum(header, name):
-    """Member -> value of `enum name { ... }` in a header of the source
-    tree (members are plain or "= N"), so tests follow the C code."""
-    text = read_text(os.path.join(SRCDIR, header))
-    m = re.search(r"enum\s+%s\s*\{(.*?)\}" % re.escape(name), text, re.S)
-    if m is None:
-        raise Failure("enum %s not found in %s" % (name, header))
-    body = re.sub(r"/\*.*?\*/", "", m.group(1), flags=re.S)
-    out, v = {}, 0
-    for item in body.split(","):
-        item = item.strip()
-        if not item or item.startswith("#"):
-            continue
-        k, _, val = item.partition("=")
-        if val.strip():
-            v = int(val.strip(), 0)
-        out[k.strip()] = v
-        v += 1
-    return out
-
-
-def op_numbers():
-    """OP_<id> -> number, in the order of common/ops.def."""
-    text = read_text(os.path.join(SRCDIR, "common", "ops.def"))
-    ids = re.findall(r"^OP\((\w+),", text, re.M)
-    return {"OP_" + k: i for i, k in enumerate(ids, 1)}
-
-
-IMSG = c_enum("common/dkd_imsg.h", "imsg_type")
-OPS = op_numbers()
+IMSG = c_enum(os.path.join(SRCDIR, "common", "dkd_imsg.h"), "imsg_type")
+OPS = op_numbers(os.path.join(SRCDIR, "common"))
 IMSG_HEADER = struct.Struct("<IIII")     # type, len, peerid, pid
 IMSG_FD_MARK = 0x80000000
 

@@ -35,6 +35,11 @@ import struct
 import sys
 import time
 
+# This file runs in place of a worker, from a copy with cheaders.py
+# beside it (or from the source tree).
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+from cheaders import c_define, c_enum, op_numbers  # noqa: E402
+
 HERE = os.path.dirname(sys.argv[0])
 ROLE = os.path.basename(sys.argv[0])
 CHANNEL_FD = 3
@@ -44,59 +49,13 @@ FD_MARK = 0x80000000
 
 # ------------------------------------------------------ numbers from C
 
-def _strip_comments(text):
-    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
-    return re.sub(r"//[^\n]*", " ", text)
-
-
-def c_enum(path, name):
-    """The members of `enum name { ... };` in a header, name -> value."""
-    with open(path) as f:
-        text = _strip_comments(f.read())
-    m = re.search(r"\benum\s+%s\s*\{(.*?)\}" % re.escape(name), text, re.S)
-    if m is None:
-        raise ValueError("no enum %s in %s" % (name, path))
-    out, value = {}, -1
-    for item in m.group(1).split(","):
-        item = item.strip()
-        if not item:
-            continue
-        key, _, expr = item.partition("=")
-        key = key.strip()
-        value = c_int(expr, out) if expr.strip() else value + 1
-        out[key] = value
-    return out
-
-
-def c_int(expr, known=None):
-    """An integer constant expression of digits, + - * ( ) and names
-    already known."""
-    expr = expr.strip()
-    for k, v in sorted((known or {}).items(), key=lambda kv: -len(kv[0])):
-        expr = re.sub(r"\b%s\b" % re.escape(k), str(v), expr)
-    if not re.fullmatch(r"[0-9xXa-fA-FuUlL+\-*() \t]+", expr):
-        raise ValueError("not a constant expression: %r" % expr)
-    expr = re.sub(r"(?<=[0-9a-fA-F])[uUlL]+\b", "", expr)
-    return int(eval(expr, {"__builtins__": {}}))
-
-
-def c_define(path, name):
-    with open(path) as f:
-        text = _strip_comments(f.read())
-    m = re.search(r"^[ \t]*#[ \t]*define[ \t]+%s[ \t]+(.+)$" % re.escape(name),
-                  text, re.M)
-    if m is None:
-        raise ValueError("no #define %s in %s" % (name, path))
-    return c_int(m.group(1))
-
-
 class Numbers:
     """Message types, op numbers and limits, read from the headers."""
 
     def __init__(self, srcdir):
         common = os.path.join(srcdir, "common")
         self.T = c_enum(os.path.join(common, "dkd_imsg.h"), "imsg_type")
-        self.OP = c_enum(os.path.join(common, "ops.h"), "api_op")
+        self.OP = op_numbers(common)
         self.MAX_INTERNAL = c_define(os.path.join(common, "dkd_imsg.h"),
                                      "DKD_IMSG_MAX_INTERNAL")
         self.CTL_VERSION = c_define(os.path.join(common, "dkd_imsg.h"),
@@ -129,8 +88,9 @@ def api_request(op, fields=b"", token="", client="203.0.113.66"):
 
 
 def rec_docker(server="evil-99.0", api="1.99"):
-    """IMSG_REC_DOCKER: bool reachable, str server, str api, str error."""
-    return u8(1) + wstr(server) + wstr(api) + wstr("")
+    """IMSG_REC_DOCKER (common/msg.c msg_docker_put): bool reachable,
+    str server, str api, str error, i64 checked at (0 from a worker)."""
+    return u8(1) + wstr(server) + wstr(api) + wstr("") + struct.pack("<q", 0)
 
 
 def header(type_, length, peerid=0, pid=None, mark=False):

@@ -51,7 +51,7 @@ def numbers():
             check(k in n.T, "%s not found in common/dkd_imsg.h" % k)
         for k in ("OP_HEALTH", "OP_PRESETS_GET", "OP_CTL_USER_ROLE",
                   "OP_MAX"):
-            check(k in n.OP, "%s not found in common/ops.h" % k)
+            check(k in n.OP, "%s not found in common/ops.def" % k)
         _numbers.append(n)
     return _numbers[0]
 
@@ -75,6 +75,9 @@ class Rig:
                            os.path.join(self.lib, c))
         shutil.copyfile(EVIL, os.path.join(self.lib, comm))
         os.chmod(os.path.join(self.lib, comm), 0o755)
+        # The module it takes its numbers with, beside it.
+        shutil.copyfile(os.path.join(HERE, "cheaders.py"),
+                        os.path.join(self.lib, "cheaders.py"))
         with open(os.path.join(self.lib, "scenario.json"), "w") as f:
             json.dump({"attack": attack, "real": self.real,
                        "srcdir": SRCDIR}, f)

@@ -98,14 +98,17 @@ class Ws:
         self.closed = None      # (code, reason) once a close frame came
 
     # ------------------------------------------------------- handshake
-    def connect(self, extra=None, omit=(), rcvbuf=None):
+    def connect(self, extra=None, omit=(), rcvbuf=None, source=None):
         """Handshake; -> the HTTP status (101 on success).  For other
-        statuses the body is read (Content-Length) into self.body."""
+        statuses the body is read (Content-Length) into self.body.
+        source: the local address to connect from (a 127.x address)."""
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf is not None:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         s.settimeout(self.timeout)
+        if source is not None:
+            s.bind((source, 0))
         s.connect(("127.0.0.1", self.port))
         self.sock = s
         self.key = base64.b64encode(os.urandom(16)).decode()
