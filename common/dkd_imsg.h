@@ -109,6 +109,19 @@ enum imsg_type {
 	/* reconciler -> master: the request is taken */
 	IMSG_REC_RECONCILE_ACK,	/* the same payload */
 
+	/*
+	 * The reconciler's desired state and reports
+	 * (RECONCILER-PROTOCOL.md); each payload is one value tree, with
+	 * its encoder and decoder in msg.h.
+	 */
+	/* master -> reconciler */
+	IMSG_REC_SYNC_BEGIN,	/* msg_rec_sync_begin: a full resync */
+	IMSG_REC_DESIRED,	/* msg_rec_desired: one service */
+	IMSG_REC_SYNC_END,	/* msg_rec_sync_end: every project */
+	/* reconciler -> master */
+	IMSG_REC_REPORT,	/* msg_rec_report: what was done and seen */
+	IMSG_REC_QUEUE,		/* msg_rec_queue: the work queue */
+
 	IMSG_TYPE_MAX
 };
 

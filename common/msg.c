@@ -14,9 +14,13 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "msg.h"
+#include "tree.h"
+#include "tval.h"
 
 void
 msg_event_put(struct wbuf *w, const struct msg_event *ev)
@@ -119,4 +123,652 @@ msg_reconcile_get(struct rbuf *r, char *out, size_t len)
 		len = MSG_SERVICE_ID_MAX + 1;
 	wire_get_strbuf(r, out, len);
 	return (wire_done(r));
+}
+
+/*
+ * The reconciler's channel.  Helpers first: each reads one field of a
+ * map and says -1 when it is absent or not what the contract says.
+ */
+
+/* The whole payload as one map; NULL when malformed. */
+static struct tval *
+rec_tree_get(struct rbuf *r)
+{
+	struct tval	*t;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		r->error = ENOMEM;
+		return (NULL);
+	}
+	if (tval_decode(r, t, MSG_REC_ITEMS_MAX) == -1) {
+		free(t);
+		return (NULL);
+	}
+	if (wire_done(r) == -1 || t->tag != TREE_MAP) {
+		tval_free(t);
+		free(t);
+		return (NULL);
+	}
+	return (t);
+}
+
+static void
+rec_tree_free(struct tval *t)
+{
+	if (t == NULL)
+		return;
+	tval_free(t);
+	free(t);
+}
+
+/* A non-empty string of fewer than size bytes, copied into buf. */
+static int
+rec_get_id(const struct tval *m, const char *key, char *buf, size_t size)
+{
+	const char	*s;
+
+	if ((s = tval_str(m, key)) == NULL || *s == '\0' ||
+	    strlcpy(buf, s, size) >= size)
+		return (-1);
+	return (0);
+}
+
+/* An integer from min to max. */
+static int
+rec_get_int(const struct tval *m, const char *key, int64_t min, int64_t max,
+    int64_t *out)
+{
+	const struct tval	*v;
+
+	if ((v = tval_get(m, key)) == NULL || v->tag != TREE_INT ||
+	    v->i < min || v->i > max)
+		return (-1);
+	*out = v->i;
+	return (0);
+}
+
+/* Like rec_get_int(), but absent or null is dflt. */
+static int
+rec_get_opt_int(const struct tval *m, const char *key, int64_t min,
+    int64_t max, int64_t dflt, int64_t *out)
+{
+	const struct tval	*v;
+
+	if ((v = tval_get(m, key)) == NULL || v->tag == TREE_NULL) {
+		*out = dflt;
+		return (0);
+	}
+	return (rec_get_int(m, key, min, max, out));
+}
+
+static int
+rec_get_bool(const struct tval *m, const char *key, int *out)
+{
+	const struct tval	*v;
+
+	if ((v = tval_get(m, key)) == NULL || !tval_is(v, TREE_TRUE))
+		return (-1);
+	*out = v->tag == TREE_TRUE;
+	return (0);
+}
+
+/* A string of at most max bytes, or NULL. */
+static const char *
+rec_get_text(const struct tval *m, const char *key, size_t max)
+{
+	const char	*s;
+
+	if ((s = tval_str(m, key)) == NULL || strlen(s) > max)
+		return (NULL);
+	return (s);
+}
+
+/* A string of at most max bytes, its start cut off if longer. */
+static void
+rec_put_tail(struct wbuf *w, const char *s, size_t max)
+{
+	size_t	 len = strlen(s), off = 0;
+
+	if (len > max) {
+		off = len - max;
+		/* Not in the middle of a UTF-8 sequence. */
+		while (off < len && ((unsigned char)s[off] & 0xc0) == 0x80)
+			off++;
+	}
+	tree_strn(w, s + off, len - off);
+}
+
+/* A string of at most max bytes, its end cut off if longer. */
+static void
+rec_put_head(struct wbuf *w, const char *s, size_t max)
+{
+	size_t	 len = strlen(s);
+
+	if (len > max) {
+		len = max;
+		while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+			len--;
+	}
+	tree_strn(w, s, len);
+}
+
+/* IMSG_REC_SYNC_BEGIN: {"instance": str, "sequence": int} */
+void
+msg_rec_sync_begin_put(struct wbuf *w, const struct msg_rec_sync_begin *sb)
+{
+	tree_map(w);
+	tree_kv_str(w, "instance", sb->instance);
+	tree_kv_int(w, "sequence", sb->sequence);
+	tree_end(w);
+}
+
+int
+msg_rec_sync_begin_get(struct rbuf *r, struct msg_rec_sync_begin *sb)
+{
+	struct tval	*t;
+	int		 rv = -1;
+
+	memset(sb, 0, sizeof(*sb));
+	if ((t = rec_tree_get(r)) == NULL)
+		return (-1);
+	if (rec_get_id(t, "instance", sb->instance,
+	    sizeof(sb->instance)) == 0 &&
+	    rec_get_int(t, "sequence", 0, INT64_MAX, &sb->sequence) == 0)
+		rv = 0;
+	rec_tree_free(t);
+	return (rv);
+}
+
+/* IMSG_REC_SYNC_END: {"sequence", "projects": [{"id", "slug"}]} */
+void
+msg_rec_sync_end_put(struct wbuf *w, const struct msg_rec_sync_end *se)
+{
+	size_t	 i;
+
+	tree_map(w);
+	tree_kv_int(w, "sequence", se->sequence);
+	tree_key(w, "projects");
+	tree_array(w);
+	for (i = 0; i < se->nprojects; i++) {
+		tree_map(w);
+		tree_kv_str(w, "id", se->projects[i].id);
+		tree_kv_str(w, "slug", se->projects[i].slug);
+		tree_end(w);
+	}
+	tree_end(w);
+	tree_end(w);
+}
+
+int
+msg_rec_sync_end_get(struct rbuf *r, struct msg_rec_sync_end *se)
+{
+	const struct tval	*a, *p;
+	struct tval		*t;
+	size_t			 i;
+
+	memset(se, 0, sizeof(*se));
+	if ((t = rec_tree_get(r)) == NULL)
+		return (-1);
+	if (rec_get_int(t, "sequence", 0, INT64_MAX, &se->sequence) == -1 ||
+	    (a = tval_get(t, "projects")) == NULL || a->tag != TREE_ARRAY)
+		goto bad;
+	if (a->n > 0 && (se->projects = calloc(a->n,
+	    sizeof(*se->projects))) == NULL)
+		goto bad;
+	for (i = 0; i < a->n; i++) {
+		p = &a->items[i];
+		if (rec_get_id(p, "id", se->projects[i].id,
+		    sizeof(se->projects[i].id)) == -1 ||
+		    rec_get_id(p, "slug", se->projects[i].slug,
+		    sizeof(se->projects[i].slug)) == -1)
+			goto bad;
+	}
+	se->nprojects = a->n;
+	rec_tree_free(t);
+	return (0);
+bad:
+	rec_tree_free(t);
+	msg_rec_sync_end_free(se);
+	return (-1);
+}
+
+void
+msg_rec_sync_end_free(struct msg_rec_sync_end *se)
+{
+	free(se->projects);
+	se->projects = NULL;
+	se->nprojects = 0;
+}
+
+/* IMSG_REC_DESIRED: see RECONCILER-PROTOCOL.md for the tree. */
+static void
+rec_deployment_put(struct wbuf *w, const struct msg_rec_deployment *d)
+{
+	size_t	 i;
+
+	tree_map(w);
+	tree_kv_str(w, "id", d->id);
+	tree_kv_str(w, "status", d->status);
+	tree_kv_str(w, "image", d->image);
+	tree_key(w, "env");
+	tree_array(w);
+	for (i = 0; i < d->nenv; i++) {
+		tree_array(w);
+		tree_str(w, d->env[i].key);
+		tree_str(w, d->env[i].value);
+		tree_end(w);
+	}
+	tree_end(w);
+	tree_key(w, "ports");
+	tree_array(w);
+	for (i = 0; i < d->nports; i++) {
+		tree_map(w);
+		tree_kv_int(w, "container_port", d->ports[i].container_port);
+		if (d->ports[i].host_port > 0)
+			tree_kv_int(w, "host_port", d->ports[i].host_port);
+		tree_kv_str(w, "protocol", d->ports[i].protocol);
+		tree_end(w);
+	}
+	tree_end(w);
+	if (d->memory_mb > 0)
+		tree_kv_int(w, "memory_mb", d->memory_mb);
+	if (d->cpu_shares > 0)
+		tree_kv_int(w, "cpu_shares", d->cpu_shares);
+	tree_kv_int(w, "replicas", d->replicas);
+	tree_kv_int(w, "attempt_count", d->attempt_count);
+	tree_kv_int(w, "baseline_restart_count", d->baseline_restart_count);
+	tree_kv_bool(w, "active", d->active);
+	tree_end(w);
+}
+
+void
+msg_rec_desired_put(struct wbuf *w, const struct msg_rec_desired *ds)
+{
+	size_t	 i;
+
+	tree_map(w);
+	tree_kv_str(w, "service_id", ds->service_id);
+	tree_kv_str(w, "project_id", ds->project_id);
+	tree_kv_str(w, "project_slug", ds->project_slug);
+	tree_kv_str(w, "service_name", ds->service_name);
+	tree_kv_bool(w, "stopped", ds->stopped);
+	tree_kv_bool(w, "deleted", ds->deleted);
+	tree_key(w, "deployments");
+	tree_array(w);
+	for (i = 0; i < ds->ndeployments; i++)
+		rec_deployment_put(w, &ds->deployments[i]);
+	tree_end(w);
+	tree_key(w, "volumes");
+	tree_array(w);
+	for (i = 0; i < ds->nvolumes; i++) {
+		tree_map(w);
+		tree_kv_str(w, "name", ds->volumes[i].name);
+		tree_kv_str(w, "path", ds->volumes[i].path);
+		tree_end(w);
+	}
+	tree_end(w);
+	tree_end(w);
+}
+
+static int
+rec_status_inflight(const char *s)
+{
+	return (strcmp(s, "pending") == 0 || strcmp(s, "starting") == 0 ||
+	    strcmp(s, "healthy") == 0);
+}
+
+static int
+rec_deployment_get(const struct tval *m, struct msg_rec_deployment *d)
+{
+	const struct tval	*env, *ports, *e, *p;
+	const char		*proto;
+	size_t			 i;
+
+	if (m->tag != TREE_MAP ||
+	    rec_get_id(m, "id", d->id, sizeof(d->id)) == -1 ||
+	    rec_get_id(m, "status", d->status, sizeof(d->status)) == -1 ||
+	    !rec_status_inflight(d->status) ||
+	    (d->image = rec_get_text(m, "image", MSG_IMAGE_MAX)) == NULL ||
+	    *d->image == '\0' ||
+	    rec_get_opt_int(m, "memory_mb", 1, INT32_MAX, 0,
+	    &d->memory_mb) == -1 ||
+	    rec_get_opt_int(m, "cpu_shares", 1, INT32_MAX, 0,
+	    &d->cpu_shares) == -1 ||
+	    rec_get_int(m, "replicas", 0, MSG_REC_REPLICAS_MAX,
+	    &d->replicas) == -1 ||
+	    rec_get_int(m, "attempt_count", 0, INT32_MAX,
+	    &d->attempt_count) == -1 ||
+	    rec_get_int(m, "baseline_restart_count", 0, INT32_MAX,
+	    &d->baseline_restart_count) == -1 ||
+	    rec_get_bool(m, "active", &d->active) == -1)
+		return (-1);
+	if ((env = tval_get(m, "env")) == NULL || env->tag != TREE_ARRAY ||
+	    (ports = tval_get(m, "ports")) == NULL || ports->tag != TREE_ARRAY)
+		return (-1);
+	if (env->n > 0 && (d->env = calloc(env->n, sizeof(*d->env))) == NULL)
+		return (-1);
+	for (i = 0; i < env->n; i++) {
+		e = &env->items[i];
+		if (e->tag != TREE_ARRAY || e->n != 2 ||
+		    e->items[0].tag != TREE_STR || e->items[1].tag != TREE_STR)
+			return (-1);
+		/* K=V is all Docker takes. */
+		if (e->items[0].s[0] == '\0' ||
+		    strchr(e->items[0].s, '=') != NULL)
+			return (-1);
+		d->env[i].key = e->items[0].s;
+		d->env[i].value = e->items[1].s;
+		d->nenv++;
+	}
+	if (ports->n > 0 && (d->ports = calloc(ports->n,
+	    sizeof(*d->ports))) == NULL)
+		return (-1);
+	for (i = 0; i < ports->n; i++) {
+		p = &ports->items[i];
+		if (p->tag != TREE_MAP ||
+		    rec_get_int(p, "container_port", 1, 65535,
+		    &d->ports[i].container_port) == -1 ||
+		    rec_get_opt_int(p, "host_port", 1, 65535, 0,
+		    &d->ports[i].host_port) == -1 ||
+		    (proto = tval_str(p, "protocol")) == NULL ||
+		    (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0))
+			return (-1);
+		strlcpy(d->ports[i].protocol, proto,
+		    sizeof(d->ports[i].protocol));
+		d->nports++;
+	}
+	return (0);
+}
+
+int
+msg_rec_desired_get(struct rbuf *r, struct msg_rec_desired *ds)
+{
+	const struct tval	*deps, *vols, *v;
+	struct tval		*t;
+	size_t			 i;
+
+	memset(ds, 0, sizeof(*ds));
+	if ((t = rec_tree_get(r)) == NULL)
+		return (-1);
+	ds->tree = t;
+	if (rec_get_id(t, "service_id", ds->service_id,
+	    sizeof(ds->service_id)) == -1 ||
+	    rec_get_id(t, "project_id", ds->project_id,
+	    sizeof(ds->project_id)) == -1 ||
+	    rec_get_id(t, "project_slug", ds->project_slug,
+	    sizeof(ds->project_slug)) == -1 ||
+	    rec_get_id(t, "service_name", ds->service_name,
+	    sizeof(ds->service_name)) == -1 ||
+	    rec_get_bool(t, "stopped", &ds->stopped) == -1 ||
+	    rec_get_bool(t, "deleted", &ds->deleted) == -1 ||
+	    (deps = tval_get(t, "deployments")) == NULL ||
+	    deps->tag != TREE_ARRAY ||
+	    (vols = tval_get(t, "volumes")) == NULL || vols->tag != TREE_ARRAY)
+		goto bad;
+	if (deps->n > 0 && (ds->deployments = calloc(deps->n,
+	    sizeof(*ds->deployments))) == NULL)
+		goto bad;
+	for (i = 0; i < deps->n; i++) {
+		/* Counted first, so that free sees its arrays. */
+		ds->ndeployments++;
+		if (rec_deployment_get(&deps->items[i],
+		    &ds->deployments[i]) == -1)
+			goto bad;
+	}
+	if (vols->n > 0 && (ds->volumes = calloc(vols->n,
+	    sizeof(*ds->volumes))) == NULL)
+		goto bad;
+	for (i = 0; i < vols->n; i++) {
+		v = &vols->items[i];
+		if (v->tag != TREE_MAP ||
+		    (ds->volumes[i].name = rec_get_text(v, "name",
+		    MSG_NAME_MAX)) == NULL || *ds->volumes[i].name == '\0' ||
+		    (ds->volumes[i].path = rec_get_text(v, "path",
+		    MSG_PATH_MAX)) == NULL || *ds->volumes[i].path != '/')
+			goto bad;
+		ds->nvolumes++;
+	}
+	return (0);
+bad:
+	msg_rec_desired_free(ds);
+	return (-1);
+}
+
+void
+msg_rec_desired_free(struct msg_rec_desired *ds)
+{
+	size_t	 i;
+
+	for (i = 0; i < ds->ndeployments; i++) {
+		free(ds->deployments[i].env);
+		free(ds->deployments[i].ports);
+	}
+	free(ds->deployments);
+	free(ds->volumes);
+	rec_tree_free(ds->tree);
+	memset(ds, 0, sizeof(*ds));
+}
+
+/* IMSG_REC_REPORT: {"kind": str, ...the fields of that kind} */
+static const char *const rec_report_kinds[] = {
+	[REC_REPORT_STARTING] =		"starting",
+	[REC_REPORT_ATTEMPT_FAILED] =	"attempt-failed",
+	[REC_REPORT_FAILED] =		"failed",
+	[REC_REPORT_HEALTHY] =		"healthy",
+	[REC_REPORT_SERVICE_STATUS] =	"service-status",
+	[REC_REPORT_CONTAINERS] =	"containers",
+};
+
+const char *
+msg_rec_report_kind_name(enum msg_rec_report_kind kind)
+{
+	if (kind < REC_REPORT_STARTING || kind > REC_REPORT_CONTAINERS)
+		return ("unknown");
+	return (rec_report_kinds[kind]);
+}
+
+void
+msg_rec_report_put(struct wbuf *w, const struct msg_rec_report *rp)
+{
+	const struct msg_rec_container	*c;
+	size_t				 i;
+
+	tree_map(w);
+	tree_kv_str(w, "kind", msg_rec_report_kind_name(rp->kind));
+	switch (rp->kind) {
+	case REC_REPORT_STARTING:
+		tree_kv_str(w, "deployment_id", rp->deployment_id);
+		break;
+	case REC_REPORT_ATTEMPT_FAILED:
+	case REC_REPORT_FAILED:
+		tree_kv_str(w, "deployment_id", rp->deployment_id);
+		tree_key(w, "reason");
+		rec_put_head(w, rp->reason != NULL ? rp->reason : "",
+		    MSG_REC_REASON_MAX);
+		if (rp->kind == REC_REPORT_ATTEMPT_FAILED)
+			break;
+		if (rp->has_exit_code)
+			tree_kv_int(w, "exit_code", rp->exit_code);
+		tree_key(w, "log_tail");
+		rec_put_tail(w, rp->log_tail != NULL ? rp->log_tail : "",
+		    MSG_REC_LOG_TAIL_MAX);
+		break;
+	case REC_REPORT_HEALTHY:
+		tree_kv_str(w, "deployment_id", rp->deployment_id);
+		tree_kv_int(w, "baseline_restart_count",
+		    rp->baseline_restart_count);
+		break;
+	case REC_REPORT_SERVICE_STATUS:
+		tree_kv_str(w, "service_id", rp->service_id);
+		tree_kv_str(w, "status", rp->status);
+		break;
+	case REC_REPORT_CONTAINERS:
+		tree_kv_str(w, "service_id", rp->service_id);
+		tree_key(w, "containers");
+		tree_array(w);
+		for (i = 0; i < rp->ncontainers; i++) {
+			c = &rp->containers[i];
+			tree_map(w);
+			tree_kv_str(w, "docker_id", c->docker_id);
+			tree_kv_str(w, "deployment_id", c->deployment_id);
+			tree_kv_int(w, "replica", c->replica);
+			tree_kv_str(w, "state", c->state);
+			tree_end(w);
+		}
+		tree_end(w);
+		break;
+	default:
+		w->error = EINVAL;
+		break;
+	}
+	tree_end(w);
+}
+
+static int
+rec_service_status_valid(const char *s)
+{
+	return (strcmp(s, "running") == 0 || strcmp(s, "degraded") == 0 ||
+	    strcmp(s, "failed") == 0 || strcmp(s, "deploying") == 0);
+}
+
+static int
+rec_containers_get(const struct tval *t, struct msg_rec_report *rp)
+{
+	const struct tval		*a, *m;
+	struct msg_rec_container	*c;
+	size_t				 i;
+
+	if ((a = tval_get(t, "containers")) == NULL || a->tag != TREE_ARRAY)
+		return (-1);
+	if (a->n > 0 && (rp->containers = calloc(a->n,
+	    sizeof(*rp->containers))) == NULL)
+		return (-1);
+	for (i = 0; i < a->n; i++) {
+		m = &a->items[i];
+		c = &rp->containers[i];
+		if (m->tag != TREE_MAP ||
+		    rec_get_id(m, "docker_id", c->docker_id,
+		    sizeof(c->docker_id)) == -1 ||
+		    rec_get_id(m, "deployment_id", c->deployment_id,
+		    sizeof(c->deployment_id)) == -1 ||
+		    rec_get_int(m, "replica", 0, MSG_REC_REPLICAS_MAX,
+		    &c->replica) == -1 ||
+		    rec_get_id(m, "state", c->state, sizeof(c->state)) == -1)
+			return (-1);
+	}
+	rp->ncontainers = a->n;
+	return (0);
+}
+
+int
+msg_rec_report_get(struct rbuf *r, struct msg_rec_report *rp)
+{
+	struct tval	*t;
+	const char	*kind;
+	int		 k, rc = -1;
+
+	memset(rp, 0, sizeof(*rp));
+	if ((t = rec_tree_get(r)) == NULL)
+		return (-1);
+	rp->tree = t;
+	if ((kind = tval_str(t, "kind")) == NULL)
+		goto done;
+	for (k = REC_REPORT_STARTING; k <= REC_REPORT_CONTAINERS; k++)
+		if (strcmp(kind, rec_report_kinds[k]) == 0)
+			break;
+	rp->kind = k;
+	switch (k) {
+	case REC_REPORT_STARTING:
+		rc = rec_get_id(t, "deployment_id", rp->deployment_id,
+		    sizeof(rp->deployment_id));
+		break;
+	case REC_REPORT_ATTEMPT_FAILED:
+	case REC_REPORT_FAILED:
+		if (rec_get_id(t, "deployment_id", rp->deployment_id,
+		    sizeof(rp->deployment_id)) == -1 ||
+		    (rp->reason = rec_get_text(t, "reason",
+		    MSG_REC_REASON_MAX)) == NULL)
+			break;
+		if (k == REC_REPORT_ATTEMPT_FAILED) {
+			rc = 0;
+			break;
+		}
+		if (tval_get(t, "exit_code") != NULL &&
+		    tval_get(t, "exit_code")->tag != TREE_NULL) {
+			if (rec_get_int(t, "exit_code", INT32_MIN, INT32_MAX,
+			    &rp->exit_code) == -1)
+				break;
+			rp->has_exit_code = 1;
+		}
+		if ((rp->log_tail = rec_get_text(t, "log_tail",
+		    MSG_REC_LOG_TAIL_MAX)) == NULL)
+			break;
+		rc = 0;
+		break;
+	case REC_REPORT_HEALTHY:
+		if (rec_get_id(t, "deployment_id", rp->deployment_id,
+		    sizeof(rp->deployment_id)) == 0 &&
+		    rec_get_int(t, "baseline_restart_count", 0, INT32_MAX,
+		    &rp->baseline_restart_count) == 0)
+			rc = 0;
+		break;
+	case REC_REPORT_SERVICE_STATUS:
+		if (rec_get_id(t, "service_id", rp->service_id,
+		    sizeof(rp->service_id)) == 0 &&
+		    rec_get_id(t, "status", rp->status,
+		    sizeof(rp->status)) == 0 &&
+		    rec_service_status_valid(rp->status))
+			rc = 0;
+		break;
+	case REC_REPORT_CONTAINERS:
+		if (rec_get_id(t, "service_id", rp->service_id,
+		    sizeof(rp->service_id)) == 0)
+			rc = rec_containers_get(t, rp);
+		break;
+	default:
+		break;
+	}
+done:
+	if (rc == -1)
+		msg_rec_report_free(rp);
+	return (rc);
+}
+
+void
+msg_rec_report_free(struct msg_rec_report *rp)
+{
+	free(rp->containers);
+	rec_tree_free(rp->tree);
+	memset(rp, 0, sizeof(*rp));
+}
+
+/* IMSG_REC_QUEUE: {"in_flight", "waiting", "backing_off", "services"} */
+void
+msg_rec_queue_put(struct wbuf *w, const struct msg_rec_queue *q)
+{
+	tree_map(w);
+	tree_kv_int(w, "in_flight", q->in_flight);
+	tree_kv_int(w, "waiting", q->waiting);
+	tree_kv_int(w, "backing_off", q->backing_off);
+	tree_kv_int(w, "services", q->services);
+	tree_end(w);
+}
+
+int
+msg_rec_queue_get(struct rbuf *r, struct msg_rec_queue *q)
+{
+	struct tval	*t;
+	int		 rv = -1;
+
+	memset(q, 0, sizeof(*q));
+	if ((t = rec_tree_get(r)) == NULL)
+		return (-1);
+	if (rec_get_int(t, "in_flight", 0, INT32_MAX, &q->in_flight) == 0 &&
+	    rec_get_int(t, "waiting", 0, INT32_MAX, &q->waiting) == 0 &&
+	    rec_get_int(t, "backing_off", 0, INT32_MAX,
+	    &q->backing_off) == 0 &&
+	    rec_get_int(t, "services", 0, INT32_MAX, &q->services) == 0)
+		rv = 0;
+	rec_tree_free(t);
+	return (rv);
 }

@@ -28,6 +28,8 @@
 
 #include "wire.h"
 
+struct tval;
+
 #define MSG_PROJECT_ID_MAX	64
 #define MSG_PATH_MAX		1024
 #define MSG_EVENT_TYPE_MAX	64
@@ -94,5 +96,150 @@ int	 msg_db_get(struct rbuf *, struct msg_db *);
 
 void	 msg_reconcile_put(struct wbuf *, const char *);
 int	 msg_reconcile_get(struct rbuf *, char *, size_t);
+
+/*
+ * The reconciler's channel (RECONCILER-PROTOCOL.md): each payload is one
+ * value tree (tree.h), a map.  A decoded struct's pointers point into
+ * its tree, which msg_rec_*_free() releases with the arrays.  Decoders
+ * check the shape and the bounds below and ignore keys they do not
+ * know; encoders cut long texts so that their decoder accepts them.
+ */
+#define MSG_ID_MAX		64	/* ids: UUIDs in practice */
+#define MSG_SLUG_MAX		160
+#define MSG_NAME_MAX		255
+#define MSG_IMAGE_MAX		1024
+#define MSG_STATUS_MAX		16
+#define MSG_DOCKER_ID_MAX	128
+#define MSG_REC_REPLICAS_MAX	1024
+#define MSG_REC_REASON_MAX	4096
+#define MSG_REC_LOG_TAIL_MAX	(64 * 1024)	/* the end is kept */
+#define MSG_REC_ITEMS_MAX	(256 * 1024)	/* tree items per message */
+
+/* IMSG_REC_SYNC_BEGIN: a full resync follows. */
+struct msg_rec_sync_begin {
+	char		 instance[MSG_ID_MAX + 1];
+	int64_t		 sequence;
+};
+
+void	 msg_rec_sync_begin_put(struct wbuf *,
+	    const struct msg_rec_sync_begin *);
+int	 msg_rec_sync_begin_get(struct rbuf *, struct msg_rec_sync_begin *);
+
+/* IMSG_REC_SYNC_END: every project, whose networks are to exist. */
+struct msg_rec_project {
+	char		 id[MSG_ID_MAX + 1];
+	char		 slug[MSG_SLUG_MAX + 1];
+};
+
+struct msg_rec_sync_end {
+	int64_t			 sequence;
+	struct msg_rec_project	*projects;
+	size_t			 nprojects;
+};
+
+void	 msg_rec_sync_end_put(struct wbuf *, const struct msg_rec_sync_end *);
+int	 msg_rec_sync_end_get(struct rbuf *, struct msg_rec_sync_end *);
+void	 msg_rec_sync_end_free(struct msg_rec_sync_end *);
+
+/* IMSG_REC_DESIRED: what one service should run. */
+struct msg_rec_env {
+	const char	*key;
+	const char	*value;
+};
+
+struct msg_rec_port {
+	int64_t		 container_port;	/* 1-65535 */
+	int64_t		 host_port;		/* 0: none published */
+	char		 protocol[4];		/* "tcp" or "udp" */
+};
+
+struct msg_rec_deployment {
+	char			 id[MSG_ID_MAX + 1];
+	char			 status[MSG_STATUS_MAX + 1]; /* pending,
+						   starting or healthy */
+	const char		*image;
+	struct msg_rec_env	*env;
+	size_t			 nenv;
+	struct msg_rec_port	*ports;
+	size_t			 nports;
+	int64_t			 memory_mb;	/* 0: no limit */
+	int64_t			 cpu_shares;	/* 0: default */
+	int64_t			 replicas;
+	int64_t			 attempt_count;
+	int64_t			 baseline_restart_count;
+	int			 active;
+};
+
+struct msg_rec_volume {
+	const char	*name;		/* the volume is dk-<slug>-<svc>-name */
+	const char	*path;		/* absolute, inside the container */
+};
+
+struct msg_rec_desired {
+	char			 service_id[MSG_ID_MAX + 1];
+	char			 project_id[MSG_ID_MAX + 1];
+	char			 project_slug[MSG_SLUG_MAX + 1];
+	char			 service_name[MSG_NAME_MAX + 1];
+	int			 stopped;
+	int			 deleted;
+	struct msg_rec_deployment *deployments;
+	size_t			 ndeployments;
+	struct msg_rec_volume	*volumes;
+	size_t			 nvolumes;
+	struct tval		*tree;	/* decoded: owns the strings */
+};
+
+void	 msg_rec_desired_put(struct wbuf *, const struct msg_rec_desired *);
+int	 msg_rec_desired_get(struct rbuf *, struct msg_rec_desired *);
+void	 msg_rec_desired_free(struct msg_rec_desired *);
+
+/* IMSG_REC_REPORT: what the reconciler did and saw. */
+enum msg_rec_report_kind {
+	REC_REPORT_STARTING = 1,	/* deployment_id */
+	REC_REPORT_ATTEMPT_FAILED,	/* deployment_id, reason */
+	REC_REPORT_FAILED,		/* deployment_id, reason, exit code?,
+					   log_tail */
+	REC_REPORT_HEALTHY,		/* deployment_id, baseline */
+	REC_REPORT_SERVICE_STATUS,	/* service_id, status */
+	REC_REPORT_CONTAINERS,		/* service_id, containers */
+};
+
+struct msg_rec_container {
+	char		 docker_id[MSG_DOCKER_ID_MAX + 1];
+	char		 deployment_id[MSG_ID_MAX + 1];
+	int64_t		 replica;
+	char		 state[MSG_STATUS_MAX + 1];	/* Docker's */
+};
+
+struct msg_rec_report {
+	enum msg_rec_report_kind kind;
+	char			 deployment_id[MSG_ID_MAX + 1];
+	char			 service_id[MSG_ID_MAX + 1];
+	const char		*reason;
+	int			 has_exit_code;
+	int64_t			 exit_code;
+	const char		*log_tail;
+	int64_t			 baseline_restart_count;
+	char			 status[MSG_STATUS_MAX + 1];
+	struct msg_rec_container *containers;
+	size_t			 ncontainers;
+	struct tval		*tree;
+};
+
+const char *msg_rec_report_kind_name(enum msg_rec_report_kind);
+void	 msg_rec_report_put(struct wbuf *, const struct msg_rec_report *);
+int	 msg_rec_report_get(struct rbuf *, struct msg_rec_report *);
+void	 msg_rec_report_free(struct msg_rec_report *);
+
+/* IMSG_REC_QUEUE: the work queue, when it changes. */
+struct msg_rec_queue {
+	int64_t		 in_flight;
+	int64_t		 waiting;
+	int64_t		 backing_off;
+	int64_t		 services;
+};
+
+void	 msg_rec_queue_put(struct wbuf *, const struct msg_rec_queue *);
+int	 msg_rec_queue_get(struct rbuf *, struct msg_rec_queue *);
 
 #endif /* DK_MSG_H */
