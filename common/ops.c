@@ -124,6 +124,10 @@ static const struct op_field f_ctl_apikey[] = {
 static const struct op_field f_ctl_id[] = {
 	[CTL_ID] = BODY("id", FT_STR, ID_MAX),
 };
+static const struct op_field f_ctl_reconcile[] = {
+	[CTL_RECONCILE_PROJECT] = BODY("project", FT_STR, NAME_MAX_),
+	[CTL_RECONCILE_SERVICE] = BODY("service", FT_STR, SERVICE_NAME_MAX),
+};
 static const struct op_field f_project_update[] = {
 	[PROJECT_UPDATE_ID] = PATH("id"),
 	[PROJECT_UPDATE_NAME] = BODY("name", FT_STR, NAME_MAX_),

@@ -396,7 +396,9 @@ apply_service_delete(struct apply *ap, const struct pending *e)
 		return (0);
 	if (rc != ST_OK)
 		return (internal(ap));
+	/* Its teardown goes to the reconciler once this commits. */
 	if ((m = mark(ap, s.id)) == NULL ||
+	    rec_gone_stage(s.id) != ST_OK ||
 	    db_node_delete_service(s.id) != ST_OK ||
 	    db_service_delete(s.id) != ST_OK)
 		return (internal(ap));
@@ -790,6 +792,30 @@ apply_publish(struct apply *ap)
 	events_publish(ap->proj.id, "pending-changes:applied", &w, 0);
 }
 
+/* Each service the apply changed, once: its desired state. */
+static void
+apply_push(struct apply *ap)
+{
+	size_t	 i, j;
+
+	for (i = 0; i < ap->ndeps; i++) {
+		for (j = 0; j < i; j++)
+			if (strcmp(ap->deps[j].service_id,
+			    ap->deps[i].service_id) == 0)
+				break;
+		if (j == i)
+			rec_push(ap->deps[i].service_id);
+	}
+	for (i = 0; i < ap->updated.n; i++) {
+		for (j = 0; j < ap->ndeps; j++)
+			if (strcmp(ap->deps[j].service_id,
+			    ap->updated.ids[i]) == 0)
+				break;
+		if (j == ap->ndeps)
+			rec_push(ap->updated.ids[i]);
+	}
+}
+
 /* POST /api/projects/{pid}/deploy */
 void
 op_apply(struct request *req)
@@ -832,8 +858,8 @@ op_apply(struct request *req)
 	    req->user.email[0] != '\0' ? req->user.email : req->user.name,
 	    ap.ndeps, ap.ndeps == 1 ? "" : "s");
 	apply_publish(&ap);
-	if (ap.nlog > 0)
-		rec_trigger(NULL);
+	rec_gone_flush();
+	apply_push(&ap);
 	tree_new(&w);
 	tree_apply_result(&w, &ap, 0);
 	apply_free(&ap);
@@ -841,6 +867,7 @@ op_apply(struct request *req)
 	return;
 fail:
 	store_rollback();
+	rec_gone_drop();
 	if (ap.f.status >= 500 || ap.f.status == 0)
 		log_warnx("project %s: apply failed on entry %zu", ap.proj.id,
 		    ap.cur + 1);
@@ -849,6 +876,7 @@ fail:
 	return;
 fault:
 	store_rollback();
+	rec_gone_drop();
 	apply_free(&ap);
 	reply_internal(req);
 }

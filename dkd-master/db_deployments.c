@@ -30,7 +30,8 @@
 
 #define DEPLOYMENT_COLS	"id, service_id, image, env_vars, ports, " \
 	"resources, replicas, status, failure_reason, attempt_count, " \
-	"started_at, healthy_at, exit_code, log_tail, created_at"
+	"started_at, healthy_at, exit_code, log_tail, created_at, " \
+	"baseline_restart_count"
 
 static char *
 column_strdup(sqlite3_stmt *st, int i, int *err)
@@ -84,6 +85,7 @@ deployment_row(sqlite3_stmt *st, struct deployment *d)
 	}
 	d->log_tail = column_strdup(st, 13, &err);
 	strlcpy(d->created_at, db_text(st, 14), sizeof(d->created_at));
+	d->baseline_restart_count = sqlite3_column_int64(st, 15);
 	if (err) {
 		log_warnx("%s: out of memory", __func__);
 		deployment_free(d);
@@ -340,4 +342,240 @@ db_container_list(const char *service_id, const char *deployment_id,
 	}
 	*out = rows;
 	return (ST_OK);
+}
+
+/*
+ * The transitions the reconciler's reports drive (spec 10.3).  Each
+ * changes a row only from the state it expects and says ST_NONE when
+ * the row is not in it, so that a stale report changes nothing.
+ */
+
+/* Deployment id of whichever service. */
+int
+db_deployment_by_id(const char *id, struct deployment *d)
+{
+	sqlite3_stmt	*st;
+	int		 rc, rv;
+
+	if ((st = db_prepare("SELECT " DEPLOYMENT_COLS " FROM deployments "
+	    "WHERE id = ?")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, id);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		rv = deployment_row(st, d);
+	else
+		rv = db_found(rc);
+	sqlite3_reset(st);
+	return (rv);
+}
+
+/* The service's pending, starting and healthy deployments, oldest first. */
+int
+db_deployment_inflight(const char *service_id, struct deployment **out,
+    size_t *n)
+{
+	sqlite3_stmt		*st;
+	struct deployment	*rows = NULL, *r;
+	size_t			 cap = 0;
+	int			 rc, err = 0;
+
+	*out = NULL;
+	*n = 0;
+	if ((st = db_prepare("SELECT " DEPLOYMENT_COLS " FROM deployments "
+	    "WHERE service_id = ? AND status IN ('pending', 'starting', "
+	    "'healthy') ORDER BY created_at, rowid")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, service_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap == 0 ? 4 : cap * 2;
+			if ((r = reallocarray(rows, cap, sizeof(*r))) == NULL) {
+				log_warn("%s", __func__);
+				err = 1;
+				break;
+			}
+			rows = r;
+		}
+		if (deployment_row(st, &rows[*n]) != ST_OK) {
+			err = 1;
+			break;
+		}
+		(*n)++;
+	}
+	sqlite3_reset(st);
+	if (err || rc != SQLITE_DONE) {
+		deployments_free(rows, *n);
+		*n = 0;
+		return (ST_ERROR);
+	}
+	*out = rows;
+	return (ST_OK);
+}
+
+/* MarkStarting: pending -> starting, started_at stamped once. */
+int
+db_deployment_mark_starting(const char *id)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare("UPDATE deployments SET status = 'starting', "
+	    "started_at = coalesce(started_at, datetime('now')) WHERE "
+	    "id = ? AND status = 'pending'")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, id);
+	if (db_step_done(st) != SQLITE_DONE)
+		return (ST_ERROR);
+	return (db_changes() > 0 ? ST_OK : ST_NONE);
+}
+
+/* IncrementAttempt of a deployment on its way; the new count in *count. */
+int
+db_deployment_attempt(const char *id, int64_t *count)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare("UPDATE deployments SET attempt_count = "
+	    "attempt_count + 1 WHERE id = ? AND status IN ('pending', "
+	    "'starting')")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, id);
+	if (db_step_done(st) != SQLITE_DONE)
+		return (ST_ERROR);
+	if (db_changes() == 0)
+		return (ST_NONE);
+	if ((st = db_prepare("SELECT attempt_count FROM deployments WHERE "
+	    "id = ?")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, id);
+	if ((*count = db_scalar(st)) == -1)
+		return (ST_ERROR);
+	return (ST_OK);
+}
+
+/*
+ * MarkFailed of a deployment on its way: the reason, the exit code when
+ * there is one, the log tail (NULL when empty; the caller cut it).
+ */
+int
+db_deployment_mark_failed(const char *id, const char *reason,
+    int has_exit_code, int64_t exit_code, const char *log_tail)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare("UPDATE deployments SET status = 'failed', "
+	    "failure_reason = ?, exit_code = ?, log_tail = ? WHERE id = ? "
+	    "AND status IN ('pending', 'starting')")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, reason);
+	if (has_exit_code)
+		sqlite3_bind_int64(st, 2, exit_code);
+	else
+		sqlite3_bind_null(st, 2);
+	db_bind(st, 3, log_tail != NULL && *log_tail != '\0' ? log_tail :
+	    NULL);
+	db_bind(st, 4, id);
+	if (db_step_done(st) != SQLITE_DONE)
+		return (ST_ERROR);
+	return (db_changes() > 0 ? ST_OK : ST_NONE);
+}
+
+/* MarkHealthy of a deployment on its way; the service is the caller's. */
+int
+db_deployment_mark_healthy(const char *id, int64_t baseline)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare("UPDATE deployments SET status = 'healthy', "
+	    "healthy_at = datetime('now'), baseline_restart_count = ?, "
+	    "failure_reason = NULL WHERE id = ? AND status IN ('pending', "
+	    "'starting')")) == NULL)
+		return (ST_ERROR);
+	sqlite3_bind_int64(st, 1, baseline);
+	db_bind(st, 2, id);
+	if (db_step_done(st) != SQLITE_DONE)
+		return (ST_ERROR);
+	return (db_changes() > 0 ? ST_OK : ST_NONE);
+}
+
+int
+db_deployment_healthy_count(const char *service_id, int64_t *n)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare("SELECT count(*) FROM deployments WHERE "
+	    "service_id = ? AND status = 'healthy'")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, service_id);
+	if ((*n = db_scalar(st)) == -1)
+		return (ST_ERROR);
+	return (ST_OK);
+}
+
+/* Every container row of the service, oldest first. */
+int
+db_container_all(const char *service_id, struct container **out, size_t *n)
+{
+	sqlite3_stmt		*st;
+	struct container	*rows = NULL, *r;
+	size_t			 cap = 0;
+	int			 rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((st = db_prepare("SELECT id, service_id, deployment_id, "
+	    "docker_container_id, status, created_at FROM containers WHERE "
+	    "service_id = ? ORDER BY created_at, rowid")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, service_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap == 0 ? 4 : cap * 2;
+			if ((r = reallocarray(rows, cap, sizeof(*r))) == NULL) {
+				log_warn("%s", __func__);
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			rows = r;
+		}
+		container_row(st, &rows[(*n)++]);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		free(rows);
+		*n = 0;
+		return (ST_ERROR);
+	}
+	*out = rows;
+	return (ST_OK);
+}
+
+int
+db_container_insert(const struct container *c)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare("INSERT INTO containers (id, service_id, "
+	    "deployment_id, docker_container_id, status, created_at) VALUES "
+	    "(?, ?, ?, ?, ?, ?)")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, c->id);
+	db_bind(st, 2, c->service_id);
+	db_bind(st, 3, c->deployment_id);
+	db_bind(st, 4, c->docker_id);
+	db_bind(st, 5, c->status);
+	db_bind(st, 6, c->created_at);
+	return (db_written(db_step_done(st)));
+}
+
+int
+db_container_delete(const char *id)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare("DELETE FROM containers WHERE id = ?")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, id);
+	if (db_step_done(st) != SQLITE_DONE)
+		return (ST_ERROR);
+	return (db_changes() > 0 ? ST_OK : ST_NONE);
 }

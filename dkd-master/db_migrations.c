@@ -193,9 +193,18 @@ static const char m0002_previous_refresh[] =
 "CREATE INDEX idx_sessions_previous_refresh_hash"
 "  ON sessions(previous_refresh_hash);";
 
+/*
+ * The named volumes of a service (Decision 8): a value tree, an array
+ * of {name, path}, recorded when a deployment's image is a database
+ * preset's; NULL for none.
+ */
+static const char m0003_service_volumes[] =
+"ALTER TABLE services ADD COLUMN volumes TEXT;";
+
 const struct db_migration db_migrations[] = {
 	{ "0001_initial", m0001_initial },
 	{ "0002_previous_refresh", m0002_previous_refresh },
+	{ "0003_service_volumes", m0003_service_volumes },
 };
 
 const size_t db_nmigrations = sizeof(db_migrations) / sizeof(db_migrations[0]);

@@ -291,3 +291,51 @@ db_service_deployed(const char *id, int *deployed)
 	*deployed = v > 0;
 	return (ST_OK);
 }
+
+/*
+ * The named volumes of the service (Decision 8): a tree, an array of
+ * {name, path}; b->p is NULL when it has none.
+ */
+int
+db_service_volumes(const char *id, struct blob *b)
+{
+	sqlite3_stmt	*st;
+	const void	*p;
+	int		 rc, rv, len;
+
+	memset(b, 0, sizeof(*b));
+	if ((st = db_prepare("SELECT volumes FROM services WHERE id = ?")) ==
+	    NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, id);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return (db_found(rc));
+	}
+	rv = ST_OK;
+	if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		p = sqlite3_column_blob(st, 0);
+		len = sqlite3_column_bytes(st, 0);
+		rv = blob_copy(b, p, len > 0 ? (size_t)len : 0);
+	}
+	sqlite3_reset(st);
+	return (rv);
+}
+
+int
+db_service_set_volumes(const char *id, const struct blob *b)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare("UPDATE services SET volumes = ? WHERE "
+	    "id = ?")) == NULL)
+		return (ST_ERROR);
+	if (b->p == NULL)
+		sqlite3_bind_null(st, 1);
+	else
+		sqlite3_bind_blob(st, 1, b->p, (int)b->len, SQLITE_STATIC);
+	db_bind(st, 2, id);
+	if (db_step_done(st) != SQLITE_DONE)
+		return (ST_ERROR);
+	return (db_changes() > 0 ? ST_OK : ST_NONE);
+}

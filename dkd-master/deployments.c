@@ -273,6 +273,69 @@ env_merge(const struct tval *res, const struct tval *overlay, struct wbuf *w)
 }
 
 /*
+ * Decision 8: a service whose image is a database preset's keeps the
+ * preset's data directories on named volumes, recorded on the service
+ * the first time and kept, under names that never change, until the
+ * service is deleted.  In the caller's transaction.
+ */
+#define SERVICE_VOLUMES_MAX	8
+
+static int
+service_volumes_record(const char *service_id, const char *image)
+{
+	const char	*paths[SERVICE_VOLUMES_MAX], *path;
+	struct blob	 old, b;
+	struct tval	 v;
+	struct wbuf	 w;
+	char		 name[32];
+	size_t		 i, have;
+	int		 n, k, rc, added = 0;
+
+	if ((n = presets_image_volumes(image, paths, nitems(paths))) == 0)
+		return (ST_OK);
+	if ((rc = db_service_volumes(service_id, &old)) != ST_OK)
+		return (rc);
+	memset(&v, 0, sizeof(v));
+	if (old.p != NULL)
+		blob_tval(&old, &v);
+	have = v.tag == TREE_ARRAY ? v.n : 0;
+	wbuf_init(&w, DKD_IMSG_MAX_INTERNAL);
+	tree_array(&w);
+	for (i = 0; i < have; i++)
+		tval_encode(&w, &v.items[i]);
+	for (k = 0; k < n; k++) {
+		for (i = 0; i < have; i++)
+			if ((path = tval_str(&v.items[i], "path")) != NULL &&
+			    strcmp(path, paths[k]) == 0)
+				break;
+		if (i < have || have + added >= SERVICE_VOLUMES_MAX)
+			continue;
+		if (have + added == 0)
+			strlcpy(name, "data", sizeof(name));
+		else
+			(void)snprintf(name, sizeof(name), "data-%zu",
+			    have + added + 1);
+		tree_map(&w);
+		tree_kv_str(&w, "name", name);
+		tree_kv_str(&w, "path", paths[k]);
+		tree_end(&w);
+		added++;
+	}
+	tree_end(&w);
+	rc = ST_OK;
+	if (added > 0) {
+		b.p = w.buf;
+		b.len = w.len;
+		rc = w.error ? ST_ERROR : db_service_set_volumes(service_id,
+		    &b);
+	}
+	tval_free(&v);
+	blob_free(&old);
+	wbuf_free(&w);
+	return (rc == ST_NONE ? ST_OK : rc);
+}
+
+/*
  * A new pending deployment of service s (spec 10.2), in the caller's
  * transaction: env vars resolved with model m (and overlay on top),
  * ports and resources as stored trees (resources may be NULL), at
@@ -334,6 +397,7 @@ deploy_create_tx(struct env_model *m, const struct service *s,
 	    blob_copy(&d->resources, resources->p, resources->len) != ST_OK) ||
 	    db_deployment_insert(d) != ST_OK ||
 	    db_deployment_cancel_inflight(s->id, d->id) != ST_OK ||
+	    service_volumes_record(s->id, image) != ST_OK ||
 	    (s->active_id[0] == '\0' &&
 	    db_service_set_status(s->id, "deploying") == ST_ERROR) ||
 	    deploy_sync_edges(m, s->project_id, s->id) != ST_OK) {
@@ -444,7 +508,7 @@ op_deployment_create(struct request *req)
 	    req->user.name);
 	publish_deployment(proj.id, &d);
 	publish_canvas_state(proj.id);
-	rec_trigger(s.id);
+	rec_push(s.id);
 	tree_new(&w);
 	tree_deployment(&w, &d);
 	deployment_free(&d);
@@ -574,7 +638,7 @@ op_service_rollback(struct request *req)
 	if (strcmp(s.status, after.status) != 0)
 		publish_status(&after, s.status);
 	publish_service(&after);
-	rec_trigger(s.id);
+	rec_push(s.id);
 	tree_new(&w);
 	tree_service(&w, &after);
 	reply_tree(req, 200, &w);

@@ -92,6 +92,10 @@ master_dispatch_reconciler(struct imsg *imsg)
 		return (system_docker_reply(imsg));
 	if (imsg->hdr.type == IMSG_REC_RECONCILE_ACK)
 		return (rec_ack(imsg));
+	if (imsg->hdr.type == IMSG_REC_REPORT)
+		return (rec_report(imsg));
+	if (imsg->hdr.type == IMSG_REC_QUEUE)
+		return (rec_queue_update(imsg));
 	if (imsg->hdr.type != IMSG_REC_DOCKER)
 		return (-1);
 	rbuf_init(&r, imsg->data, imsg->len);

@@ -348,11 +348,28 @@ int	 tree_canvas(struct wbuf *, const char *);
 int	 tree_pending_list(struct wbuf *, const char *);
 
 /* rec.c */
+const char *rec_instance_id(void);
+void	 rec_ready(void);
 void	 rec_trigger(const char *);
+void	 rec_push(const char *);
+void	 rec_resync(void);
+int	 rec_gone_stage(const char *);
+void	 rec_gone_flush(void);
+void	 rec_gone_drop(void);
+int	 rec_reconcile(const char *);
 int	 rec_ack(struct imsg *);
+
+/* rec_report.c */
+int	 rec_report(struct imsg *);
+int	 rec_queue_update(struct imsg *);
+int	 rec_queue_get(struct msg_rec_queue *);
+void	 rec_queue_reset(void);
+void	 op_ctl_containers(struct request *);
+void	 op_ctl_reconcile(struct request *);
 
 /* presets.c */
 int	 presets_load(const char *, char *, size_t);
+int	 presets_image_volumes(const char *, const char **, int);
 void	 op_preset_list(struct request *);
 void	 op_preset_get(struct request *);
 

@@ -166,3 +166,53 @@ op_preset_get(struct request *req)
 	tree_preset(&w, &catalog->p[i], 1);
 	reply_tree(req, 200, &w);
 }
+
+/*
+ * image's repository, without tag, digest and Docker Hub's implied
+ * prefixes: "docker.io/library/postgres:16" is "postgres".
+ */
+static void
+image_repository(const char *image, char *buf, size_t len)
+{
+	char	*p, *slash;
+
+	strlcpy(buf, image, len);
+	if ((p = strchr(buf, '@')) != NULL)
+		*p = '\0';
+	slash = strrchr(buf, '/');
+	if ((p = strrchr(buf, ':')) != NULL && (slash == NULL || p > slash))
+		*p = '\0';
+	if (strncmp(buf, "docker.io/", 10) == 0)
+		memmove(buf, buf + 10, strlen(buf + 10) + 1);
+	else if (strncmp(buf, "index.docker.io/", 16) == 0)
+		memmove(buf, buf + 16, strlen(buf + 16) + 1);
+	if (strncmp(buf, "library/", 8) == 0)
+		memmove(buf, buf + 8, strlen(buf + 8) + 1);
+}
+
+/*
+ * Decision 8: a service that runs a database preset's image (any tag)
+ * keeps that preset's data directories on named volumes.  Their paths
+ * go to paths; how many there are.
+ */
+int
+presets_image_volumes(const char *image, const char **paths, int max)
+{
+	const struct preset	*p;
+	char			 want[PRESET_STR_MAX], have[PRESET_STR_MAX];
+	int			 i, j, n = 0;
+
+	if (catalog == NULL)
+		return (0);
+	image_repository(image, want, sizeof(want));
+	for (i = 0; i < catalog->n; i++) {
+		p = &catalog->p[i];
+		image_repository(p->image, have, sizeof(have));
+		if (strcmp(want, have) != 0)
+			continue;
+		for (j = 0; j < p->nvolumes && n < max; j++)
+			paths[n++] = p->volumes[j];
+		break;
+	}
+	return (n);
+}

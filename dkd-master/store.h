@@ -98,6 +98,7 @@ struct deployment {
 	int64_t		 exit_code;
 	char		*log_tail;		/* NULL: none */
 	int64_t		 attempt_count;
+	int64_t		 baseline_restart_count;
 	char		 started_at[DBTIME_LEN + 1];	/* "": no */
 	char		 healthy_at[DBTIME_LEN + 1];	/* "": no */
 	char		 created_at[DBTIME_LEN + 1];
@@ -200,6 +201,8 @@ int	 db_service_set_status(const char *, const char *);
 int	 db_service_set_active(const char *, const char *, const char *);
 int	 db_service_delete(const char *);
 int	 db_service_deployed(const char *, int *);
+int	 db_service_volumes(const char *, struct blob *);
+int	 db_service_set_volumes(const char *, const struct blob *);
 
 /* db_deployments.c */
 void	 deployment_free(struct deployment *);
@@ -214,6 +217,19 @@ int	 db_deployment_set_status(const char *, const char *);
 int	 db_deployment_make_healthy(const char *);
 int	 db_container_list(const char *, const char *, const char *, int64_t,
 	    int64_t, struct container **, size_t *, int64_t *);
+/* db_deployments.c: the transitions of spec 10.3, for the reconciler */
+int	 db_deployment_by_id(const char *, struct deployment *);
+int	 db_deployment_inflight(const char *, struct deployment **,
+	    size_t *);
+int	 db_deployment_mark_starting(const char *);
+int	 db_deployment_attempt(const char *, int64_t *);
+int	 db_deployment_mark_failed(const char *, const char *, int, int64_t,
+	    const char *);
+int	 db_deployment_mark_healthy(const char *, int64_t);
+int	 db_deployment_healthy_count(const char *, int64_t *);
+int	 db_container_all(const char *, struct container **, size_t *);
+int	 db_container_insert(const struct container *);
+int	 db_container_delete(const char *);
 
 /* db_envvars.c */
 void	 envvar_clear(struct envvar *);
@@ -261,6 +277,14 @@ int	 db_edge_list(const char *, struct canvas_edge **, size_t *);
 int	 db_edge_upsert(const struct canvas_edge *);
 int	 db_edge_delete(const char *);
 int	 db_edge_delete_managed(const char *);
+
+/* db_rec.c: what a full resync of the reconciler reads */
+struct project_ref {
+	char		 id[UUID_LEN + 1];
+	char		 slug[PROJECT_SLUG_LEN + 1];
+};
+int	 db_project_refs(struct project_ref **, size_t *);
+int	 db_service_ids(struct idlist *);
 
 /* db_settings.c */
 int	 db_setting_get(const char *, char *, size_t);

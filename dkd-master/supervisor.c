@@ -57,6 +57,7 @@ struct child {
 	const char		*bin;		/* in the libexec directory */
 	const char		*user;
 	int			(*dispatch)(struct imsg *);
+	void			(*on_ready)(void);	/* each start */
 
 	uid_t			 uid;
 	gid_t			 gid;
@@ -81,7 +82,8 @@ static struct child children[] = {
 	    .user = DKD_USER_API, .dispatch = master_dispatch_api },
 	{ .name = "reconciler", .id = PROC_RECONCILER,
 	    .bin = "dkd-reconciler", .user = DKD_USER_REC,
-	    .dispatch = master_dispatch_reconciler },
+	    .dispatch = master_dispatch_reconciler,
+	    .on_ready = rec_ready },
 	{ .name = "logd", .id = PROC_LOGD, .bin = "dkd-logd",
 	    .user = DKD_USER_LOG, .dispatch = master_dispatch_logd },
 };
@@ -465,6 +467,8 @@ child_dispatch(int fd, short event, void *arg)
 				log_info("ready: all workers are running");
 				notify_systemd("READY=1\nSTATUS=running");
 			}
+			if (w->on_ready != NULL)
+				w->on_ready();
 			break;
 		case IMSG_PONG:
 			(void)wire_get_u32(&r);
