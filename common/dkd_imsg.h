@@ -99,6 +99,8 @@ enum imsg_type {
 	IMSG_CTL_EVENTS,	/* str project (id, slug or name; "" for
 				   all): follow events from now on */
 	IMSG_CTL_EVENT,		/* i64 time, then msg.h struct msg_event */
+	IMSG_CTL_QUEUE,		/* msg.h msg_rec_queue: the reconciler's
+				   work queue, when it said */
 
 	/* master -> api: an event for a project's canvas room */
 	IMSG_API_EVENT,		/* msg.h struct msg_event */

@@ -45,6 +45,8 @@ __dead static void	usage(void);
 static int		 handle_status(struct imsg *, struct ctl_status *);
 static void		 read_password(char *, size_t);
 static int		 build_request(struct parse_result *, struct wbuf *);
+static void		 target_split(const char *, struct op_args *, int, int,
+			    int);
 static int		 handle_response(struct imsg *, struct parse_result *);
 
 static int	 json_output;
@@ -218,6 +220,9 @@ handle_status(struct imsg *imsg, struct ctl_status *st)
 		return (msg_db_get(&r, &st->db));
 	case IMSG_CTL_DOCKER:
 		return (msg_docker_get(&r, &st->docker));
+	case IMSG_CTL_QUEUE:
+		st->queue_known = 1;
+		return (msg_rec_queue_get(&r, &st->queue));
 	default:
 		return (-1);
 	}
@@ -245,6 +250,29 @@ read_password(char *buf, size_t len)
 		errx(1, "no password on standard input");
 	n = strcspn(buf, "\r\n");
 	buf[n] = '\0';
+}
+
+/* PROJECT[/SERVICE] into two fields; need: the service must be there. */
+static void
+target_split(const char *arg, struct op_args *a, int project, int service,
+    int need)
+{
+	const char	*slash;
+	char		*p;
+
+	if ((slash = strchr(arg, '/')) == NULL) {
+		if (need)
+			errx(1, "%s: give PROJECT/SERVICE", arg);
+		op_args_set_str(a, project, arg);
+		return;
+	}
+	if ((p = strndup(arg, slash - arg)) == NULL)
+		err(1, "strndup");
+	if (*p == '\0' || slash[1] == '\0')
+		errx(1, "%s: give PROJECT/SERVICE", arg);
+	op_args_set_str(a, project, p);
+	op_args_set_str(a, service, slash + 1);
+	free(p);
 }
 
 /* IMSG_CTL_REQUEST: the op, then its fields in the order of ops.c. */
@@ -311,6 +339,16 @@ build_request(struct parse_result *res, struct wbuf *wb)
 		break;
 	case SETUP_TOKEN:
 		op = OP_CTL_SETUP_TOKEN;
+		break;
+	case RECONCILE:
+		op = OP_CTL_RECONCILE;
+		if (res->nargs > 0)
+			target_split(res->args[0], &a, CTL_RECONCILE_PROJECT,
+			    CTL_RECONCILE_SERVICE, 0);
+		break;
+	case SHOW_CONTAINERS:
+		op = OP_CTL_CONTAINERS;
+		target_split(res->args[0], &a, SERVICE_PID, SERVICE_SID, 1);
 		break;
 	default:
 		break;

@@ -43,6 +43,8 @@ enum actions {
 	SHOW_PROJECTS,
 	SETUP_TOKEN,
 	EVENTS,
+	RECONCILE,
+	SHOW_CONTAINERS,
 };
 
 struct parse_result {
@@ -56,6 +58,8 @@ struct ctl_status {
 	int		 nprocs;
 	struct msg_db	 db;
 	struct msg_docker docker;
+	struct msg_rec_queue queue;
+	int		 queue_known;
 };
 
 /* parser.c */

@@ -82,6 +82,17 @@ output_status(const struct ctl_status *st, time_t now)
 		printf("%-12s %s\n", "DOCKER", "unreachable");
 		printf("%-12s %s\n", "  error", st->docker.error);
 	}
+	printf("\n");
+	if (st->queue_known) {
+		printf("%-12s %" PRId64 " services\n", "RECONCILER",
+		    st->queue.services);
+		printf("%-12s %" PRId64 "\n", "  in flight",
+		    st->queue.in_flight);
+		printf("%-12s %" PRId64 "\n", "  waiting", st->queue.waiting);
+		printf("%-12s %" PRId64 "\n", "  backing off",
+		    st->queue.backing_off);
+	} else
+		printf("%-12s %s\n", "RECONCILER", "queue not reported yet");
 }
 
 static void
@@ -141,6 +152,16 @@ output_status_json(const struct ctl_status *st, time_t now)
 	} else
 		json_kv(g, "error", st->docker.error);
 	yajl_gen_map_close(g);
+	yajl_gen_string(g, (const unsigned char *)"queue", 5);
+	if (st->queue_known) {
+		yajl_gen_map_open(g);
+		json_kn(g, "in_flight", st->queue.in_flight);
+		json_kn(g, "waiting", st->queue.waiting);
+		json_kn(g, "backing_off", st->queue.backing_off);
+		json_kn(g, "services", st->queue.services);
+		yajl_gen_map_close(g);
+	} else
+		yajl_gen_null(g);
 	yajl_gen_map_close(g);
 	if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok)
 		fwrite(buf, 1, len, stdout);
@@ -253,6 +274,10 @@ output_reply(enum actions action, yajl_val v, const struct parse_result *res)
 	    "EXPIRES", "LAST USED", "USER" };
 	static const char *key_keys[] = { "id", "prefix", "description",
 	    "expires_at", "last_used_at", "user_email" };
+	static const char *ctr_head[] = { "DOCKER ID", "REPLICA", "STATE",
+	    "DEPLOYMENT", "ROW" };
+	static const char *ctr_keys[] = { "docker_container_id", "replica",
+	    "docker_state", "deployment_id", "id" };
 	static const char *proj_head[] = { "NAME", "SLUG", "CREATED", "ID" };
 	static const char *proj_keys[] = { "name", "slug", "created_at",
 	    "id" };
@@ -266,6 +291,14 @@ output_reply(enum actions action, yajl_val v, const struct parse_result *res)
 		break;
 	case SHOW_PROJECTS:
 		list_print(v, proj_head, proj_keys, 4);
+		break;
+	case SHOW_CONTAINERS:
+		list_print(v, ctr_head, ctr_keys, 5);
+		break;
+	case RECONCILE:
+		printf("reconcile requested (%s service%s)\n",
+		    field(v, "services"), strcmp(field(v, "services"), "1") ==
+		    0 ? "" : "s");
 		break;
 	case USER_ADD:
 		printf("user %s (%s) created\n", field(v, "email"),

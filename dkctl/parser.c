@@ -52,11 +52,13 @@ static const struct token t_arg_id[];
 static const struct token t_apikey_create[];
 static const struct token t_opt_email[];
 static const struct token t_opt_project[];
+static const struct token t_arg_service[];
 
 static const struct token t_main[] = {
 	{ KEYWORD,	"apikey",	NONE,		t_apikey },
 	{ KEYWORD,	"events",	EVENTS,		t_opt_project },
 	{ KEYWORD,	"log",		NONE,		t_log },
+	{ KEYWORD,	"reconcile",	RECONCILE,	t_opt_project },
 	{ KEYWORD,	"reload",	RELOAD,		NULL },
 	{ KEYWORD,	"setup-token",	SETUP_TOKEN,	NULL },
 	{ KEYWORD,	"show",		NONE,		t_show },
@@ -72,6 +74,7 @@ static const struct token t_log[] = {
 };
 
 static const struct token t_show[] = {
+	{ KEYWORD,	"containers",	SHOW_CONTAINERS, t_arg_service },
 	{ KEYWORD,	"projects",	SHOW_PROJECTS,	NULL },
 	{ ENDTOKEN,	"",		NONE,		NULL }
 };
@@ -131,6 +134,12 @@ static const struct token t_opt_email[] = {
 static const struct token t_opt_project[] = {
 	{ NOTOKEN,	"",		NONE,		NULL },
 	{ ARGUMENT,	"project",	NONE,		NULL },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+
+/* PROJECT/SERVICE */
+static const struct token t_arg_service[] = {
+	{ ARGUMENT,	"project/service", NONE,	NULL },
 	{ ENDTOKEN,	"",		NONE,		NULL }
 };
 

@@ -496,6 +496,7 @@ control_status(struct ctl_conn *c)
 	struct msg_proc		 p;
 	struct msg_db		 db;
 	struct msg_docker	 d;
+	struct msg_rec_queue	 q;
 	struct wbuf		 wb;
 	const char		*state;
 	time_t			 started;
@@ -530,6 +531,12 @@ control_status(struct ctl_conn *c)
 	msg_docker_put(&wb, &d);
 	ctl_send(c, IMSG_CTL_DOCKER, &wb);
 	wbuf_free(&wb);
+	if (rec_queue_get(&q) == 0) {
+		wbuf_init(&wb, DKD_IMSG_MAX_CONTROL);
+		msg_rec_queue_put(&wb, &q);
+		ctl_send(c, IMSG_CTL_QUEUE, &wb);
+		wbuf_free(&wb);
+	}
 	ctl_send(c, IMSG_CTL_END, NULL);
 }
 

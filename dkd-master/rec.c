@@ -306,9 +306,11 @@ rec_push(const char *service_id)
 	if (!rec_running() || rec_instance[0] == '\0')
 		return;
 	wbuf_init(&w, DKD_IMSG_MAX_INTERNAL);
-	if ((rc = rec_desired_build(service_id, 0, &w)) == ST_OK)
-		(void)rec_send(IMSG_REC_DESIRED, &w);
-	else if (rc == ST_NONE)
+	if ((rc = rec_desired_build(service_id, 0, &w)) == ST_OK) {
+		if (rec_send(IMSG_REC_DESIRED, &w) == 0)
+			log_debug("desired state of service %s sent",
+			    service_id);
+	} else if (rc == ST_NONE)
 		log_debug("service %s is gone; the next resync sweeps it",
 		    service_id);
 	rec_wbuf_free(&w);

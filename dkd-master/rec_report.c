@@ -617,7 +617,7 @@ op_ctl_containers(struct request *req)
 	tree_map(&w);
 	tree_kv_str(&w, "service_id", s.id);
 	tree_kv_str(&w, "service", s.name);
-	tree_key(&w, "containers");
+	tree_key(&w, "data");
 	tree_array(&w);
 	for (i = 0; i < n; i++) {
 		mc = rec_seen_container(s.id, rows[i].docker_id);

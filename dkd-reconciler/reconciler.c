@@ -72,6 +72,27 @@ main(int argc, char *argv[])
 }
 
 static int
+rec_stub_check(uint32_t type, struct rbuf *r)
+{
+	struct msg_rec_sync_begin sb;
+	struct msg_rec_sync_end	 se;
+	struct msg_rec_desired	 ds;
+
+	if (type == IMSG_REC_SYNC_BEGIN)
+		return (msg_rec_sync_begin_get(r, &sb));
+	if (type == IMSG_REC_SYNC_END) {
+		if (msg_rec_sync_end_get(r, &se) == -1)
+			return (-1);
+		msg_rec_sync_end_free(&se);
+		return (0);
+	}
+	if (msg_rec_desired_get(r, &ds) == -1)
+		return (-1);
+	msg_rec_desired_free(&ds);
+	return (0);
+}
+
+static int
 rec_dispatch_master(struct imsg *imsg)
 {
 	struct rbuf	 r;
@@ -91,6 +112,12 @@ rec_dispatch_master(struct imsg *imsg)
 		(void)worker_send(IMSG_REC_RECONCILE_ACK, 0, -1, &wb);
 		wbuf_free(&wb);
 		return (0);
+	case IMSG_REC_SYNC_BEGIN:
+	case IMSG_REC_DESIRED:
+	case IMSG_REC_SYNC_END:
+		/* Checked and dropped until the reconciler proper lands. */
+		rbuf_init(&r, imsg->data, imsg->len);
+		return (rec_stub_check(imsg->hdr.type, &r));
 	case IMSG_REC_SYSINFO:
 		rbuf_init(&r, imsg->data, imsg->len);
 		with_df = wire_get_bool(&r);

@@ -828,8 +828,8 @@ def run_dkctl(sock, *args, as_user=None, timeout=15, input=None):
 def parse_status_table(text):
     """The `dkctl status` table as a dict:
     {"procs": {name: {pid, uptime, restarts, state}}, "database": {...},
-     "docker": {...}}"""
-    out = {"procs": {}, "database": {}, "docker": {}}
+     "docker": {...}, "reconciler": {...}}"""
+    out = {"procs": {}, "database": {}, "docker": {}, "reconciler": {}}
     section = None
     for line in text.splitlines():
         if not line.strip():
@@ -846,10 +846,15 @@ def parse_status_table(text):
             section = "docker"
             out["docker"]["state"] = " ".join(f[1:])
             continue
+        if f[0] == "RECONCILER":
+            section = "reconciler"
+            out["reconciler"]["state"] = " ".join(f[1:])
+            continue
         if section == "procs" and len(f) >= 5:
             out["procs"][f[0]] = {"pid": f[1], "uptime": f[2],
                                   "restarts": f[3], "state": " ".join(f[4:])}
-        elif section in ("database", "docker") and line.startswith("  "):
+        elif section in ("database", "docker", "reconciler") and \
+                line.startswith("  "):
             out[section][f[0]] = " ".join(f[1:])
     return out
 

@@ -167,7 +167,8 @@ def test_json():
         j = json.loads(r.stdout)
     except ValueError as e:
         raise Failure("not JSON (%s): %r" % (e, r.stdout))
-    eq(sorted(j), ["database", "docker", "processes"], "top-level keys")
+    eq(sorted(j), ["database", "docker", "processes", "queue"],
+       "top-level keys")
     eq([p.get("name") for p in j["processes"]], list(
         ("master", "api", "reconciler", "logd")), "process names")
     w = d.workers()

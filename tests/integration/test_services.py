@@ -333,8 +333,8 @@ def test_rollback():
     eq(events[1]["payload"], {"service_id": sid, "old_status": "running",
                               "new_status": "deploying"},
        "service:status-changed")
-    check(d.wait_log("reconciler took the request for %s" % sid, 5, off),
-          "the reconciler was not asked about the service",
+    check(d.wait_log("desired state of service %s sent" % sid, 5, off),
+          "the reconciler was not given the service's desired state",
           *d.log_tail())
 
 
@@ -463,32 +463,36 @@ def test_membership():
 
 
 def test_reconciler_asked():
+    """The reconciler hears of every change (RECONCILER-PROTOCOL.md): a
+    full resync after a project comes or goes, the desired state of the
+    services a deployment or an Apply changes."""
     d = dkd()
     off = d.log_size()
     p = project("reconcile")
-    check(d.wait_log("reconciler took the request for every service", 5,
-                     off), "project create: no full resync asked",
-          *d.log_tail())
+    check(d.wait_log(": resync ", 5, off),
+          "project create: no full resync", *d.log_tail())
     s = service(p["id"], "svc")
     off = d.log_size()
     deploy(p["id"], s["id"])
-    check(d.wait_log("reconciler took the request for %s" % s["id"], 5,
-                     off), "deployment create: the service's pass was not "
-          "asked", *d.log_tail())
+    check(d.wait_log("desired state of service %s sent" % s["id"], 5,
+                     off), "deployment create: the service's desired state "
+          "was not sent", *d.log_tail())
     stage_env(p["id"], "K", "v")
     off = d.log_size()
     apply(p["id"])
-    check(d.wait_log("reconciler took the request for every service", 5,
-                     off), "Apply: no full resync asked", *d.log_tail())
+    check(d.wait_log("desired state of service %s sent" % s["id"], 5,
+                     off), "Apply: the redeployed service's desired state "
+          "was not sent", *d.log_tail())
     off = d.log_size()
     apply(p["id"])
     time.sleep(0.5)
-    check("reconciler took the request" not in d.log_since(off),
-          "an empty Apply asked the reconciler")
+    check("desired state of service" not in d.log_since(off) and
+          ": resync " not in d.log_since(off),
+          "an empty Apply told the reconciler something")
     off = d.log_size()
     ok("DELETE", "/api/projects/" + project("to delete")["id"], status=204)
-    check(d.wait_log("reconciler took the request for every service", 5,
-                     off), "project delete: no full resync asked")
+    check(d.wait_log(": resync ", 5, off),
+          "project delete: no full resync")
     for w in ("dkd-reconciler", "dkd-api"):
         check(d.worker(w), "%s died" % w)
 

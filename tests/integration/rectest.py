@@ -1,0 +1,289 @@
+"""Helpers for the reconciler tests: value trees both ways, a follower of
+`dkctl -j events`, and FakeRec, which plays dkd-reconciler through
+fakerec.py so that the master's side can be tested message by message."""
+
+import json
+import os
+import queue
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dkdtest import (DKCTL, IMSG, IMSG_HEADER, LIBEXEC, WORKERS,  # noqa
+                     Failure, imsg_pack, w_u32)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+T_NULL, T_FALSE, T_TRUE, T_INT, T_DOUBLE, T_STR, T_MAP, T_ARRAY, T_END = \
+    range(1, 10)
+
+
+def tree(v):
+    """A Python value as a value tree (common/tree.h)."""
+    if v is None:
+        return bytes([T_NULL])
+    if v is True:
+        return bytes([T_TRUE])
+    if v is False:
+        return bytes([T_FALSE])
+    if isinstance(v, int):
+        return bytes([T_INT]) + struct.pack("<q", v)
+    if isinstance(v, float):
+        return bytes([T_DOUBLE]) + struct.pack("<d", v)
+    if isinstance(v, str):
+        b = v.encode()
+        return bytes([T_STR]) + struct.pack("<I", len(b)) + b
+    if isinstance(v, dict):
+        return bytes([T_MAP]) + b"".join(tree(k) + tree(x)
+                                         for k, x in v.items()) + \
+            bytes([T_END])
+    if isinstance(v, (list, tuple)):
+        return bytes([T_ARRAY]) + b"".join(tree(x) for x in v) + \
+            bytes([T_END])
+    raise TypeError(v)
+
+
+def untree(b, off=0):
+    """A value tree -> (Python value, offset after it)."""
+    tag = b[off]
+    off += 1
+    if tag == T_NULL:
+        return None, off
+    if tag in (T_TRUE, T_FALSE):
+        return tag == T_TRUE, off
+    if tag == T_INT:
+        return struct.unpack_from("<q", b, off)[0], off + 8
+    if tag == T_DOUBLE:
+        return struct.unpack_from("<d", b, off)[0], off + 8
+    if tag == T_STR:
+        n = struct.unpack_from("<I", b, off)[0]
+        return b[off + 4:off + 4 + n].decode(), off + 4 + n
+    if tag in (T_MAP, T_ARRAY):
+        items = []
+        while b[off] != T_END:
+            v, off = untree(b, off)
+            items.append(v)
+        off += 1
+        if tag == T_ARRAY:
+            return items, off
+        return dict(zip(items[0::2], items[1::2])), off
+    raise ValueError("bad tag %d at %d" % (tag, off - 1))
+
+
+def untree_all(b):
+    v, off = untree(b)
+    if off != len(b):
+        raise ValueError("trailing bytes")
+    return v
+
+
+# -------------------------------------------------------------- events
+
+class Events:
+    """`dkctl -j events [PROJECT]` in the background, as dicts."""
+
+    def __init__(self, d, project=None):
+        args = [DKCTL, "-j", "-s", d.sock, "events"]
+        if project:
+            args.append(project)
+        self.p = subprocess.Popen(args, stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL,
+                                  stdin=subprocess.DEVNULL, text=True)
+        self.q = queue.Queue()
+        self.all = []
+        self.lock = threading.Lock()
+        self.t = threading.Thread(target=self._read, daemon=True)
+        self.t.start()
+        time.sleep(0.3)         # subscribed before anything happens
+
+    def _read(self):
+        for line in self.p.stdout:
+            ev = json.loads(line)
+            with self.lock:
+                self.all.append(ev)
+
+    def of(self, etype, **match):
+        """Every event of type etype so far whose payload has match."""
+        with self.lock:
+            evs = list(self.all)
+        return [e for e in evs if e["type"] == etype and
+                all(e["payload"].get(k) == v for k, v in match.items())]
+
+    def types(self):
+        with self.lock:
+            return [e["type"] for e in self.all]
+
+    def close(self):
+        try:
+            self.p.terminate()
+            self.p.wait(5)
+        except Exception:
+            self.p.kill()
+
+
+# --------------------------------------------- the fake reconciler
+
+class FakeRec:
+    """dkd-reconciler played by the test: a DKD_LIBEXEC directory with
+    fakerec.py as dkd-reconciler (links to the real other workers) and a
+    listening socket it relays the channel to.  A thread takes each
+    start of the worker: config, READY, pings and RECONCILE acks are
+    answered; every other message is kept, decoded, in self.got."""
+
+    def __init__(self, d):
+        self.d = d
+        self.lib = os.path.join(d.dir, "libexec")
+        os.mkdir(self.lib, 0o755)
+        for c in WORKERS:
+            if c != "dkd-reconciler":
+                os.symlink(os.path.join(LIBEXEC, c),
+                           os.path.join(self.lib, c))
+        dst = os.path.join(self.lib, "dkd-reconciler")
+        shutil.copyfile(os.path.join(HERE, "fakerec.py"), dst)
+        os.chmod(dst, 0o755)
+        self.path = os.path.join(d.dir, "fakerec.sock")
+        with open(os.path.join(self.lib, "relay.json"), "w") as f:
+            json.dump({"socket": self.path}, f)
+        self.ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.ls.bind(self.path)
+        self.ls.listen(4)
+        self.cond = threading.Condition()
+        self.got = []           # (start number, type name, value)
+        self.starts = 0
+        self.conn = None
+        self.names = {v: k for k, v in IMSG.items()}
+        self.ready_hold = threading.Event()
+        self.ready_hold.set()
+        self.t = threading.Thread(target=self._serve, daemon=True)
+        self.t.start()
+
+    def env(self):
+        return dict(os.environ, DKD_LIBEXEC=self.lib)
+
+    def _serve(self):
+        while True:
+            try:
+                c, _ = self.ls.accept()
+            except OSError:
+                return
+            with self.cond:
+                self.starts += 1
+                n = self.starts
+                self.conn = c
+            threading.Thread(target=self._run, args=(c, n),
+                             daemon=True).start()
+
+    def _run(self, c, n):
+        buf = b""
+        readied = False
+        while True:
+            try:
+                data = c.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                with self.cond:
+                    self.got.append((n, "EOF", None))
+                    self.cond.notify_all()
+                return
+            buf += data
+            while len(buf) >= IMSG_HEADER.size:
+                t, ln, peer, _ = IMSG_HEADER.unpack_from(buf)
+                ln &= 0x7fffffff
+                if len(buf) < ln:
+                    break
+                payload = buf[IMSG_HEADER.size:ln]
+                buf = buf[ln:]
+                name = self.names.get(t, str(t))
+                if name == "IMSG_CFG_DONE" and not readied:
+                    self.ready_hold.wait()
+                    readied = True
+                    self._send(c, "IMSG_READY")
+                    continue
+                if name.startswith("IMSG_CFG_") or \
+                        name == "IMSG_LOG_LEVEL":
+                    continue
+                if name == "IMSG_PING":
+                    self._send(c, "IMSG_PONG", payload)
+                    continue
+                if name == "IMSG_REC_RECONCILE":
+                    self._send(c, "IMSG_REC_RECONCILE_ACK", payload)
+                    v = payload[4:].decode()
+                elif name.startswith("IMSG_REC_SYNC") or \
+                        name == "IMSG_REC_DESIRED":
+                    v = untree_all(payload)
+                else:
+                    v = payload
+                with self.cond:
+                    self.got.append((n, name, v))
+                    self.cond.notify_all()
+
+    def _send(self, c, name, payload=b""):
+        try:
+            c.sendall(imsg_pack(IMSG[name], payload))
+        except OSError:
+            pass
+
+    def send(self, name, payload=b""):
+        with self.cond:
+            c = self.conn
+        self._send(c, name, payload)
+
+    def report(self, **kw):
+        self.send("IMSG_REC_REPORT", tree(kw))
+
+    def queue(self, **kw):
+        self.send("IMSG_REC_QUEUE", tree(kw))
+
+    def mark(self):
+        with self.cond:
+            return len(self.got)
+
+    def wait(self, pred, timeout=10, since=0, what="a message"):
+        """The first message at index >= since that pred(start, name,
+        value) accepts; Failure after timeout."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for m in self.got[since:]:
+                    if pred(*m):
+                        return m
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise Failure("no %s within %ds; got %r" % (
+                        what, timeout,
+                        [(s, n) for s, n, _ in self.got[since:]][-30:]))
+                self.cond.wait(left)
+
+    def messages(self, since=0):
+        with self.cond:
+            return list(self.got[since:])
+
+    def desired(self, sid, since=0, timeout=10, pred=None):
+        """The next DESIRED of service sid."""
+        return self.wait(
+            lambda s, n, v: n == "IMSG_REC_DESIRED" and
+            v["service_id"] == sid and (pred is None or pred(v)),
+            timeout, since, "DESIRED of %s" % sid)[2]
+
+    def sync(self, since=0, timeout=10):
+        """A whole resync from since: (begin, [desired], end)."""
+        b = self.wait(lambda s, n, v: n == "IMSG_REC_SYNC_BEGIN",
+                      timeout, since, "SYNC_BEGIN")
+        i = self.got.index(b)
+        e = self.wait(lambda s, n, v: n == "IMSG_REC_SYNC_END",
+                      timeout, i, "SYNC_END")
+        j = self.got.index(e)
+        ds = [v for s, n, v in self.got[i:j] if n == "IMSG_REC_DESIRED"]
+        return b[2], ds, e[2]
+
+    def close(self):
+        try:
+            self.ls.close()
+        except OSError:
+            pass
