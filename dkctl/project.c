@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <readpassphrase.h>
+#include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
 #include "compat.h"
@@ -77,20 +78,28 @@ static void	 service_get(struct reply *);
 static void	 services_list(struct reply *);
 static const char *service_name(const struct names *, const char *);
 static const char *temp_name(const struct names *, const char *);
+static void	 append(char *, size_t, const char *);
 static void	 pending_row(struct table *, yajl_val, const struct names *);
 static void	 staged_print(struct reply *, const struct names *);
 static int	 show_services(void);
 static int	 show_deployments(void);
 static int	 show_containers(void);
+static void	 pending_list(struct reply *);
 static int	 pending(void);
+static void	 ids_print(const char *, yajl_val, int, const struct names *);
 static int	 apply(void);
 static int	 discard(void);
 static enum api_op env_op(enum api_op, enum api_op, enum api_op);
+static void	 env_scope_args(struct op_args *, int, int);
 static void	 env_list_call(struct reply *);
 static void	 env_find(yajl_val, yajl_val, const char *,
 		    struct env_state *);
 static int	 env_list(void);
+static void	 env_load(struct reply *, struct reply *, struct reply *,
+		    struct names *, struct env_state *);
+static void	 withdraw(const char *);
 static int	 env_set(void);
+static void	 ids_json(const char *);
 static int	 env_unset(void);
 static int	 rollback(struct parse_result *);
 
@@ -128,6 +137,9 @@ project_prepare(struct parse_result *res)
 			*eq = '\0';
 			if ((env_value = strdup(eq + 1)) == NULL)
 				err(1, "strdup");
+			/* Out of the process list as soon as can be. */
+			eq = strchr(res->args[1], '=');
+			explicit_bzero(eq + 1, strlen(eq + 1));
 		} else
 			read_value();
 		memset(&a, 0, sizeof(a));
@@ -941,6 +953,28 @@ env_set(void)
 	return (0);
 }
 
+/* {"ids": [id]}, as the event pending-changes:removed has it. */
+static void
+ids_json(const char *id)
+{
+	const unsigned char	*buf;
+	yajl_gen		 g;
+	size_t			 len;
+
+	if ((g = yajl_gen_alloc(NULL)) == NULL)
+		err(1, "yajl_gen_alloc");
+	yajl_gen_config(g, yajl_gen_beautify, 1);
+	yajl_gen_map_open(g);
+	yajl_gen_string(g, (const unsigned char *)"ids", 3);
+	yajl_gen_array_open(g);
+	yajl_gen_string(g, (const unsigned char *)id, strlen(id));
+	yajl_gen_array_close(g);
+	yajl_gen_map_close(g);
+	if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok)
+		fwrite(buf, 1, len, stdout);
+	yajl_gen_free(g);
+}
+
 /*
  * Stage the removal of KEY; or, when it is only staged for creation,
  * take that change back.
@@ -958,7 +992,7 @@ env_unset(void)
 	if (st.staged_id != NULL) {
 		withdraw(st.staged_id);
 		if (json_output)
-			printf("{\"ids\":[\"%s\"]}\n", st.staged_id);
+			ids_json(st.staged_id);
 		else
 			printf("withdrew the staged creation of %s (seq %s)\n",
 			    env_key, st.staged_seq);

@@ -143,6 +143,13 @@ def test_show_services():
        "dkctl -j show services = GET services?limit=100")
     eq(table("show", "services", project("Empty")["id"]), [],
        "services of an empty project")
+    # more than a page: the first 100, and a note beside the table
+    big = project("Big")["id"]
+    for i in range(101):
+        service(big, "svc-%03d" % i)
+    r = ctl("show", "services", big)
+    eq(len(parse_table(r.stdout)[1]), 100, "rows of a 101-service project")
+    eq(r.stderr, "(100 of 101 shown)\n", "the note on stderr")
     # two projects of one name: the name is refused, the slug works
     t1 = project("twin")
     project("twin")
