@@ -398,7 +398,7 @@ def test_containers_report():
         test_report_healthy()
     p, s, b = shared["healthy"]
     ev = Events(d, p["id"])
-    ids = ["%064x" % (0xabc0 + i) for i in range(3)]
+    ids = [("%02x" % (0xa0 + i)) * 32 for i in range(3)]
     f.report(kind="containers", service_id=s["id"], containers=[
         {"docker_id": ids[0], "deployment_id": b["id"], "replica": 0,
          "state": "running"},
@@ -426,16 +426,23 @@ def test_containers_report():
     out = d.dkctl("show", "containers", "%s/web" % p["slug"])
     eq(out.returncode, 0, "dkctl show containers: %s" % out.stderr)
     lines = out.stdout.splitlines()
-    check(lines and lines[0].split()[:3] == ["DOCKER", "ID", "REPLICA"],
+    check(lines and lines[0].split()[:4] == ["ID", "STATUS", "STATE",
+                                             "REPLICA"],
           "header: %r" % lines[:1])
-    got = {l.split()[0]: l.split()[1:] for l in lines[1:]}
-    eq(got.get(ids[0], [])[:2], ["0", "running"], "row of replica 0")
-    eq(got.get(ids[1], [])[:2], ["1", "restarting"], "row of replica 1")
-    eq(got.get(ids[2], [])[:2] + got.get(ids[2], [])[-1:],
-       ["0", "exited", "-"], "a container without a row")
-    out = d.dkctl("-j", "show", "containers", "%s/%s" % (p["id"], s["id"]))
-    eq(out.returncode, 0, "dkctl -j show containers by id")
-    check('"docker_state": "restarting"' in out.stdout, out.stdout)
+    got = {}
+    for line in lines[1:]:
+        f_ = line.split()
+        got[f_[5]] = f_
+    rowid = {x[1]: x[0] for x in r}
+    eq(got.get(ids[0][:12], [])[:4], [rowid[ids[0]], "running", "running",
+                                      "0"], "row of replica 0")
+    eq(got.get(ids[1][:12], [])[:4], [rowid[ids[1]], "running",
+                                      "restarting", "1"], "row of replica 1")
+    eq(got.get(ids[2][:12], [])[:4], ["-", "-", "exited", "0"],
+       "a container without a row")
+    out = d.dkctl("show", "containers", "%s/%s" % (p["id"], s["id"]))
+    eq(out.returncode, 0, "dkctl show containers by ids")
+    check(" restarting " in out.stdout, out.stdout)
 
     f.report(kind="containers", service_id=s["id"], containers=[
         {"docker_id": ids[1], "deployment_id": b["id"], "replica": 1,
