@@ -687,7 +687,7 @@ msg_rec_report_get(struct rbuf *r, struct msg_rec_report *rp)
 		if (rec_get_id(t, "deployment_id", rp->deployment_id,
 		    sizeof(rp->deployment_id)) == -1 ||
 		    (rp->reason = rec_get_text(t, "reason",
-		    MSG_REC_REASON_MAX)) == NULL)
+		    DKD_TREE_STR_MAX)) == NULL)
 			break;
 		if (k == REC_REPORT_ATTEMPT_FAILED) {
 			rc = 0;
@@ -701,7 +701,7 @@ msg_rec_report_get(struct rbuf *r, struct msg_rec_report *rp)
 			rp->has_exit_code = 1;
 		}
 		if ((rp->log_tail = rec_get_text(t, "log_tail",
-		    MSG_REC_LOG_TAIL_MAX)) == NULL)
+		    DKD_TREE_STR_MAX)) == NULL)
 			break;
 		rc = 0;
 		break;

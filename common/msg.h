@@ -102,7 +102,9 @@ int	 msg_reconcile_get(struct rbuf *, char *, size_t);
  * value tree (tree.h), a map.  A decoded struct's pointers point into
  * its tree, which msg_rec_*_free() releases with the arrays.  Decoders
  * check the shape and the bounds below and ignore keys they do not
- * know; encoders cut long texts so that their decoder accepts them.
+ * know.  Texts (a reason, a log tail) are not refused for their length:
+ * encoders cut them to the bounds below and the master cuts what it
+ * keeps.
  */
 #define MSG_ID_MAX		64	/* ids: UUIDs in practice */
 #define MSG_SLUG_MAX		160

@@ -148,6 +148,22 @@ publish_deployment_state(const char *project_id, const struct deployment *d,
 		events_publish(project_id, "deployment:failed", &w, 0);
 }
 
+/* The start of a reason, at most MSG_REC_REASON_MAX bytes, into buf. */
+static const char *
+reason_cut(const char *s, char *buf, size_t size)
+{
+	size_t	 len = strlen(s);
+
+	if (len < size)
+		return (s);
+	len = size - 1;
+	while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+		len--;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return (buf);
+}
+
 /* The end of a log, at most LOG_TAIL_KEEP bytes, whole characters. */
 static const char *
 log_tail_cut(const char *s)
@@ -530,11 +546,14 @@ rec_report(struct imsg *imsg)
 {
 	struct msg_rec_report	 rp;
 	struct rbuf		 r;
+	char			 reason[MSG_REC_REASON_MAX + 1];
 	int			 rv = 0;
 
 	rbuf_init(&r, imsg->data, imsg->len);
 	if (msg_rec_report_get(&r, &rp) == -1)
 		return (-1);
+	if (rp.reason != NULL)
+		rp.reason = reason_cut(rp.reason, reason, sizeof(reason));
 	switch (rp.kind) {
 	case REC_REPORT_STARTING:
 		rv = report_starting(&rp);

@@ -325,15 +325,21 @@ def test_report_failed_tail():
        "the service keeps its healthy deployment")
     settle(ev, "deployment:failed", 1, "deployment:failed events")
     eq(ev.of("service:status-changed"), [], "no status change")
-    # A crash with neither exit code nor log.
+    # A crash with neither exit code nor log, and a reason far too long.
+    start = f.starts
     e = deploy(p["id"], s["id"], image="dk-test/crash:2")
     f.report(kind="failed", deployment_id=e["id"],
-             reason="container is restarting (restart count 4)",
-             log_tail="")
+             reason="container is restarting (restart count 4) " +
+             "ü" * 5000, log_tail="")
     wait_until(lambda: dep_row(e["id"])["status"] == "failed", 5)
     row = dep_row(e["id"])
     eq((row["exit_code"], row["log_tail"]), (None, None),
        "no exit code, no tail")
+    reason = row["failure_reason"]
+    check(reason.startswith("container is restarting (restart count 4) ")
+          and 4000 < len(reason.encode()) <= 4096,
+          "a long reason is kept cut (%d bytes)" % len(reason.encode()))
+    eq(f.starts, start, "a long reason does not kill the reconciler")
     ev.close()
 
 
