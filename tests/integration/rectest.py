@@ -287,3 +287,273 @@ class FakeRec:
             self.ls.close()
         except OSError:
             pass
+
+
+# ------------------------------------------- a Docker engine of our own
+
+class PrivateDockerd:
+    """A second dockerd for the reconciler tests, in a network namespace
+    of its own with its own data root, exec root and socket (tech-notes
+    section 12): the fault tests restart and stop it, and nothing of the
+    other tests' dockerd is ever touched.  Its socket is group docker,
+    like the system one, so dkd-reconciler reaches it."""
+
+    NETNS = "dkrec"
+    SOCK_DIR = "/run/dk-rectest-sock"
+    SOCK = SOCK_DIR + "/docker.sock"
+    EXEC_ROOT = "/run/dk-rectest"
+    DATA_ROOT = "/var/lib/dk-rectest"
+    PIDFILE = "/run/dk-rectest.pid"
+    LOG = "/tmp/dk-rectest-dockerd.log"
+
+    def __init__(self):
+        self.proc = None
+
+    def docker(self, *args, check=False, timeout=60, input=None):
+        r = subprocess.run(["docker", "-H", "unix://" + self.SOCK] +
+                           list(args), capture_output=True, text=True,
+                           timeout=timeout, input=input)
+        if check and r.returncode != 0:
+            raise Failure("docker %s: %s" % (" ".join(args),
+                                              r.stderr.strip()))
+        return r
+
+    def pid(self):
+        try:
+            with open(self.PIDFILE) as f:
+                pid = int(f.read().strip())
+            os.kill(pid, 0)
+            return pid
+        except (OSError, ValueError):
+            return None
+
+    def up(self):
+        return self.docker("version", "--format", "{{.Server.Version}}",
+                           timeout=10).returncode == 0
+
+    def start(self, timeout=30):
+        if self.pid() is not None and self.up():
+            return self
+        if not os.path.exists("/var/run/netns/" + self.NETNS):
+            subprocess.run(["ip", "netns", "add", self.NETNS], check=True)
+            subprocess.run(["ip", "-n", self.NETNS, "link", "set", "lo",
+                            "up"], check=True)
+        os.makedirs(self.SOCK_DIR, exist_ok=True)
+        os.chmod(self.SOCK_DIR, 0o755)
+        log = open(self.LOG, "ab")
+        self.proc = subprocess.Popen(
+            ["nsenter", "--net=/var/run/netns/" + self.NETNS, "dockerd",
+             "--data-root", self.DATA_ROOT, "--exec-root", self.EXEC_ROOT,
+             "--pidfile", self.PIDFILE, "-H", "unix://" + self.SOCK,
+             "--cgroup-parent", "/dk-rectest", "--group", "docker"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.up():
+                return self
+            time.sleep(0.2)
+        raise Failure("the private dockerd did not start; see %s"
+                      % self.LOG)
+
+    def stop(self, timeout=30):
+        pid = self.pid()
+        if pid is None:
+            return
+        os.kill(pid, 15)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                break
+            time.sleep(0.1)
+        if self.proc is not None:
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+
+    def teardown(self):
+        """Stop it and remove everything it had."""
+        self.stop()
+        subprocess.run(["ip", "netns", "del", self.NETNS],
+                       stderr=subprocess.DEVNULL)
+        for d in (self.DATA_ROOT, self.EXEC_ROOT, self.SOCK_DIR):
+            subprocess.run(["rm", "-rf", "--one-file-system", d])
+
+    # what the tests look at
+    def containers(self, *filters, all_=True):
+        """[{id, name, state, labels}] of containers matching the label
+        filters ("key=value" or "key")."""
+        args = ["ps", "-q", "--no-trunc"] + (["-a"] if all_ else [])
+        for f in filters:
+            args += ["--filter", "label=" + f]
+        ids = self.docker(*args, check=True).stdout.split()
+        # One may go between the listing and its inspection.
+        return [c for c in (self.inspect(i) for i in ids if i)
+                if c is not None]
+
+    def inspect(self, ref, kind="container"):
+        r = self.docker(kind, "inspect", ref)
+        if r.returncode != 0:
+            return None
+        return json.loads(r.stdout)[0]
+
+    def volumes(self, name_prefix):
+        out = self.docker("volume", "ls", "-q", check=True).stdout.split()
+        return [v for v in out if v.startswith(name_prefix)]
+
+    def networks(self, *filters):
+        args = ["network", "ls", "-q", "--no-trunc"]
+        for f in filters:
+            args += ["--filter", f]
+        ids = self.docker(*args, check=True).stdout.split()
+        return [self.inspect(i, "network") for i in ids]
+
+
+def busybox_image(dockerd, name, cmd, files=None, env=()):
+    """Import a busybox-static root file system as image name, running
+    cmd (a list); files: {path: text} put in the image."""
+    import tarfile
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="dkrec-img.") as d:
+        os.makedirs(os.path.join(d, "bin"))
+        shutil.copyfile("/bin/busybox", os.path.join(d, "bin", "busybox"))
+        os.chmod(os.path.join(d, "bin", "busybox"), 0o755)
+        for tool in ("sh", "httpd", "wget", "sleep", "echo", "cat", "ls",
+                     "mkdir", "date", "kill", "touch", "true", "env"):
+            os.symlink("busybox", os.path.join(d, "bin", tool))
+        for sub in ("tmp", "www", "proc", "sys", "dev", "etc"):
+            os.makedirs(os.path.join(d, sub), exist_ok=True)
+        for path, text in (files or {}).items():
+            p = os.path.join(d, path.lstrip("/"))
+            os.makedirs(os.path.dirname(p), exist_ok=True)
+            with open(p, "w") as f:
+                f.write(text)
+        tar = os.path.join(d, "..", os.path.basename(d) + ".tar")
+        with tarfile.open(tar, "w") as t:
+            t.add(d, arcname=".")
+        changes = ["--change", "CMD " + json.dumps(cmd)]
+        for e in env:
+            changes += ["--change", "ENV " + e]
+        try:
+            dockerd.docker("import", *changes, tar, name, check=True)
+        finally:
+            os.unlink(tar)
+
+
+# ----------------------------------------- a Docker endpoint in between
+
+class DockerProxy:
+    """A unix socket that forwards the Docker API to a real engine, one
+    request per connection (it adds Connection: close), counting the
+    requests; a request whose line matches hang is never answered (a pull
+    that hangs).  Runs in threads until close()."""
+
+    def __init__(self, path, upstream, hang=None):
+        import re as _re
+        self.path = path
+        self.upstream = upstream
+        self.hang = _re.compile(hang) if hang else None
+        self.lock = threading.Lock()
+        self.requests = []
+        self.hung = []
+        self.ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.ls.bind(path)
+        os.chmod(path, 0o666)
+        self.ls.listen(64)
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def count(self):
+        with self.lock:
+            return len(self.requests)
+
+    def since(self, n):
+        with self.lock:
+            return list(self.requests[n:])
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                c, _ = self.ls.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._conn, args=(c,),
+                             daemon=True).start()
+
+    def _conn(self, c):
+        head = b""
+        try:
+            while b"\r\n\r\n" not in head:
+                d = c.recv(65536)
+                if not d:
+                    c.close()
+                    return
+                head += d
+        except OSError:
+            c.close()
+            return
+        top, rest = head.split(b"\r\n\r\n", 1)
+        lines = top.split(b"\r\n")
+        reqline = lines[0].decode("latin-1")
+        with self.lock:
+            self.requests.append(reqline)
+        if self.hang is not None and self.hang.search(reqline):
+            with self.lock:
+                self.hung.append(c)
+            return
+        keep = [l for l in lines[1:]
+                if not l.lower().startswith(b"connection:")]
+        top = b"\r\n".join([lines[0]] + keep + [b"Connection: close"])
+        u = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            u.connect(self.upstream)
+            u.sendall(top + b"\r\n\r\n" + rest)
+        except OSError:
+            c.close()
+            u.close()
+            return
+        t = threading.Thread(target=self._pipe, args=(c, u), daemon=True)
+        t.start()
+        self._pipe(u, c)
+        t.join(1)
+        for s in (c, u):
+            try:
+                s.close()
+            except OSError:
+                pass
+
+    @staticmethod
+    def _pipe(src, dst):
+        try:
+            while True:
+                d = src.recv(65536)
+                if not d:
+                    break
+                dst.sendall(d)
+        except OSError:
+            pass
+        try:
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def close(self):
+        self.closed = True
+        try:
+            self.ls.close()
+        except OSError:
+            pass
+        with self.lock:
+            for c in self.hung:
+                try:
+                    c.close()
+                except OSError:
+                    pass
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
