@@ -205,8 +205,8 @@ def test_report_starting():
     dep = deploy(p["id"], s["id"])
     n = f.mark()
     f.report(kind="starting", deployment_id=dep["id"])
-    v = f.desired(s["id"], since=n)
-    eq(v["deployments"][0]["status"], "starting", "pushed status")
+    f.desired(s["id"], since=n, pred=lambda v: v["deployments"][0][
+        "status"] == "starting")
     row = dep_row(dep["id"])
     eq(row["status"], "starting", "status in the database")
     check(row["started_at"], "started_at is set")
@@ -230,8 +230,8 @@ def test_report_attempts():
         n = f.mark()
         f.report(kind="attempt-failed", deployment_id=dep["id"],
                  reason="image pull failed: no such image")
-        v = f.desired(s["id"], since=n)
-        eq(v["deployments"][0]["attempt_count"], i, "pushed attempts")
+        f.desired(s["id"], since=n, pred=lambda v: v["deployments"][0][
+            "attempt_count"] == i)
         eq(dep_row(dep["id"])["status"], "pending",
            "status after %d failed attempts" % i)
     f.report(kind="attempt-failed", deployment_id=dep["id"],
