@@ -55,6 +55,11 @@ echo "== services throughput (GET of a ${SERVICES:-50}-service project vs nginx,
 	echo "$prog: services-throughput.sh exited with status $rc" >>"$BENCH_SUMMARY"; }
 
 echo
+echo "== canvas: Apply of 100 changes, a room of 50 clients, memory"
+DKD_PREFIX=$prefix "$here/canvas.py" || { rc=$?; status=1
+	echo "$prog: canvas.py exited with status $rc" >>"$BENCH_SUMMARY"; }
+
+echo
 echo "== summary ($(uname -r), $(nproc) CPUs, prefix $prefix)"
 cat "$BENCH_SUMMARY"
 if [ "$status" -eq 0 ]; then
