@@ -345,7 +345,9 @@ class PrivateDockerd:
             ["nsenter", "--net=/var/run/netns/" + self.NETNS, "dockerd",
              "--data-root", self.DATA_ROOT, "--exec-root", self.EXEC_ROOT,
              "--pidfile", self.PIDFILE, "-H", "unix://" + self.SOCK,
-             "--cgroup-parent", "/dk-rectest", "--group", "docker"],
+             "--cgroup-parent", "/dk-rectest", "--group", "docker",
+             # Room for many project networks.
+             "--default-address-pool", "base=10.213.0.0/16,size=24"],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log,
             start_new_session=True)
         log.close()
@@ -374,6 +376,33 @@ class PrivateDockerd:
                 self.proc.wait(5)
             except subprocess.TimeoutExpired:
                 pass
+
+    def reset(self):
+        """Remove every container, network and volume: the engine is
+        this test's alone, and a run that died may have left some."""
+        ids = self.docker("ps", "-aq").stdout.split()
+        if ids:
+            self.docker("rm", "-f", *ids)
+        for n in self.docker("network", "ls", "-q", "--filter",
+                             "type=custom").stdout.split():
+            self.docker("network", "rm", n)
+        vols = self.docker("volume", "ls", "-q").stdout.split()
+        if vols:
+            self.docker("volume", "rm", "-f", *vols)
+
+    def purge(self, instance):
+        """Remove what the dkd of that instance id left behind."""
+        f = "label=deploykit.instance=" + instance
+        ids = self.docker("ps", "-aq", "--filter", f).stdout.split()
+        if ids:
+            self.docker("rm", "-f", *ids)
+        for n in self.docker("network", "ls", "-q", "--filter",
+                             f).stdout.split():
+            self.docker("network", "rm", n)
+        vols = self.docker("volume", "ls", "-q", "--filter",
+                           f).stdout.split()
+        if vols:
+            self.docker("volume", "rm", "-f", *vols)
 
     def teardown(self):
         """Stop it and remove everything it had."""
