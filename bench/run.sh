@@ -60,6 +60,12 @@ DKD_PREFIX=$prefix "$here/canvas.py" || { rc=$?; status=1
 	echo "$prog: canvas.py exited with status $rc" >>"$BENCH_SUMMARY"; }
 
 echo
+echo "== reconciler: Apply -> container running vs docker create + start," \
+    "a no-op resync of ${REC_SERVICES:-200} services, memory"
+DKD_PREFIX=$prefix "$here/reconciler.py" || { rc=$?; status=1
+	echo "$prog: reconciler.py exited with status $rc" >>"$BENCH_SUMMARY"; }
+
+echo
 echo "== summary ($(uname -r), $(nproc) CPUs, prefix $prefix)"
 cat "$BENCH_SUMMARY"
 if [ "$status" -eq 0 ]; then

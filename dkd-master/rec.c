@@ -330,9 +330,11 @@ rec_resync(void)
 	struct project_ref	*projects = NULL;
 	struct idlist		 ids = { 0 };
 	struct wbuf		*desired = NULL, w;
+	struct timespec		 t0, t1;
 	size_t			 nprojects = 0, ndesired = 0, i;
 	int			 rc, ok = 0;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rec_timer_arm();
 	if (!rec_running())
 		return;
@@ -392,8 +394,11 @@ rec_resync(void)
 	}
 	if (rc == 0) {
 		ok = 1;
-		log_debug("resync %lld: %zu services, %zu projects",
-		    (long long)sb.sequence, ndesired, se.nprojects);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		log_debug("resync %lld: %zu services, %zu projects, sent in "
+		    "%lld us", (long long)sb.sequence, ndesired, se.nprojects,
+		    (long long)((t1.tv_sec - t0.tv_sec) * 1000000 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000));
 	}
 done:
 	if (!ok)
