@@ -1,6 +1,6 @@
 """Helpers for the reconciler tests: value trees both ways, a follower of
 `dkctl -j events`, and FakeRec, which plays dkd-reconciler through
-fakerec.py so that the master's side can be tested message by message."""
+recrelay.py so that the master's side can be tested message by message."""
 
 import json
 import os
@@ -130,7 +130,7 @@ class Events:
 
 class FakeRec:
     """dkd-reconciler played by the test: a DKD_LIBEXEC directory with
-    fakerec.py as dkd-reconciler (links to the real other workers) and a
+    recrelay.py as dkd-reconciler (links to the real other workers) and a
     listening socket it relays the channel to.  A thread takes each
     start of the worker: config, READY, pings and RECONCILE acks are
     answered; every other message is kept, decoded, in self.got."""
@@ -144,9 +144,9 @@ class FakeRec:
                 os.symlink(os.path.join(LIBEXEC, c),
                            os.path.join(self.lib, c))
         dst = os.path.join(self.lib, "dkd-reconciler")
-        shutil.copyfile(os.path.join(HERE, "fakerec.py"), dst)
+        shutil.copyfile(os.path.join(HERE, "recrelay.py"), dst)
         os.chmod(dst, 0o755)
-        self.path = os.path.join(d.dir, "fakerec.sock")
+        self.path = os.path.join(d.dir, "recrelay.sock")
         with open(os.path.join(self.lib, "relay.json"), "w") as f:
             json.dump({"socket": self.path}, f)
         self.ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

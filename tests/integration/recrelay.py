@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""A stand-in for dkd-reconciler, for test_rec_master.py.
+"""A stand-in for dkd-reconciler, for test_rec_master.py: a relay.
 
 The test copies this file under the name dkd-reconciler into the
 directory dkd uses as DKD_LIBEXEC.  dkd starts it with its channel on
