@@ -409,6 +409,13 @@ class PrivateDockerd:
         self.stop()
         subprocess.run(["ip", "netns", "del", self.NETNS],
                        stderr=subprocess.DEVNULL)
+        # dockerd leaves its data root bind-mounted onto itself.
+        with open("/proc/mounts") as f:
+            mounted = [l.split()[1] for l in f]
+        for d in (self.DATA_ROOT, self.EXEC_ROOT):
+            if any(m == d or m.startswith(d + "/") for m in mounted):
+                subprocess.run(["umount", "-R", d],
+                               stderr=subprocess.DEVNULL)
         for d in (self.DATA_ROOT, self.EXEC_ROOT, self.SOCK_DIR):
             subprocess.run(["rm", "-rf", "--one-file-system", d])
 
