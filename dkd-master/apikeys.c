@@ -120,16 +120,8 @@ apikey_create(struct request *req, const struct user *u, const char *desc,
 	time_t		 t = time(NULL), e = 0;
 	int		 n;
 
-	if (desc == NULL || *desc == '\0')
-		verror_add(&ve, "description", "Description is required.");
-	if (expires_in != NULL && *expires_in != '\0') {
-		if (rfc3339_parse(expires_in, &e) == -1)
-			verror_add(&ve, "expires_at", "Expiry must be an "
-			    "RFC 3339 time, e.g. 2030-01-31T00:00:00Z.");
-		else if (e <= t)
-			verror_add(&ve, "expires_at",
-			    "Expiry must be in the future.");
-	}
+	verror_check(&ve, "description", description_invalid(desc));
+	verror_check(&ve, "expires_at", expiry_invalid(expires_in, t, &e));
 	if (ve.n > 0) {
 		reply_invalid(req, &ve);
 		return;

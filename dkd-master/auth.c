@@ -16,7 +16,6 @@
 
 #include <sys/types.h>
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,14 +350,12 @@ op_register(struct request *req)
 		    "see the dkd log or run dkctl setup-token.");
 		return;
 	}
-	if (!a->present[REGISTER_EMAIL])
-		verror_add(&ve, "email", "Email is required.");
-	else
-		check_email(&ve, "email", a->str[REGISTER_EMAIL]);
-	if (!a->present[REGISTER_NAME] || blank(a->str[REGISTER_NAME]))
-		verror_add(&ve, "name", "Name is required.");
-	validate_password(&ve, "password", a->present[REGISTER_PASSWORD] ?
-	    a->str[REGISTER_PASSWORD] : NULL);
+	verror_check(&ve, "email", email_check(a->present[REGISTER_EMAIL] ?
+	    a->str[REGISTER_EMAIL] : NULL));
+	verror_check(&ve, "name", name_invalid(a->present[REGISTER_NAME] ?
+	    a->str[REGISTER_NAME] : NULL));
+	verror_check(&ve, "password", password_invalid(
+	    a->present[REGISTER_PASSWORD] ? a->str[REGISTER_PASSWORD] : NULL));
 	if (ve.n > 0) {
 		reply_invalid(req, &ve);
 		return;
@@ -654,15 +651,15 @@ op_profile(struct request *req)
 	int		 new_email = 0, wait, rc;
 
 	if (a->present[PROFILE_EMAIL]) {
-		check_email(&ve, "email", a->str[PROFILE_EMAIL]);
+		verror_check(&ve, "email", email_check(a->str[PROFILE_EMAIL]));
 		new_email = ve.n == 0 &&
 		    strcmp(a->str[PROFILE_EMAIL], req->user.email) != 0;
 	}
-	if (a->present[PROFILE_NAME] && blank(a->str[PROFILE_NAME]))
-		verror_add(&ve, "name", "Name is required.");
+	if (a->present[PROFILE_NAME])
+		verror_check(&ve, "name", name_invalid(a->str[PROFILE_NAME]));
 	if (a->present[PROFILE_NEW_PASSWORD])
-		validate_password(&ve, "new_password",
-		    a->str[PROFILE_NEW_PASSWORD]);
+		verror_check(&ve, "new_password",
+		    password_invalid(a->str[PROFILE_NEW_PASSWORD]));
 	if ((a->present[PROFILE_NEW_PASSWORD] || new_email) &&
 	    (!a->present[PROFILE_CURRENT_PASSWORD] ||
 	    *a->str[PROFILE_CURRENT_PASSWORD] == '\0'))

@@ -36,8 +36,6 @@
 
 #define NODE_MOVES_MAX	1000
 
-static const char *node_types[] = { "service", "note", "group", "label" };
-
 /* A number at key: 1 and *d, 0 when absent or null, -1 not a number. */
 static int
 tval_num(const struct tval *v, const char *key, double *d)
@@ -188,18 +186,13 @@ node_from_payload(struct request *req, const struct tval *pl,
 {
 	static const char	*bad = "Failed to save node.";
 	const char		*id, *type, *label, *sid, *parent, *data;
-	size_t			 i;
 	int			 rc;
 
 	memset(n, 0, sizeof(*n));
 	if (pl->tag != TREE_MAP ||
 	    (id = tval_id(pl, "id", sizeof(n->id))) == NULL ||
-	    (type = tval_str(pl, "type")) == NULL)
-		return (bad);
-	for (i = 0; i < nitems(node_types); i++)
-		if (strcmp(type, node_types[i]) == 0)
-			break;
-	if (i == nitems(node_types))
+	    (type = tval_str(pl, "type")) == NULL ||
+	    node_type_invalid(type) != NULL)
 		return (bad);
 	label = tval_str(pl, "label");
 	if (tval_get(pl, "label") != NULL && !tval_is(tval_get(pl, "label"),

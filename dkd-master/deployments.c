@@ -16,7 +16,6 @@
 
 #include <sys/types.h>
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,28 +34,6 @@
  * for a pass over the service.
  */
 
-#define REPLICAS_MAX	100
-
-/* NULL for a plausible Docker image reference, else the problem. */
-const char *
-image_invalid(const char *image)
-{
-	const char	*p;
-
-	if (image == NULL || blank(image))
-		return ("Image is required.");
-	if (strlen(image) > 512)
-		return ("Image must be at most 512 characters long.");
-	for (p = image; *p != '\0'; p++)
-		if (!(isascii((unsigned char)*p) &&
-		    (isalnum((unsigned char)*p) || strchr("._/:@-", *p) !=
-		    NULL)))
-			return ("Image must be a Docker image reference.");
-	if (!isalnum((unsigned char)image[0]))
-		return ("Image must be a Docker image reference.");
-	return (NULL);
-}
-
 /*
  * PortMapping[] from a request, checked, written to w in the stored
  * form; NULL, or what is wrong.
@@ -65,6 +42,7 @@ const char *
 ports_encode(const struct tval *v, struct wbuf *w)
 {
 	const struct tval	*p, *cp, *hp, *proto;
+	const char		*msg;
 	size_t			 i;
 
 	if (v == NULL || v->tag == TREE_NULL) {
@@ -92,9 +70,9 @@ ports_encode(const struct tval *v, struct wbuf *w)
 		    TREE_INT || hp->i < 1 || hp->i > 65535))
 			return ("host_port must be a port number (1-65535).");
 		if (proto != NULL && proto->tag != TREE_NULL &&
-		    (proto->tag != TREE_STR || (strcmp(proto->s, "tcp") != 0 &&
-		    strcmp(proto->s, "udp") != 0 && proto->s[0] != '\0')))
-			return ("protocol must be tcp or udp.");
+		    (msg = protocol_invalid(proto->tag == TREE_STR ?
+		    proto->s : NULL)) != NULL)
+			return (msg);
 		tree_map(w);
 		tree_kv_int(w, "container_port", cp->i);
 		if (hp != NULL && hp->tag == TREE_INT)
@@ -369,11 +347,9 @@ deploy_args_check(struct request *req, struct wbuf *ports,
 	if ((msg = image_invalid(a->present[DEPLOY_IMAGE] ?
 	    a->str[DEPLOY_IMAGE] : NULL)) != NULL)
 		verror_add(&ve, "image", msg);
-	if (a->present[DEPLOY_REPLICAS] && a->num[DEPLOY_REPLICAS] < 0)
-		verror_add(&ve, "replicas", "Replicas must be zero or more.");
-	else if (a->present[DEPLOY_REPLICAS] &&
-	    a->num[DEPLOY_REPLICAS] > REPLICAS_MAX)
-		verror_add(&ve, "replicas", "Replicas must be at most 100.");
+	if (a->present[DEPLOY_REPLICAS] &&
+	    (msg = replicas_invalid(a->num[DEPLOY_REPLICAS])) != NULL)
+		verror_add(&ve, "replicas", msg);
 	if (a->present[DEPLOY_ENV_VARS] &&
 	    a->val[DEPLOY_ENV_VARS].tag != TREE_NULL) {
 		if ((msg = env_overlay_check(&a->val[DEPLOY_ENV_VARS])) !=

@@ -32,6 +32,7 @@
 #include "proc.h"
 #include "tree.h"
 #include "util.h"
+#include "validate.h"
 
 struct dkd_worker;
 
@@ -152,6 +153,7 @@ void	 reply_invalid(struct request *, struct verrors *);
 void	 reply_internal(struct request *);
 void	 request_free(struct request *);
 void	 verror_add(struct verrors *, const char *, const char *);
+void	 verror_check(struct verrors *, const char *, const char *);
 int	 tree_new(struct wbuf *);
 void	 tree_user(struct wbuf *, const struct user *);
 void	 tree_time(struct wbuf *, const char *, const char *);
@@ -193,12 +195,7 @@ void	 throttle_forget(const char *, const char *, time_t);
 int	 user_by_id(const char *, struct user *);
 int	 user_by_email(const char *, struct user *, char *, size_t);
 int	 user_count(void);
-int	 validate_email(const char *);
-void	 check_email(struct verrors *, const char *, char *);
 int	 user_by_email_or_404(struct request *, char *, struct user *);
-void	 validate_password(struct verrors *, const char *, const char *);
-int	 blank(const char *);
-void	 email_normalize(char *);
 int	 user_insert(const char *, const char *, const char *,
 	    const char *, char [UUID_LEN + 1]);
 void	 op_user_create(struct request *);
@@ -243,8 +240,6 @@ void	 op_project_update(struct request *);
 int	 project_or_reply(struct request *, const char *, struct project *);
 
 /* services.c */
-const char *service_name_invalid(const char *);
-const char *icon_url_invalid(const char *);
 int	 service_or_reply(struct request *, const struct project *,
 	    const char *, struct service *);
 void	 publish_service(const struct service *);
@@ -255,7 +250,6 @@ void	 op_service_update(struct request *);
 void	 op_service_delete(struct request *);
 
 /* deployments.c */
-const char *image_invalid(const char *);
 const char *ports_encode(const struct tval *, struct wbuf *);
 int	 deploy_sync_edges(struct env_model *, const char *, const char *);
 int	 deploy_create_tx(struct env_model *, const struct service *,
@@ -270,7 +264,6 @@ void	 op_service_rollback(struct request *);
 void	 op_container_list(struct request *);
 
 /* envvars.c */
-const char *env_key_invalid(const char *);
 void	 op_env_create(struct request *);
 void	 op_env_list(struct request *);
 void	 op_env_update(struct request *);

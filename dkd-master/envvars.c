@@ -16,7 +16,6 @@
 
 #include <sys/types.h>
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,23 +41,6 @@ struct env_req {
 	char		 owner_id[NODE_ID_LEN + 1];	/* as checked */
 	struct project	 proj;
 };
-
-/* NULL for a good key, else what is wrong with it. */
-const char *
-env_key_invalid(const char *key)
-{
-	const char	*p;
-
-	if (key == NULL || *key == '\0')
-		return ("Key is required.");
-	for (p = key; *p != '\0'; p++)
-		if (!(isascii((unsigned char)*p) &&
-		    (isalpha((unsigned char)*p) || *p == '_' ||
-		    (p > key && isdigit((unsigned char)*p)))))
-			return ("Key must contain only letters, digits and "
-			    "underscores, and cannot start with a digit.");
-	return (NULL);
-}
 
 /* Which fields an op has where. */
 static void

@@ -122,8 +122,8 @@ op_project_create(struct request *req)
 	struct project	 p;
 	int		 i, rc = ST_EXISTS;
 
-	if (!a->present[PROJECT_NAME] || blank(a->str[PROJECT_NAME]))
-		verror_add(&ve, "name", "Name is required.");
+	verror_check(&ve, "name", name_invalid(a->present[PROJECT_NAME] ?
+	    a->str[PROJECT_NAME] : NULL));
 	if (ve.n > 0) {
 		reply_invalid(req, &ve);
 		return;
@@ -255,9 +255,10 @@ op_project_update(struct request *req)
 
 	if (project_or_reply(req, a->str[PROJECT_UPDATE_ID], &proj) == -1)
 		return;
-	if (a->present[PROJECT_UPDATE_NAME] &&
-	    blank(a->str[PROJECT_UPDATE_NAME])) {
-		verror_add(&ve, "name", "Name is required.");
+	if (a->present[PROJECT_UPDATE_NAME])
+		verror_check(&ve, "name",
+		    name_invalid(a->str[PROJECT_UPDATE_NAME]));
+	if (ve.n > 0) {
 		reply_invalid(req, &ve);
 		return;
 	}

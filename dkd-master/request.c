@@ -292,6 +292,14 @@ verror_add(struct verrors *ve, const char *field, const char *msg)
 	ve->n++;
 }
 
+/* A validator's verdict (validate.c): a failure under field, if any. */
+void
+verror_check(struct verrors *ve, const char *field, const char *msg)
+{
+	if (msg != NULL)
+		verror_add(ve, field, msg);
+}
+
 /* A database time as RFC 3339, or null. */
 void
 tree_time(struct wbuf *w, const char *key, const char *db)

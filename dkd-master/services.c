@@ -16,10 +16,8 @@
 
 #include <sys/types.h>
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "dkd.h"
@@ -31,68 +29,6 @@
  * icon changes and deletion are staged and happen on Deploy.  A service
  * is always looked up under the project of the path (Decision 7).
  */
-
-#define NEW_SERVICE_NAME_MAX	63	/* a DNS label */
-
-/*
- * NULL for a good service name, else what is wrong with it.  Names end
- * up in container aliases and in ${{name.HOST}}, so they keep to what
- * both allow.
- */
-const char *
-service_name_invalid(const char *name)
-{
-	const char	*p;
-
-	if (name == NULL || blank(name))
-		return ("Name is required.");
-	if (strlen(name) > NEW_SERVICE_NAME_MAX)
-		return ("Name must be at most 63 characters long.");
-	for (p = name; *p != '\0'; p++)
-		if (!(isascii((unsigned char)*p) &&
-		    (isalnum((unsigned char)*p) ||
-		    (p > name && (*p == '-' || *p == '_')))))
-			return ("Name may contain only letters, digits, '-' "
-			    "and '_', and must start with a letter or "
-			    "digit.");
-	return (NULL);
-}
-
-/* NULL for "" or a good icon URL: http(s), with a host. */
-const char *
-icon_url_invalid(const char *url)
-{
-	static const char	*msg = "Icon URL must be an http or https "
-	    "URL with a host.";
-	const char		*p, *host, *end, *at, *colon;
-
-	if (url == NULL || *url == '\0')
-		return (NULL);
-	if (strlen(url) > ICON_URL_LEN)
-		return ("Icon URL must be at most 2048 characters long.");
-	for (p = url; *p != '\0'; p++)
-		if ((unsigned char)*p <= ' ' || *p == 0x7f)
-			return (msg);
-	if (strncasecmp(url, "http://", 7) == 0)
-		host = url + 7;
-	else if (strncasecmp(url, "https://", 8) == 0)
-		host = url + 8;
-	else
-		return (msg);
-	end = host + strcspn(host, "/?#");
-	/* user:password@host:port */
-	for (at = NULL, p = host; p < end; p++)
-		if (*p == '@')
-			at = p;
-	if (at != NULL)
-		host = at + 1;
-	colon = memchr(host, ':', end - host);
-	if (*host == '[')
-		colon = memchr(host, ']', end - host);
-	if ((colon != NULL ? colon : end) == host)
-		return (msg);
-	return (NULL);
-}
 
 /*
  * Service ref of project p, into s.  dkctl may name it too.  -1 once

@@ -16,7 +16,6 @@
 
 #include <sys/types.h>
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,8 +40,6 @@ static int	user_apply_all(struct request *, const char *, const char *,
 static void	user_create_hashed(int, const char *, void *);
 static void	user_update_hashed(int, const char *, void *);
 static int	admins_other_than(const char *);
-static int	role_valid(const char *);
-static size_t	utf8_chars(const char *);
 
 /* Copy column c of st into buf; -1 if it does not fit. */
 static int
@@ -136,84 +133,6 @@ admins_other_than(const char *id)
 	return ((int)db_scalar(st));
 }
 
-void
-email_normalize(char *s)
-{
-	char	*p, *q;
-
-	for (p = s; *p == ' ' || *p == '\t'; p++)
-		;
-	for (q = s; *p != '\0'; p++)
-		*q++ = (char)tolower((unsigned char)*p);
-	*q = '\0';
-	while (q > s && (q[-1] == ' ' || q[-1] == '\t'))
-		*--q = '\0';
-}
-
-/* Something before and after one '@', a dot in the domain, no spaces. */
-int
-validate_email(const char *s)
-{
-	const char	*at, *p;
-
-	if ((at = strchr(s, '@')) == NULL || at == s ||
-	    strchr(at + 1, '@') != NULL || at[1] == '\0')
-		return (0);
-	for (p = s; *p != '\0'; p++)
-		if (isspace((unsigned char)*p) || iscntrl((unsigned char)*p))
-			return (0);
-	p = strrchr(at + 1, '.');
-	return (p != NULL && p != at + 1 && p[1] != '\0');
-}
-
-/* Normalise email in place and check it, under field. */
-void
-check_email(struct verrors *ve, const char *field, char *email)
-{
-	email_normalize(email);
-	if (*email == '\0')
-		verror_add(ve, field, "Email is required.");
-	else if (!validate_email(email))
-		verror_add(ve, field, "Email must be a valid address.");
-}
-
-static int
-role_valid(const char *r)
-{
-	return (strcmp(r, "admin") == 0 || strcmp(r, "member") == 0);
-}
-
-static size_t
-utf8_chars(const char *s)
-{
-	size_t	 n = 0;
-
-	for (; *s != '\0'; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			n++;
-	return (n);
-}
-
-int
-blank(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if (!isspace((unsigned char)*s))
-			return (0);
-	return (1);
-}
-
-/* Required, and at least 8 characters (not bytes). */
-void
-validate_password(struct verrors *ve, const char *field, const char *pw)
-{
-	if (pw == NULL || *pw == '\0')
-		verror_add(ve, field, "Password is required.");
-	else if (utf8_chars(pw) < 8)
-		verror_add(ve, field,
-		    "Password must be at least 8 characters.");
-}
-
 /*
  * Write the given fields of a user (NULL: keep).  Enforces one email per
  * account and that an admin remains.  Returns an HTTP status.
@@ -295,18 +214,16 @@ op_user_create(struct request *req)
 	struct user	 u;
 	const char	*role;
 
-	if (!a->present[USER_CREATE_EMAIL])
-		verror_add(&ve, "email", "Email is required.");
-	else
-		check_email(&ve, "email", a->str[USER_CREATE_EMAIL]);
-	if (!a->present[USER_CREATE_NAME] || blank(a->str[USER_CREATE_NAME]))
-		verror_add(&ve, "name", "Name is required.");
-	validate_password(&ve, "password", a->present[USER_CREATE_PASSWORD] ?
-	    a->str[USER_CREATE_PASSWORD] : NULL);
+	verror_check(&ve, "email", email_check(a->present[USER_CREATE_EMAIL] ?
+	    a->str[USER_CREATE_EMAIL] : NULL));
+	verror_check(&ve, "name", name_invalid(a->present[USER_CREATE_NAME] ?
+	    a->str[USER_CREATE_NAME] : NULL));
+	verror_check(&ve, "password", password_invalid(
+	    a->present[USER_CREATE_PASSWORD] ? a->str[USER_CREATE_PASSWORD] :
+	    NULL));
 	role = a->present[USER_CREATE_ROLE] && *a->str[USER_CREATE_ROLE] !=
 	    '\0' ? a->str[USER_CREATE_ROLE] : "member";
-	if (!role_valid(role))
-		verror_add(&ve, "role", "Role must be admin or member.");
+	verror_check(&ve, "role", role_invalid(role));
 	if (ve.n > 0) {
 		reply_invalid(req, &ve);
 		return;
@@ -468,15 +385,16 @@ op_user_update(struct request *req)
 		return;
 	}
 	if (a->present[USER_UPDATE_EMAIL])
-		check_email(&ve, "email", a->str[USER_UPDATE_EMAIL]);
-	if (a->present[USER_UPDATE_NAME] && blank(a->str[USER_UPDATE_NAME]))
-		verror_add(&ve, "name", "Name is required.");
+		verror_check(&ve, "email",
+		    email_check(a->str[USER_UPDATE_EMAIL]));
+	if (a->present[USER_UPDATE_NAME])
+		verror_check(&ve, "name", name_invalid(a->str[USER_UPDATE_NAME]));
 	if (a->present[USER_UPDATE_PASSWORD])
-		validate_password(&ve, "password",
-		    a->str[USER_UPDATE_PASSWORD]);
-	if (a->present[USER_UPDATE_ROLE] &&
-	    !role_valid(a->str[USER_UPDATE_ROLE]))
-		verror_add(&ve, "role", "Role must be admin or member.");
+		verror_check(&ve, "password",
+		    password_invalid(a->str[USER_UPDATE_PASSWORD]));
+	if (a->present[USER_UPDATE_ROLE])
+		verror_check(&ve, "role",
+		    role_invalid(a->str[USER_UPDATE_ROLE]));
 	if (ve.n > 0) {
 		reply_invalid(req, &ve);
 		return;
@@ -626,13 +544,13 @@ void
 op_ctl_user_role(struct request *req)
 {
 	struct user	 u;
-	const char	*role;
+	const char	*role, *msg;
 
 	if (ctl_user(req, &u) == -1)
 		return;
 	role = req->args.present[CTL_VALUE] ? req->args.str[CTL_VALUE] : "";
-	if (!role_valid(role)) {
-		reply_error(req, 422, "Role must be admin or member.");
+	if ((msg = role_invalid(role)) != NULL) {
+		reply_error(req, 422, "%s", msg);
 		return;
 	}
 	if (user_apply(req, u.id, NULL, NULL, NULL, role) == 0)
@@ -660,15 +578,14 @@ ctl_passwd_hashed(int result, const char *hash, void *arg)
 void
 op_ctl_user_passwd(struct request *req)
 {
-	struct verrors	 ve = { 0 };
 	struct user	 u;
+	const char	*msg;
 
 	if (ctl_user(req, &u) == -1)
 		return;
-	validate_password(&ve, "password", req->args.present[CTL_VALUE] ?
-	    req->args.str[CTL_VALUE] : NULL);
-	if (ve.n > 0) {
-		reply_error(req, 422, "%s", ve.e[0].msg);
+	if ((msg = password_invalid(req->args.present[CTL_VALUE] ?
+	    req->args.str[CTL_VALUE] : NULL)) != NULL) {
+		reply_error(req, 422, "%s", msg);
 		return;
 	}
 	if (hasher_hash(req->args.str[CTL_VALUE], ctl_passwd_hashed,
