@@ -45,7 +45,10 @@ void	 db_bind(sqlite3_stmt *, int, const char *);
 int	 db_found(int);
 int	 db_written(int);
 
+/* db_users.c, for the storage files that join users */
 struct user;
-int	 user_from_row(sqlite3_stmt *, int, struct user *);
+int	 db_column_copy(sqlite3_stmt *, int, char *, size_t);
+int	 db_user_row(sqlite3_stmt *, int, struct user *);
+int	 db_user_step(sqlite3_stmt *, struct user *);
 
 #endif /* DKD_DB_H */

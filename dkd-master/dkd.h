@@ -30,23 +30,12 @@
 #include "msg.h"
 #include "ops.h"
 #include "proc.h"
+#include "store.h"
 #include "tree.h"
 #include "util.h"
 #include "validate.h"
 
 struct dkd_worker;
-
-#define EMAIL_LEN	254
-#define NAME_LEN	255
-
-struct user {
-	char		 id[UUID_LEN + 1];
-	char		 email[EMAIL_LEN + 1];
-	char		 name[NAME_LEN + 1];
-	char		 role[8];
-	char		 created_at[DBTIME_LEN + 1];
-	char		 updated_at[DBTIME_LEN + 1];
-};
 
 #define TICKET_LEN	64	/* hex */
 
@@ -155,16 +144,14 @@ void	 request_free(struct request *);
 void	 verror_add(struct verrors *, const char *, const char *);
 void	 verror_check(struct verrors *, const char *, const char *);
 int	 tree_new(struct wbuf *);
-void	 tree_user(struct wbuf *, const struct user *);
+void	 tree_user(struct wbuf *, const void *);
 void	 tree_time(struct wbuf *, const char *, const char *);
-void	 list_params(struct request *, int, int, int64_t *, int64_t *);
 void	 page_from_args(struct request *, int, int, struct page *);
 void	 reply_page(struct request *, const struct page *, int64_t,
 	    const void *, size_t, size_t, tree_render_fn);
 void	 reply_list(struct request *, const void *, size_t, size_t,
 	    tree_render_fn);
 void	 reply_store(struct request *, int, const char *);
-void	 tree_list_end(struct wbuf *, struct request *, int, int, int64_t);
 
 /* auth.c */
 void	 auth_init(void);
@@ -177,7 +164,6 @@ void	 op_refresh(struct request *);
 void	 op_logout(struct request *);
 void	 op_me(struct request *);
 void	 op_profile(struct request *);
-int	 sessions_delete_user(const char *);
 void	 op_ctl_setup_token(struct request *);
 
 /* hasher.c */
@@ -192,12 +178,10 @@ void	 throttle_success(const char *, const char *, time_t);
 void	 throttle_forget(const char *, const char *, time_t);
 
 /* users.c */
-int	 user_by_id(const char *, struct user *);
-int	 user_by_email(const char *, struct user *, char *, size_t);
-int	 user_count(void);
+void	 user_init(struct user *, const char *, const char *, const char *);
+void	 reply_user(struct request *, int, const struct user *);
+void	 reply_email_taken(struct request *);
 int	 user_by_email_or_404(struct request *, char *, struct user *);
-int	 user_insert(const char *, const char *, const char *,
-	    const char *, char [UUID_LEN + 1]);
 void	 op_user_create(struct request *);
 void	 op_user_list(struct request *);
 void	 op_user_get(struct request *);
@@ -221,14 +205,8 @@ struct fault {
 	char		 msg[512];
 };
 
-/* Storage types (store.h) and the env model (envref.c). */
-struct blob;
-struct deployment;
+/* The env model (envref.c). */
 struct env_model;
-struct idlist;
-struct pending;
-struct project;
-struct service;
 
 /* projects.c */
 void	 project_slug(const char *, char *, size_t);

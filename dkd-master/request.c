@@ -314,8 +314,10 @@ tree_time(struct wbuf *w, const char *key, const char *db)
 }
 
 void
-tree_user(struct wbuf *w, const struct user *u)
+tree_user(struct wbuf *w, const void *arg)
 {
+	const struct user	*u = arg;
+
 	tree_map(w);
 	tree_kv_str(w, "id", u->id);
 	tree_kv_str(w, "email", u->email);
@@ -323,35 +325,6 @@ tree_user(struct wbuf *w, const struct user *u)
 	tree_kv_str(w, "role", u->role);
 	tree_time(w, "created_at", u->created_at);
 	tree_time(w, "updated_at", u->updated_at);
-	tree_end(w);
-}
-
-/* Effective paging: limit <= 0 is 20, above 100 is 100, offset >= 0. */
-void
-list_params(struct request *req, int offidx, int limidx, int64_t *offset,
-    int64_t *limit)
-{
-	*offset = req->args.present[offidx] ? req->args.num[offidx] : 0;
-	*limit = req->args.present[limidx] ? req->args.num[limidx] : 0;
-	if (*offset < 0)
-		*offset = 0;
-	if (*limit <= 0)
-		*limit = 20;
-	if (*limit > 100)
-		*limit = 100;
-}
-
-/* Close a paged list: the data array is open; echo what was asked. */
-void
-tree_list_end(struct wbuf *w, struct request *req, int offidx, int limidx,
-    int64_t total)
-{
-	tree_end(w);
-	tree_kv_int(w, "total_count", total);
-	tree_kv_int(w, "offset", req->args.present[offidx] ?
-	    req->args.num[offidx] : 0);
-	tree_kv_int(w, "limit", req->args.present[limidx] ?
-	    req->args.num[limidx] : 0);
 	tree_end(w);
 }
 

@@ -1,0 +1,241 @@
+/*
+ * Copyright (c) 2026 The DeployKit Authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+
+#include <sys/types.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db.h"
+#include "log.h"
+#include "store.h"
+
+/* User accounts in the database. */
+
+#define USER_COLS	"id, email, name, role, created_at, updated_at"
+
+/* Copy column c of st into buf; -1 if it does not fit. */
+int
+db_column_copy(sqlite3_stmt *st, int c, char *buf, size_t len)
+{
+	if (strlcpy(buf, db_text(st, c), len) >= len) {
+		log_warnx("database: column %s of a row is too long",
+		    sqlite3_column_name(st, c));
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Six columns from c on: id, email, name, role, created_at, updated_at.
+ * -1 if one does not fit: a cut id or email would name another user.
+ */
+int
+db_user_row(sqlite3_stmt *st, int c, struct user *u)
+{
+	memset(u, 0, sizeof(*u));
+	if (db_column_copy(st, c, u->id, sizeof(u->id)) == -1 ||
+	    db_column_copy(st, c + 1, u->email, sizeof(u->email)) == -1 ||
+	    db_column_copy(st, c + 2, u->name, sizeof(u->name)) == -1 ||
+	    db_column_copy(st, c + 3, u->role, sizeof(u->role)) == -1 ||
+	    db_column_copy(st, c + 4, u->created_at,
+	    sizeof(u->created_at)) == -1 ||
+	    db_column_copy(st, c + 5, u->updated_at,
+	    sizeof(u->updated_at)) == -1)
+		return (-1);
+	return (0);
+}
+
+/* The one user a bound statement selects, as db_user_row reads it. */
+int
+db_user_step(sqlite3_stmt *st, struct user *u)
+{
+	int	 rc;
+
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW &&
+	    db_user_row(st, 0, u) == -1)
+		rc = SQLITE_CORRUPT;
+	sqlite3_reset(st);
+	return (db_found(rc));
+}
+
+int
+db_user_get(const char *id, struct user *u)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare("SELECT " USER_COLS " FROM users WHERE id = ?"))
+	    == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, id);
+	return (db_user_step(st, u));
+}
+
+/* As db_user_get; hash (may be NULL) gets the password hash. */
+int
+db_user_by_email(const char *email, struct user *u, char *hash,
+    size_t hlen)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = db_prepare("SELECT " USER_COLS ", password_hash FROM users "
+	    "WHERE email = ?")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, email);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW &&
+	    (db_user_row(st, 0, u) == -1 ||
+	    (hash != NULL && db_column_copy(st, 6, hash, hlen) == -1)))
+		rc = SQLITE_CORRUPT;
+	sqlite3_reset(st);
+	return (db_found(rc));
+}
+
+int
+db_user_count(int64_t *n)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare("SELECT count(*) FROM users")) == NULL)
+		return (ST_ERROR);
+	return ((*n = db_scalar(st)) == -1 ? ST_ERROR : ST_OK);
+}
+
+/* How many admins there are besides id. */
+int
+db_user_admins_besides(const char *id, int64_t *n)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare("SELECT count(*) FROM users WHERE role = 'admin'"
+	    " AND id != ?")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, id);
+	return ((*n = db_scalar(st)) == -1 ? ST_ERROR : ST_OK);
+}
+
+/* ST_EXISTS when the email is taken. */
+int
+db_user_insert(const struct user *u, const char *hash)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare("INSERT INTO users (id, email, name, "
+	    "password_hash, role, created_at, updated_at) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?)")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, u->id);
+	db_bind(st, 2, u->email);
+	db_bind(st, 3, u->name);
+	db_bind(st, 4, hash);
+	db_bind(st, 5, u->role);
+	db_bind(st, 6, u->created_at);
+	db_bind(st, 7, u->updated_at);
+	return (db_written(db_step_done(st)));
+}
+
+/*
+ * Write the fields of c that are not NULL.  ST_EXISTS when the new
+ * email is taken, ST_NONE when there is no such user.
+ */
+int
+db_user_update(const char *id, const struct user_change *c)
+{
+	sqlite3_stmt	*st;
+	char		 now[DBTIME_LEN + 1];
+	int		 rc;
+
+	dbtime(time(NULL), now);
+	if ((st = db_prepare("UPDATE users SET email = coalesce(?, email), "
+	    "name = coalesce(?, name), password_hash = coalesce(?, "
+	    "password_hash), role = coalesce(?, role), updated_at = ? "
+	    "WHERE id = ?")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, c->email);
+	db_bind(st, 2, c->name);
+	db_bind(st, 3, c->password_hash);
+	db_bind(st, 4, c->role);
+	db_bind(st, 5, now);
+	db_bind(st, 6, id);
+	if ((rc = db_written(db_step_done(st))) != ST_OK)
+		return (rc);
+	return (db_changes() > 0 ? ST_OK : ST_NONE);
+}
+
+/*
+ * A page of the users whose email contains email (any case) and whose
+ * role is role ("" for any), newest first, and how many there are.
+ */
+int
+db_user_list(const char *email, const char *role, int64_t offset,
+    int64_t limit, struct user **out, size_t *n, int64_t *total)
+{
+	sqlite3_stmt	*st;
+	struct user	*rows;
+	int		 rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((st = db_prepare("SELECT count(*) FROM users WHERE "
+	    "instr(lower(email), lower(?1)) > 0 AND (?2 = '' OR role = ?2)"))
+	    == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, email);
+	db_bind(st, 2, role);
+	if ((*total = db_scalar(st)) == -1)
+		return (ST_ERROR);
+	if ((st = db_prepare("SELECT " USER_COLS " FROM users WHERE "
+	    "instr(lower(email), lower(?1)) > 0 AND (?2 = '' OR role = ?2) "
+	    "ORDER BY created_at DESC, rowid DESC LIMIT ?3 OFFSET ?4")) ==
+	    NULL)
+		return (ST_ERROR);
+	if ((rows = calloc((size_t)limit, sizeof(*rows))) == NULL) {
+		log_warn("%s", __func__);
+		return (ST_ERROR);
+	}
+	db_bind(st, 1, email);
+	db_bind(st, 2, role);
+	sqlite3_bind_int64(st, 3, limit);
+	sqlite3_bind_int64(st, 4, offset);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < (size_t)limit)
+		if (db_user_row(st, 0, &rows[(*n)++]) == -1) {
+			rc = SQLITE_CORRUPT;
+			break;
+		}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		free(rows);
+		*n = 0;
+		return (ST_ERROR);
+	}
+	*out = rows;
+	return (ST_OK);
+}
+
+int
+db_user_delete(const char *id)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare("DELETE FROM users WHERE id = ?")) == NULL)
+		return (ST_ERROR);
+	db_bind(st, 1, id);
+	if (db_step_done(st) != SQLITE_DONE)
+		return (ST_ERROR);
+	return (db_changes() > 0 ? ST_OK : ST_NONE);
+}
