@@ -52,9 +52,8 @@ enum imsg_type {
 	IMSG_NONE = 0,
 
 	/* master -> worker, at start in this order; DONE ends the set */
-	IMSG_CFG_SANDBOX,	/* u32 uid, u32 gid, u32 extra gid or -1,
-				   str chroot (may be ""), u32 master pid */
-	IMSG_CFG_SETTINGS,	/* see config_put_settings() */
+	IMSG_CFG_SANDBOX,	/* msg.h msg_sandbox_put() */
+	IMSG_CFG_SETTINGS,	/* settings.h settings_put() */
 	IMSG_CFG_LISTEN,	/* fd: the listening socket (api) */
 	IMSG_CFG_DONE,
 

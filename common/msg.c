@@ -14,9 +14,35 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
+#include <sys/types.h>
+
 #include <string.h>
 
 #include "msg.h"
+#include "sandbox.h"
+
+void
+msg_sandbox_put(struct wbuf *w, const struct sandbox_cfg *sc)
+{
+	wire_put_u32(w, sc->uid);
+	wire_put_u32(w, sc->gid);
+	wire_put_u32(w, sc->extra_gid);
+	wire_put_str(w, sc->chroot);
+	wire_put_u32(w, (uint32_t)sc->master_pid);
+}
+
+/* What the master says; received and workdir are the worker's. */
+int
+msg_sandbox_get(struct rbuf *r, struct sandbox_cfg *sc)
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->uid = wire_get_u32(r);
+	sc->gid = wire_get_u32(r);
+	sc->extra_gid = wire_get_u32(r);
+	wire_get_strbuf(r, sc->chroot, sizeof(sc->chroot));
+	sc->master_pid = (pid_t)wire_get_u32(r);
+	return (wire_done(r));
+}
 
 void
 msg_event_put(struct wbuf *w, const struct msg_event *ev)

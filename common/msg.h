@@ -28,6 +28,16 @@
 
 #include "wire.h"
 
+/*
+ * IMSG_CFG_SANDBOX (master -> worker): the worker's jail, a struct
+ * sandbox_cfg (sandbox.h).  u32 uid, u32 gid, u32 extra gid or -1, str
+ * chroot (may be ""), u32 master pid.
+ */
+struct sandbox_cfg;
+
+void	 msg_sandbox_put(struct wbuf *, const struct sandbox_cfg *);
+int	 msg_sandbox_get(struct rbuf *, struct sandbox_cfg *);
+
 #define MSG_PROJECT_ID_MAX	64
 #define MSG_PATH_MAX		1024
 #define MSG_EVENT_TYPE_MAX	64
