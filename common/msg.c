@@ -45,6 +45,68 @@ msg_sandbox_get(struct rbuf *r, struct sandbox_cfg *sc)
 }
 
 void
+msg_request_put(struct wbuf *w, uint32_t op, const char *token,
+    const char *client)
+{
+	wire_put_u32(w, op);
+	wire_put_str(w, token);
+	wire_put_str(w, client);
+}
+
+/* The header only: the op's fields follow in r. */
+int
+msg_request_get(struct rbuf *r, struct msg_request *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->op = wire_get_u32(r);
+	wire_get_strbuf(r, m->token, sizeof(m->token));
+	wire_get_strbuf(r, m->client, sizeof(m->client));
+	return (r->error ? -1 : 0);
+}
+
+void
+msg_reply_put(struct wbuf *w, const struct msg_reply *m)
+{
+	wire_put_u32(w, m->status);
+	wire_put_u32(w, m->retry_after[0] != '\0' ? 1 : 0);
+	if (m->retry_after[0] != '\0') {
+		wire_put_str(w, "Retry-After");
+		wire_put_str(w, m->retry_after);
+	}
+	if (m->tree_len > 0)
+		wire_put_raw(w, m->tree, m->tree_len);
+}
+
+/*
+ * The tree is the rest of r; its shape is checked where it is used.
+ * Headers other than Retry-After are passed over.
+ */
+int
+msg_reply_get(struct rbuf *r, struct msg_reply *m)
+{
+	char		 name[MSG_HEADER_NAME_MAX + 1];
+	char		 value[MSG_HEADER_VALUE_MAX + 1];
+	uint32_t	 n, i;
+
+	memset(m, 0, sizeof(*m));
+	m->status = wire_get_u32(r);
+	n = wire_get_u32(r);
+	for (i = 0; i < n && !r->error; i++) {
+		wire_get_strbuf(r, name, sizeof(name));
+		wire_get_strbuf(r, value, sizeof(value));
+		if (!r->error && strcmp(name, "Retry-After") == 0)
+			strlcpy(m->retry_after, value,
+			    sizeof(m->retry_after));
+	}
+	if (r->error || m->status < 100 || m->status > 599)
+		return (-1);
+	m->tree = r->p + r->off;
+	m->tree_len = r->len - r->off;
+	r->off = r->len;
+	return (0);
+}
+
+void
 msg_event_put(struct wbuf *w, const struct msg_event *ev)
 {
 	wire_put_str(w, ev->project_id);

@@ -34,6 +34,7 @@
 #include "dkctl.h"
 #include "dkd_imsg.h"
 #include "imsg.h"
+#include "msg.h"
 #include "ops.h"
 #include "tree_json.h"
 #include "util.h"
@@ -341,21 +342,17 @@ handle_response(struct imsg *imsg, struct parse_result *res)
 	const unsigned char	*buf;
 	yajl_gen		 g;
 	yajl_val		 v = NULL, errs, msg;
+	struct msg_reply	 m;
 	struct rbuf		 r;
 	char			 ebuf[256];
-	uint32_t		 status, n, i;
+	uint32_t		 status;
 	size_t			 len, k, j;
 
 	rbuf_init(&r, imsg->data, imsg->len);
-	status = wire_get_u32(&r);
-	n = wire_get_u32(&r);
-	for (i = 0; i < n && !r.error; i++) {
-		free(wire_get_str(&r, DKD_STR_MAX));
-		free(wire_get_str(&r, DKD_STR_MAX));
-	}
-	if (r.error)
+	if (msg_reply_get(&r, &m) == -1)
 		errx(1, "malformed reply from dkd");
-	if (r.off == r.len) {
+	status = m.status;
+	if (m.tree_len == 0) {
 		if (status >= 400)
 			errx(1, "command failed (status %u)", status);
 		output_reply(res->action, NULL, res);
@@ -366,6 +363,7 @@ handle_response(struct imsg *imsg, struct parse_result *res)
 	yajl_gen_config(g, yajl_gen_validate_utf8, 1);
 	if (json_output)
 		yajl_gen_config(g, yajl_gen_beautify, 1);
+	rbuf_init(&r, m.tree, m.tree_len);
 	if (tree_to_json(&r, g) == -1 ||
 	    yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)
 		errx(1, "malformed reply from dkd");

@@ -167,26 +167,28 @@ static void
 reply_send(struct request *req, int status, const char *retry_after,
     struct wbuf *tree)
 {
-	struct wbuf	 wb;
+	struct msg_reply	 m;
+	struct wbuf		 wb;
 
-	wbuf_init(&wb, REPLY_MAX);
-	wire_put_u32(&wb, (uint32_t)status);
-	wire_put_u32(&wb, retry_after != NULL ? 1 : 0);
-	if (retry_after != NULL) {
-		wire_put_str(&wb, "Retry-After");
-		wire_put_str(&wb, retry_after);
-	}
+	memset(&m, 0, sizeof(m));
+	m.status = (uint32_t)status;
+	if (retry_after != NULL)
+		strlcpy(m.retry_after, retry_after, sizeof(m.retry_after));
 	if (tree != NULL) {
-		if (tree->error)
-			wb.error = tree->error;
-		wire_put_raw(&wb, tree->buf, tree->len);
+		m.tree = tree->buf;
+		m.tree_len = tree->len;
 	}
+	wbuf_init(&wb, REPLY_MAX);
+	msg_reply_put(&wb, &m);
+	if (tree != NULL && tree->error)
+		wb.error = tree->error;
 	if (wb.error) {
 		log_warnx("reply to %s too large or broken", req->spec->name);
 		wbuf_free(&wb);
+		memset(&m, 0, sizeof(m));
+		m.status = 500;
 		wbuf_init(&wb, 64);
-		wire_put_u32(&wb, 500);
-		wire_put_u32(&wb, 0);
+		msg_reply_put(&wb, &m);
 	}
 	req->reply(req, &wb);
 	wbuf_free(&wb);
