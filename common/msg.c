@@ -131,6 +131,21 @@ msg_event_get(struct rbuf *r, struct msg_event *ev)
 	return (0);
 }
 
+/* IMSG_CTL_EVENT: when the event went out, then the event. */
+void
+msg_ctl_event_put(struct wbuf *w, int64_t at, const struct msg_event *ev)
+{
+	wire_put_i64(w, at);
+	msg_event_put(w, ev);
+}
+
+int
+msg_ctl_event_get(struct rbuf *r, int64_t *at, struct msg_event *ev)
+{
+	*at = wire_get_i64(r);
+	return (msg_event_get(r, ev));
+}
+
 void
 msg_docker_put(struct wbuf *w, const struct msg_docker *d)
 {

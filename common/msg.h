@@ -93,6 +93,8 @@ struct msg_event {
 
 void	 msg_event_put(struct wbuf *, const struct msg_event *);
 int	 msg_event_get(struct rbuf *, struct msg_event *);
+void	 msg_ctl_event_put(struct wbuf *, int64_t, const struct msg_event *);
+int	 msg_ctl_event_get(struct rbuf *, int64_t *, struct msg_event *);
 
 /*
  * IMSG_REC_DOCKER (reconciler -> master: checked_at is 0, the master

@@ -312,13 +312,12 @@ output_event(const void *data, size_t len, int json)
 	yajl_gen		 g;
 	char			 db[DBTIME_LEN + 1], at[RFC3339_LEN + 1];
 	size_t			 n;
-	time_t			 when;
+	int64_t			 when;
 
 	rbuf_init(&r, data, len);
-	when = (time_t)wire_get_i64(&r);
-	if (msg_event_get(&r, &ev) == -1 || wire_done(&r) == -1)
+	if (msg_ctl_event_get(&r, &when, &ev) == -1 || wire_done(&r) == -1)
 		return (-1);
-	dbtime(when, db);
+	dbtime((time_t)when, db);
 	if (dbtime_to_rfc3339(db, at) == -1)
 		return (-1);
 	if ((g = yajl_gen_alloc(NULL)) == NULL)
