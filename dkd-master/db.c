@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -338,6 +339,16 @@ db_bind(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
 }
 
+/* Bind v[0] to parameter 1, and so on. */
+void
+db_bind_all(sqlite3_stmt *st, const char *const *v, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		db_bind(st, (int)i + 1, v[i]);
+}
+
 /*
  * Step a bound statement that yields one integer (a count) and reset
  * it: the value, or -1 on a database error or no row.
@@ -369,4 +380,91 @@ db_written(int rc)
 	if (rc == SQLITE_DONE)
 		return (ST_OK);
 	return (rc == SQLITE_CONSTRAINT ? ST_EXISTS : ST_ERROR);
+}
+
+/* As db_written, for a write that must touch a row: ST_NONE if none. */
+int
+db_changed(int rc)
+{
+	if (rc != SQLITE_DONE)
+		return (db_written(rc));
+	return (db_changes() > 0 ? ST_OK : ST_NONE);
+}
+
+/* The row a bound statement selects, into item: ST_OK, ST_NONE or ST_ERROR. */
+int
+db_one(sqlite3_stmt *st, const struct db_kind *k, void *item)
+{
+	int	 rc, rv;
+
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		rv = k->row(st, item);
+	else
+		rv = db_found(rc);
+	sqlite3_reset(st);
+	return (rv);
+}
+
+/*
+ * Every row a bound statement selects, into a new array at out (a
+ * pointer to the caller's array pointer) and its length into *n.
+ */
+int
+db_rows(sqlite3_stmt *st, const struct db_kind *k, void *out, size_t *n)
+{
+	uint8_t	*rows = NULL, *r;
+	size_t	 cap = 0, i;
+	int	 rc;
+
+	*n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			if ((r = reallocarray(rows, cap, k->size)) == NULL) {
+				log_warn("%s", __func__);
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			rows = r;
+		}
+		if (k->row(st, rows + *n * k->size) != ST_OK) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		(*n)++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		for (i = 0; k->clear != NULL && i < *n; i++)
+			k->clear(rows + i * k->size);
+		free(rows);
+		rows = NULL;
+		*n = 0;
+	}
+	memcpy(out, &rows, sizeof(rows));
+	return (rc == SQLITE_DONE ? ST_OK : ST_ERROR);
+}
+
+/*
+ * A page of a list: count counts every row, st selects the page and
+ * takes LIMIT and OFFSET as its last two parameters; both are bound
+ * otherwise.  As db_rows, and how many rows there are in all.
+ */
+int
+db_page(sqlite3_stmt *count, sqlite3_stmt *st, int64_t offset,
+    int64_t limit, const struct db_kind *k, void *out, size_t *n,
+    int64_t *total)
+{
+	void	*none = NULL;
+	int	 last = sqlite3_bind_parameter_count(st);
+
+	if ((*total = db_scalar(count)) == -1) {
+		sqlite3_reset(st);
+		memcpy(out, &none, sizeof(none));
+		*n = 0;
+		return (ST_ERROR);
+	}
+	sqlite3_bind_int64(st, last - 1, limit);
+	sqlite3_bind_int64(st, last, offset);
+	return (db_rows(st, k, out, n));
 }

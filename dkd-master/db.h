@@ -42,13 +42,31 @@ int	 db_changes(void);
 const char *db_text(sqlite3_stmt *, int);
 const char *db_ntext(sqlite3_stmt *, int);
 void	 db_bind(sqlite3_stmt *, int, const char *);
+void	 db_bind_all(sqlite3_stmt *, const char *const *, size_t);
 int	 db_found(int);
 int	 db_written(int);
+int	 db_changed(int);
+
+/*
+ * How storage files read rows into their structs: row fills one item
+ * from the current row (ST_OK or ST_ERROR); clear frees what an item
+ * holds, not the item (NULL: nothing to free).
+ */
+struct db_kind {
+	size_t		 size;
+	int		(*row)(sqlite3_stmt *, void *);
+	void		(*clear)(void *);
+};
+
+int	 db_one(sqlite3_stmt *, const struct db_kind *, void *);
+int	 db_rows(sqlite3_stmt *, const struct db_kind *, void *, size_t *);
+int	 db_page(sqlite3_stmt *, sqlite3_stmt *, int64_t, int64_t,
+	    const struct db_kind *, void *, size_t *, int64_t *);
 
 /* db_users.c, for the storage files that join users */
 struct user;
 int	 db_column_copy(sqlite3_stmt *, int, char *, size_t);
 int	 db_user_row(sqlite3_stmt *, int, struct user *);
-int	 db_user_step(sqlite3_stmt *, struct user *);
+extern const struct db_kind db_user_kind;
 
 #endif /* DKD_DB_H */

@@ -27,9 +27,11 @@
 /* API keys in the database: the SHA-256 of the token, and its prefix. */
 
 /* A key and its owner's email, as db_apikey_list selects them. */
-static void
-apikey_row(sqlite3_stmt *st, struct apikey *k)
+static int
+apikey_row(sqlite3_stmt *st, void *arg)
 {
+	struct apikey	*k = arg;
+
 	memset(k, 0, sizeof(*k));
 	strlcpy(k->id, db_text(st, 0), sizeof(k->id));
 	strlcpy(k->user_id, db_text(st, 1), sizeof(k->user_id));
@@ -39,7 +41,12 @@ apikey_row(sqlite3_stmt *st, struct apikey *k)
 	strlcpy(k->last_used_at, db_text(st, 5), sizeof(k->last_used_at));
 	strlcpy(k->created_at, db_text(st, 6), sizeof(k->created_at));
 	strlcpy(k->user_email, db_text(st, 7), sizeof(k->user_email));
+	return (ST_OK);
 }
+
+static const struct db_kind apikey_kind = {
+	sizeof(struct apikey), apikey_row, NULL
+};
 
 int
 db_apikey_insert(const struct apikey *k)
@@ -78,9 +85,6 @@ int
 db_apikey_list(const char *user_id, struct apikey **out, size_t *n)
 {
 	sqlite3_stmt	*st;
-	struct apikey	*rows;
-	size_t		 cap = 0;
-	int		 rc;
 
 	*out = NULL;
 	*n = 0;
@@ -91,27 +95,7 @@ db_apikey_list(const char *user_id, struct apikey **out, size_t *n)
 	    "ORDER BY k.created_at DESC, k.rowid DESC")) == NULL)
 		return (ST_ERROR);
 	db_bind(st, 1, user_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			if ((rows = reallocarray(*out, cap,
-			    sizeof(*rows))) == NULL) {
-				log_warn("%s", __func__);
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			*out = rows;
-		}
-		apikey_row(st, &(*out)[(*n)++]);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		free(*out);
-		*out = NULL;
-		*n = 0;
-		return (ST_ERROR);
-	}
-	return (ST_OK);
+	return (db_rows(st, &apikey_kind, out, n));
 }
 
 /* Key id, if user_id owns it (any owner's when user_id is NULL). */
@@ -125,9 +109,7 @@ db_apikey_delete(const char *id, const char *user_id)
 		return (ST_ERROR);
 	db_bind(st, 1, id);
 	db_bind(st, 2, user_id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_changed(db_step_done(st)));
 }
 
 /*

@@ -35,8 +35,10 @@
 	"created_at, updated_at"
 
 static int
-node_row(sqlite3_stmt *st, struct canvas_node *n)
+node_row(sqlite3_stmt *st, void *arg)
 {
+	struct canvas_node	*n = arg;
+
 	memset(n, 0, sizeof(*n));
 	strlcpy(n->id, db_text(st, 0), sizeof(n->id));
 	strlcpy(n->project_id, db_text(st, 1), sizeof(n->project_id));
@@ -63,6 +65,16 @@ node_row(sqlite3_stmt *st, struct canvas_node *n)
 	return (ST_OK);
 }
 
+static void
+node_clear(void *n)
+{
+	canvas_node_free(n);
+}
+
+static const struct db_kind node_kind = {
+	sizeof(struct canvas_node), node_row, node_clear
+};
+
 void
 canvas_node_free(struct canvas_node *n)
 {
@@ -80,19 +92,6 @@ canvas_nodes_free(struct canvas_node *rows, size_t n)
 	free(rows);
 }
 
-static int
-node_one(sqlite3_stmt *st, struct canvas_node *n)
-{
-	int	 rc, rv;
-
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		rv = node_row(st, n);
-	else
-		rv = db_found(rc);
-	sqlite3_reset(st);
-	return (rv);
-}
-
 /* Node id, whichever project it is in: the caller checks. */
 int
 db_node_get(const char *id, struct canvas_node *n)
@@ -103,7 +102,7 @@ db_node_get(const char *id, struct canvas_node *n)
 	    "id = ?")) == NULL)
 		return (ST_ERROR);
 	db_bind(st, 1, id);
-	return (node_one(st, n));
+	return (db_one(st, &node_kind, n));
 }
 
 int
@@ -115,17 +114,14 @@ db_node_of_service(const char *service_id, struct canvas_node *n)
 	    "service_id = ?")) == NULL)
 		return (ST_ERROR);
 	db_bind(st, 1, service_id);
-	return (node_one(st, n));
+	return (db_one(st, &node_kind, n));
 }
 
 /* The project's nodes: top-level ones first, then oldest first. */
 int
 db_node_list(const char *project_id, struct canvas_node **out, size_t *n)
 {
-	sqlite3_stmt		*st;
-	struct canvas_node	*rows = NULL, *r;
-	size_t			 cap = 0;
-	int			 rc;
+	sqlite3_stmt	*st;
 
 	*out = NULL;
 	*n = 0;
@@ -134,30 +130,7 @@ db_node_list(const char *project_id, struct canvas_node **out, size_t *n)
 	    "rowid")) == NULL)
 		return (ST_ERROR);
 	db_bind(st, 1, project_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			if ((r = reallocarray(rows, cap, sizeof(*r))) == NULL) {
-				log_warn("%s", __func__);
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			rows = r;
-		}
-		if (node_row(st, &rows[*n]) != ST_OK) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		(*n)++;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		canvas_nodes_free(rows, *n);
-		*n = 0;
-		return (ST_ERROR);
-	}
-	*out = rows;
-	return (ST_OK);
+	return (db_rows(st, &node_kind, out, n));
 }
 
 static void
@@ -215,9 +188,7 @@ db_node_move(const char *project_id, const char *id, double x, double y)
 	sqlite3_bind_double(st, 2, y);
 	db_bind(st, 3, id);
 	db_bind(st, 4, project_id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_changed(db_step_done(st)));
 }
 
 /* Its edges go too; its children move to the top level. */
@@ -229,9 +200,7 @@ db_node_delete(const char *id)
 	if ((st = db_prepare("DELETE FROM canvas_nodes WHERE id = ?")) == NULL)
 		return (ST_ERROR);
 	db_bind(st, 1, id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_changed(db_step_done(st)));
 }
 
 /* The nodes that stand for services staged for creation. */
@@ -255,7 +224,6 @@ db_node_link_service(const char *id, const char *service_id,
     const char *label, const char *data)
 {
 	sqlite3_stmt	*st;
-	int		 rc;
 
 	if ((st = db_prepare("UPDATE canvas_nodes SET service_id = ?, "
 	    "label = ?, data = ?, updated_at = datetime('now') WHERE "
@@ -265,9 +233,7 @@ db_node_link_service(const char *id, const char *service_id,
 	db_bind(st, 2, label);
 	db_bind(st, 3, data);
 	db_bind(st, 4, id);
-	if ((rc = db_written(db_step_done(st))) != ST_OK)
-		return (rc);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_changed(db_step_done(st)));
 }
 
 int
@@ -283,8 +249,10 @@ db_node_delete_service(const char *service_id)
 }
 
 static int
-edge_row(sqlite3_stmt *st, struct canvas_edge *e)
+edge_row(sqlite3_stmt *st, void *arg)
 {
+	struct canvas_edge	*e = arg;
+
 	memset(e, 0, sizeof(*e));
 	strlcpy(e->id, db_text(st, 0), sizeof(e->id));
 	strlcpy(e->project_id, db_text(st, 1), sizeof(e->project_id));
@@ -320,32 +288,33 @@ canvas_edges_free(struct canvas_edge *rows, size_t n)
 	free(rows);
 }
 
+static void
+edge_clear(void *e)
+{
+	canvas_edge_free(e);
+}
+
+static const struct db_kind edge_kind = {
+	sizeof(struct canvas_edge), edge_row, edge_clear
+};
+
 int
 db_edge_get(const char *id, struct canvas_edge *e)
 {
 	sqlite3_stmt	*st;
-	int		 rc, rv;
 
 	if ((st = db_prepare("SELECT " EDGE_COLS " FROM canvas_edges WHERE "
 	    "id = ?")) == NULL)
 		return (ST_ERROR);
 	db_bind(st, 1, id);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		rv = edge_row(st, e);
-	else
-		rv = db_found(rc);
-	sqlite3_reset(st);
-	return (rv);
+	return (db_one(st, &edge_kind, e));
 }
 
 /* The project's edges, oldest first. */
 int
 db_edge_list(const char *project_id, struct canvas_edge **out, size_t *n)
 {
-	sqlite3_stmt		*st;
-	struct canvas_edge	*rows = NULL, *r;
-	size_t			 cap = 0;
-	int			 rc;
+	sqlite3_stmt	*st;
 
 	*out = NULL;
 	*n = 0;
@@ -353,30 +322,7 @@ db_edge_list(const char *project_id, struct canvas_edge **out, size_t *n)
 	    "project_id = ? ORDER BY created_at, rowid")) == NULL)
 		return (ST_ERROR);
 	db_bind(st, 1, project_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			if ((r = reallocarray(rows, cap, sizeof(*r))) == NULL) {
-				log_warn("%s", __func__);
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			rows = r;
-		}
-		if (edge_row(st, &rows[*n]) != ST_OK) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		(*n)++;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		canvas_edges_free(rows, *n);
-		*n = 0;
-		return (ST_ERROR);
-	}
-	*out = rows;
-	return (ST_OK);
+	return (db_rows(st, &edge_kind, out, n));
 }
 
 /* Insert or update edge e (never its project); ST_EXISTS: a rule said no. */
@@ -408,9 +354,7 @@ db_edge_delete(const char *id)
 	if ((st = db_prepare("DELETE FROM canvas_edges WHERE id = ?")) == NULL)
 		return (ST_ERROR);
 	db_bind(st, 1, id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_changed(db_step_done(st)));
 }
 
 /* The env-ref edges the master drew from node source_id. */

@@ -60,9 +60,10 @@ column_blob(sqlite3_stmt *st, int i, struct blob *b)
 }
 
 static int
-deployment_row(sqlite3_stmt *st, struct deployment *d)
+deployment_row(sqlite3_stmt *st, void *arg)
 {
-	int	 err = 0;
+	struct deployment	*d = arg;
+	int			 err = 0;
 
 	memset(d, 0, sizeof(*d));
 	strlcpy(d->id, db_text(st, 0), sizeof(d->id));
@@ -112,6 +113,16 @@ deployments_free(struct deployment *d, size_t n)
 		deployment_free(&d[i]);
 	free(d);
 }
+
+static void
+deployment_clear(void *d)
+{
+	deployment_free(d);
+}
+
+static const struct db_kind deployment_kind = {
+	sizeof(struct deployment), deployment_row, deployment_clear
+};
 
 static void
 bind_blob(sqlite3_stmt *st, int i, const struct blob *b)
@@ -165,19 +176,13 @@ db_deployment_get(const char *service_id, const char *id,
     struct deployment *d)
 {
 	sqlite3_stmt	*st;
-	int		 rc, rv;
 
 	if ((st = db_prepare("SELECT " DEPLOYMENT_COLS " FROM deployments "
 	    "WHERE id = ? AND service_id = ?")) == NULL)
 		return (ST_ERROR);
 	db_bind(st, 1, id);
 	db_bind(st, 2, service_id);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		rv = deployment_row(st, d);
-	else
-		rv = db_found(rc);
-	sqlite3_reset(st);
-	return (rv);
+	return (db_one(st, &deployment_kind, d));
 }
 
 /* A page of the service's deployments, newest first. */
@@ -185,44 +190,20 @@ int
 db_deployment_list(const char *service_id, int64_t offset, int64_t limit,
     struct deployment **out, size_t *n, int64_t *total)
 {
-	sqlite3_stmt		*st;
-	struct deployment	*rows;
-	int			 rc, err = 0;
+	sqlite3_stmt	*count, *st;
 
 	*out = NULL;
 	*n = 0;
-	if ((st = db_prepare("SELECT count(*) FROM deployments WHERE "
-	    "service_id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, service_id);
-	if ((*total = db_scalar(st)) == -1)
-		return (ST_ERROR);
-	if ((st = db_prepare("SELECT " DEPLOYMENT_COLS " FROM deployments "
+	if ((count = db_prepare("SELECT count(*) FROM deployments WHERE "
+	    "service_id = ?")) == NULL ||
+	    (st = db_prepare("SELECT " DEPLOYMENT_COLS " FROM deployments "
 	    "WHERE service_id = ? ORDER BY created_at DESC, rowid DESC "
 	    "LIMIT ? OFFSET ?")) == NULL)
 		return (ST_ERROR);
-	if ((rows = calloc((size_t)limit, sizeof(*rows))) == NULL) {
-		log_warn("%s", __func__);
-		return (ST_ERROR);
-	}
+	db_bind(count, 1, service_id);
 	db_bind(st, 1, service_id);
-	sqlite3_bind_int64(st, 2, limit);
-	sqlite3_bind_int64(st, 3, offset);
-	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW &&
-	    *n < (size_t)limit) {
-		if (deployment_row(st, &rows[*n]) != ST_OK)
-			err = 1;
-		else
-			(*n)++;
-	}
-	sqlite3_reset(st);
-	if (err || (rc != SQLITE_DONE && rc != SQLITE_ROW)) {
-		deployments_free(rows, *n);
-		*n = 0;
-		return (ST_ERROR);
-	}
-	*out = rows;
-	return (ST_OK);
+	return (db_page(count, st, offset, limit, &deployment_kind, out, n,
+	    total));
 }
 
 /*
@@ -233,19 +214,13 @@ int
 db_deployment_latest_live(const char *service_id, struct deployment *d)
 {
 	sqlite3_stmt	*st;
-	int		 rc, rv;
 
 	if ((st = db_prepare("SELECT " DEPLOYMENT_COLS " FROM deployments "
 	    "WHERE service_id = ? AND status NOT IN ('cancelled', 'failed') "
 	    "ORDER BY created_at DESC, rowid DESC LIMIT 1")) == NULL)
 		return (ST_ERROR);
 	db_bind(st, 1, service_id);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		rv = deployment_row(st, d);
-	else
-		rv = db_found(rc);
-	sqlite3_reset(st);
-	return (rv);
+	return (db_one(st, &deployment_kind, d));
 }
 
 int
@@ -258,9 +233,7 @@ db_deployment_set_status(const char *id, const char *status)
 		return (ST_ERROR);
 	db_bind(st, 1, status);
 	db_bind(st, 2, id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_changed(db_step_done(st)));
 }
 
 /* Healthy again (a rollback): healthy_at stays if it was ever set. */
@@ -274,14 +247,14 @@ db_deployment_make_healthy(const char *id)
 	    "failure_reason = NULL WHERE id = ?")) == NULL)
 		return (ST_ERROR);
 	db_bind(st, 1, id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_changed(db_step_done(st)));
 }
 
-static void
-container_row(sqlite3_stmt *st, struct container *c)
+static int
+container_row(sqlite3_stmt *st, void *arg)
 {
+	struct container	*c = arg;
+
 	memset(c, 0, sizeof(*c));
 	strlcpy(c->id, db_text(st, 0), sizeof(c->id));
 	strlcpy(c->service_id, db_text(st, 1), sizeof(c->service_id));
@@ -289,7 +262,12 @@ container_row(sqlite3_stmt *st, struct container *c)
 	strlcpy(c->docker_id, db_text(st, 3), sizeof(c->docker_id));
 	strlcpy(c->status, db_text(st, 4), sizeof(c->status));
 	strlcpy(c->created_at, db_text(st, 5), sizeof(c->created_at));
+	return (ST_OK);
 }
+
+static const struct db_kind container_kind = {
+	sizeof(struct container), container_row, NULL
+};
 
 /*
  * A page of the service's containers, newest first, of deployment
@@ -300,44 +278,22 @@ db_container_list(const char *service_id, const char *deployment_id,
     const char *status, int64_t offset, int64_t limit, struct container **out,
     size_t *n, int64_t *total)
 {
-	sqlite3_stmt		*st;
-	struct container	*rows;
-	int			 rc;
+	const char	*v[] = { service_id, deployment_id, status };
+	sqlite3_stmt	*count, *st;
 
 	*out = NULL;
 	*n = 0;
-	if ((st = db_prepare("SELECT count(*) FROM containers WHERE "
+	if ((count = db_prepare("SELECT count(*) FROM containers WHERE "
 	    "service_id = ?1 AND (?2 = '' OR deployment_id = ?2) AND "
-	    "(?3 = '' OR status = ?3)")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, service_id);
-	db_bind(st, 2, deployment_id);
-	db_bind(st, 3, status);
-	if ((*total = db_scalar(st)) == -1)
-		return (ST_ERROR);
-	if ((st = db_prepare("SELECT id, service_id, deployment_id, "
+	    "(?3 = '' OR status = ?3)")) == NULL ||
+	    (st = db_prepare("SELECT id, service_id, deployment_id, "
 	    "docker_container_id, status, created_at FROM containers WHERE "
 	    "service_id = ?1 AND (?2 = '' OR deployment_id = ?2) AND "
 	    "(?3 = '' OR status = ?3) ORDER BY created_at DESC, rowid DESC "
 	    "LIMIT ?4 OFFSET ?5")) == NULL)
 		return (ST_ERROR);
-	if ((rows = calloc((size_t)limit, sizeof(*rows))) == NULL) {
-		log_warn("%s", __func__);
-		return (ST_ERROR);
-	}
-	db_bind(st, 1, service_id);
-	db_bind(st, 2, deployment_id);
-	db_bind(st, 3, status);
-	sqlite3_bind_int64(st, 4, limit);
-	sqlite3_bind_int64(st, 5, offset);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < (size_t)limit)
-		container_row(st, &rows[(*n)++]);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		free(rows);
-		*n = 0;
-		return (ST_ERROR);
-	}
-	*out = rows;
-	return (ST_OK);
+	db_bind_all(count, v, nitems(v));
+	db_bind_all(st, v, nitems(v));
+	return (db_page(count, st, offset, limit, &container_kind, out, n,
+	    total));
 }

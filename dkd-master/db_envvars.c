@@ -33,8 +33,10 @@
 	"updated_at"
 
 static int
-envvar_row(sqlite3_stmt *st, struct envvar *e)
+envvar_row(sqlite3_stmt *st, void *arg)
 {
+	struct envvar	*e = arg;
+
 	memset(e, 0, sizeof(*e));
 	strlcpy(e->id, db_text(st, 0), sizeof(e->id));
 	strlcpy(e->scope, db_text(st, 1), sizeof(e->scope));
@@ -69,41 +71,15 @@ envvars_free(struct envvar *rows, size_t n)
 	free(rows);
 }
 
-/* Every row a bound statement yields. */
-static int
-envvar_rows(sqlite3_stmt *st, struct envvar **out, size_t *n)
+static void
+envvar_clear_row(void *e)
 {
-	struct envvar	*rows = NULL, *r;
-	size_t		 cap = 0;
-	int		 rc;
-
-	*out = NULL;
-	*n = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			if ((r = reallocarray(rows, cap, sizeof(*r))) == NULL) {
-				log_warn("%s", __func__);
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			rows = r;
-		}
-		if (envvar_row(st, &rows[*n]) != ST_OK) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		(*n)++;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		envvars_free(rows, *n);
-		*n = 0;
-		return (ST_ERROR);
-	}
-	*out = rows;
-	return (ST_OK);
+	envvar_clear(e);
 }
+
+static const struct db_kind envvar_kind = {
+	sizeof(struct envvar), envvar_row, envvar_clear_row
+};
 
 /* The variables of one scope, by key. */
 int
@@ -117,7 +93,7 @@ db_envvar_list(const char *scope, const char *scope_id, struct envvar **out,
 		return (ST_ERROR);
 	db_bind(st, 1, scope);
 	db_bind(st, 2, scope_id);
-	return (envvar_rows(st, out, n));
+	return (db_rows(st, &envvar_kind, out, n));
 }
 
 /* Every variable of a project: its own, its groups' and its services'. */
@@ -134,25 +110,19 @@ db_envvar_project(const char *project_id, struct envvar **out, size_t *n)
 	    "ORDER BY scope, scope_id, key")) == NULL)
 		return (ST_ERROR);
 	db_bind(st, 1, project_id);
-	return (envvar_rows(st, out, n));
+	return (db_rows(st, &envvar_kind, out, n));
 }
 
 int
 db_envvar_get(const char *id, struct envvar *e)
 {
 	sqlite3_stmt	*st;
-	int		 rc, rv;
 
 	if ((st = db_prepare("SELECT " ENVVAR_COLS " FROM env_vars WHERE "
 	    "id = ?")) == NULL)
 		return (ST_ERROR);
 	db_bind(st, 1, id);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		rv = envvar_row(st, e);
-	else
-		rv = db_found(rc);
-	sqlite3_reset(st);
-	return (rv);
+	return (db_one(st, &envvar_kind, e));
 }
 
 int
@@ -160,7 +130,6 @@ db_envvar_find(const char *scope, const char *scope_id, const char *key,
     struct envvar *e)
 {
 	sqlite3_stmt	*st;
-	int		 rc, rv;
 
 	if ((st = db_prepare("SELECT " ENVVAR_COLS " FROM env_vars WHERE "
 	    "scope = ? AND scope_id = ? AND key = ?")) == NULL)
@@ -168,12 +137,7 @@ db_envvar_find(const char *scope, const char *scope_id, const char *key,
 	db_bind(st, 1, scope);
 	db_bind(st, 2, scope_id);
 	db_bind(st, 3, key);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		rv = envvar_row(st, e);
-	else
-		rv = db_found(rc);
-	sqlite3_reset(st);
-	return (rv);
+	return (db_one(st, &envvar_kind, e));
 }
 
 /* ST_EXISTS when the scope has that key already. */
@@ -203,9 +167,7 @@ db_envvar_set_value(const char *id, const char *value)
 		return (ST_ERROR);
 	db_bind(st, 1, value);
 	db_bind(st, 2, id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_changed(db_step_done(st)));
 }
 
 int
@@ -216,7 +178,5 @@ db_envvar_delete(const char *id)
 	if ((st = db_prepare("DELETE FROM env_vars WHERE id = ?")) == NULL)
 		return (ST_ERROR);
 	db_bind(st, 1, id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_changed(db_step_done(st)));
 }

@@ -34,8 +34,9 @@
 	"created_at"
 
 static int
-pending_row(sqlite3_stmt *st, struct pending *p)
+pending_row(sqlite3_stmt *st, void *arg)
 {
+	struct pending	*p = arg;
 	const void	*b;
 	int		 len;
 
@@ -71,14 +72,21 @@ pendings_free(struct pending *rows, size_t n)
 	free(rows);
 }
 
+static void
+pending_clear(void *p)
+{
+	pending_free(p);
+}
+
+static const struct db_kind pending_kind = {
+	sizeof(struct pending), pending_row, pending_clear
+};
+
 /* The project's log, oldest first. */
 int
 db_pending_list(const char *project_id, struct pending **out, size_t *n)
 {
 	sqlite3_stmt	*st;
-	struct pending	*rows = NULL, *r;
-	size_t		 cap = 0;
-	int		 rc;
 
 	*out = NULL;
 	*n = 0;
@@ -86,30 +94,7 @@ db_pending_list(const char *project_id, struct pending **out, size_t *n)
 	    "WHERE project_id = ? ORDER BY seq")) == NULL)
 		return (ST_ERROR);
 	db_bind(st, 1, project_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			if ((r = reallocarray(rows, cap, sizeof(*r))) == NULL) {
-				log_warn("%s", __func__);
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			rows = r;
-		}
-		if (pending_row(st, &rows[*n]) != ST_OK) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		(*n)++;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		pendings_free(rows, *n);
-		*n = 0;
-		return (ST_ERROR);
-	}
-	*out = rows;
-	return (ST_OK);
+	return (db_rows(st, &pending_kind, out, n));
 }
 
 /* Entry id of project_id's log; ST_NONE when it is not one. */
@@ -117,19 +102,13 @@ int
 db_pending_get(const char *project_id, const char *id, struct pending *p)
 {
 	sqlite3_stmt	*st;
-	int		 rc, rv;
 
 	if ((st = db_prepare("SELECT " PENDING_COLS " FROM pending_changes "
 	    "WHERE id = ? AND project_id = ?")) == NULL)
 		return (ST_ERROR);
 	db_bind(st, 1, id);
 	db_bind(st, 2, project_id);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		rv = pending_row(st, p);
-	else
-		rv = db_found(rc);
-	sqlite3_reset(st);
-	return (rv);
+	return (db_one(st, &pending_kind, p));
 }
 
 /*
@@ -180,9 +159,7 @@ db_pending_delete(const char *id)
 	    NULL)
 		return (ST_ERROR);
 	db_bind(st, 1, id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_changed(db_step_done(st)));
 }
 
 /* The whole log of the project. */

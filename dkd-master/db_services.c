@@ -30,9 +30,11 @@
 	"d.id, d.image, d.replicas, d.created_at FROM services s " \
 	"LEFT JOIN deployments d ON d.id = s.active_deployment_id "
 
-static void
-service_row(sqlite3_stmt *st, struct service *s)
+static int
+service_row(sqlite3_stmt *st, void *arg)
 {
+	struct service	*s = arg;
+
 	memset(s, 0, sizeof(*s));
 	strlcpy(s->id, db_text(st, 0), sizeof(s->id));
 	strlcpy(s->project_id, db_text(st, 1), sizeof(s->project_id));
@@ -50,39 +52,50 @@ service_row(sqlite3_stmt *st, struct service *s)
 		strlcpy(s->active_created_at, db_text(st, 11),
 		    sizeof(s->active_created_at));
 	}
+	return (ST_OK);
 }
+
+static const struct db_kind service_kind = {
+	sizeof(struct service), service_row, NULL
+};
+
+static int
+service_ref_row(sqlite3_stmt *st, void *arg)
+{
+	struct service_ref	*r = arg;
+
+	strlcpy(r->id, db_text(st, 0), sizeof(r->id));
+	strlcpy(r->name, db_text(st, 1), sizeof(r->name));
+	return (ST_OK);
+}
+
+static const struct db_kind service_ref_kind = {
+	sizeof(struct service_ref), service_ref_row, NULL
+};
 
 /* Service id of project project_id: ST_NONE when it is not there. */
 int
 db_service_get(const char *project_id, const char *id, struct service *s)
 {
 	sqlite3_stmt	*st;
-	int		 rc;
 
 	if ((st = db_prepare(SERVICE_SELECT "WHERE s.id = ? AND "
 	    "s.project_id = ?")) == NULL)
 		return (ST_ERROR);
 	db_bind(st, 1, id);
 	db_bind(st, 2, project_id);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		service_row(st, s);
-	sqlite3_reset(st);
-	return (db_found(rc));
+	return (db_one(st, &service_kind, s));
 }
 
 int
 db_service_by_id(const char *id, struct service *s)
 {
 	sqlite3_stmt	*st;
-	int		 rc;
 
 	if ((st = db_prepare(SERVICE_SELECT "WHERE s.id = ?")) == NULL)
 		return (ST_ERROR);
 	db_bind(st, 1, id);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		service_row(st, s);
-	sqlite3_reset(st);
-	return (db_found(rc));
+	return (db_one(st, &service_kind, s));
 }
 
 /* ST_EXISTS when the project has a service of that name. */
@@ -114,56 +127,31 @@ db_service_list(const char *project_id, const char *name, const char *status,
     int64_t offset, int64_t limit, struct service **out, size_t *n,
     int64_t *total)
 {
-	sqlite3_stmt	*st;
-	struct service	*rows;
-	int		 rc;
+	const char	*v[] = { project_id, name, status };
+	sqlite3_stmt	*count, *st;
 
 	*out = NULL;
 	*n = 0;
-	if ((st = db_prepare("SELECT count(*) FROM services WHERE "
+	if ((count = db_prepare("SELECT count(*) FROM services WHERE "
 	    "project_id = ?1 AND (?2 = '' OR instr(lower(name), lower(?2)) "
-	    "> 0) AND (?3 = '' OR status = ?3)")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, project_id);
-	db_bind(st, 2, name);
-	db_bind(st, 3, status);
-	if ((*total = db_scalar(st)) == -1)
-		return (ST_ERROR);
-	if ((st = db_prepare(SERVICE_SELECT "WHERE s.project_id = ?1 AND "
+	    "> 0) AND (?3 = '' OR status = ?3)")) == NULL ||
+	    (st = db_prepare(SERVICE_SELECT "WHERE s.project_id = ?1 AND "
 	    "(?2 = '' OR instr(lower(s.name), lower(?2)) > 0) AND "
 	    "(?3 = '' OR s.status = ?3) "
 	    "ORDER BY s.created_at DESC, s.rowid DESC LIMIT ?4 OFFSET ?5")) ==
 	    NULL)
 		return (ST_ERROR);
-	if ((rows = calloc((size_t)limit, sizeof(*rows))) == NULL) {
-		log_warn("%s", __func__);
-		return (ST_ERROR);
-	}
-	db_bind(st, 1, project_id);
-	db_bind(st, 2, name);
-	db_bind(st, 3, status);
-	sqlite3_bind_int64(st, 4, limit);
-	sqlite3_bind_int64(st, 5, offset);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < (size_t)limit)
-		service_row(st, &rows[(*n)++]);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		free(rows);
-		*n = 0;
-		return (ST_ERROR);
-	}
-	*out = rows;
-	return (ST_OK);
+	db_bind_all(count, v, nitems(v));
+	db_bind_all(st, v, nitems(v));
+	return (db_page(count, st, offset, limit, &service_kind, out, n,
+	    total));
 }
 
 /* Every service of the project: id and name, oldest first. */
 int
 db_service_refs(const char *project_id, struct service_ref **out, size_t *n)
 {
-	sqlite3_stmt		*st;
-	struct service_ref	*rows = NULL, *r;
-	size_t			 cap = 0;
-	int			 rc;
+	sqlite3_stmt	*st;
 
 	*out = NULL;
 	*n = 0;
@@ -171,28 +159,7 @@ db_service_refs(const char *project_id, struct service_ref **out, size_t *n)
 	    "project_id = ? ORDER BY created_at, rowid")) == NULL)
 		return (ST_ERROR);
 	db_bind(st, 1, project_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			if ((r = reallocarray(rows, cap, sizeof(*r))) == NULL) {
-				log_warn("%s", __func__);
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			rows = r;
-		}
-		r = &rows[(*n)++];
-		strlcpy(r->id, db_text(st, 0), sizeof(r->id));
-		strlcpy(r->name, db_text(st, 1), sizeof(r->name));
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		free(rows);
-		*n = 0;
-		return (ST_ERROR);
-	}
-	*out = rows;
-	return (ST_OK);
+	return (db_rows(st, &service_ref_kind, out, n));
 }
 
 /* ST_EXISTS when the name is taken in the project. */
@@ -200,16 +167,13 @@ int
 db_service_rename(const char *id, const char *name)
 {
 	sqlite3_stmt	*st;
-	int		 rc;
 
 	if ((st = db_prepare("UPDATE services SET name = ?, updated_at = "
 	    "datetime('now') WHERE id = ?")) == NULL)
 		return (ST_ERROR);
 	db_bind(st, 1, name);
 	db_bind(st, 2, id);
-	if ((rc = db_written(db_step_done(st))) != ST_OK)
-		return (rc);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_changed(db_step_done(st)));
 }
 
 /* An empty icon clears it. */
@@ -223,9 +187,7 @@ db_service_set_icon(const char *id, const char *icon)
 		return (ST_ERROR);
 	db_bind(st, 1, icon[0] != '\0' ? icon : NULL);
 	db_bind(st, 2, id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_changed(db_step_done(st)));
 }
 
 int
@@ -238,9 +200,7 @@ db_service_set_status(const char *id, const char *status)
 		return (ST_ERROR);
 	db_bind(st, 1, status);
 	db_bind(st, 2, id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_changed(db_step_done(st)));
 }
 
 /* The active deployment, and the status that goes with the change. */
@@ -256,9 +216,7 @@ db_service_set_active(const char *id, const char *deployment_id,
 	db_bind(st, 1, deployment_id);
 	db_bind(st, 2, status);
 	db_bind(st, 3, id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_changed(db_step_done(st)));
 }
 
 /* Deployments, containers and service env vars go with it. */
@@ -270,9 +228,7 @@ db_service_delete(const char *id)
 	if ((st = db_prepare("DELETE FROM services WHERE id = ?")) == NULL)
 		return (ST_ERROR);
 	db_bind(st, 1, id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_changed(db_step_done(st)));
 }
 
 /* Has the service ever been deployed (a deployment not cancelled)? */

@@ -61,7 +61,7 @@ db_session_user(const char *access_hash, const char *now, struct user *u)
 		return (ST_ERROR);
 	db_bind(st, 1, access_hash);
 	db_bind(st, 2, now);
-	return (db_user_step(st, u));
+	return (db_one(st, &db_user_kind, u));
 }
 
 /*

@@ -61,18 +61,16 @@ db_user_row(sqlite3_stmt *st, int c, struct user *u)
 	return (0);
 }
 
-/* The one user a bound statement selects, as db_user_row reads it. */
-int
-db_user_step(sqlite3_stmt *st, struct user *u)
+static int
+user_row(sqlite3_stmt *st, void *u)
 {
-	int	 rc;
-
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW &&
-	    db_user_row(st, 0, u) == -1)
-		rc = SQLITE_CORRUPT;
-	sqlite3_reset(st);
-	return (db_found(rc));
+	return (db_user_row(st, 0, u) == 0 ? ST_OK : ST_ERROR);
 }
+
+/* Users from the first six columns on, as db_user_row reads them. */
+const struct db_kind db_user_kind = {
+	sizeof(struct user), user_row, NULL
+};
 
 int
 db_user_get(const char *id, struct user *u)
@@ -83,7 +81,7 @@ db_user_get(const char *id, struct user *u)
 	    == NULL)
 		return (ST_ERROR);
 	db_bind(st, 1, id);
-	return (db_user_step(st, u));
+	return (db_one(st, &db_user_kind, u));
 }
 
 /* As db_user_get; hash (may be NULL) gets the password hash. */
@@ -158,7 +156,6 @@ db_user_update(const char *id, const struct user_change *c)
 {
 	sqlite3_stmt	*st;
 	char		 now[DBTIME_LEN + 1];
-	int		 rc;
 
 	dbtime(time(NULL), now);
 	if ((st = db_prepare("UPDATE users SET email = coalesce(?, email), "
@@ -172,9 +169,7 @@ db_user_update(const char *id, const struct user_change *c)
 	db_bind(st, 4, c->role);
 	db_bind(st, 5, now);
 	db_bind(st, 6, id);
-	if ((rc = db_written(db_step_done(st))) != ST_OK)
-		return (rc);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_changed(db_step_done(st)));
 }
 
 /*
@@ -185,46 +180,23 @@ int
 db_user_list(const char *email, const char *role, int64_t offset,
     int64_t limit, struct user **out, size_t *n, int64_t *total)
 {
-	sqlite3_stmt	*st;
-	struct user	*rows;
-	int		 rc;
+	const char	*v[] = { email, role };
+	sqlite3_stmt	*count, *st;
 
 	*out = NULL;
 	*n = 0;
-	if ((st = db_prepare("SELECT count(*) FROM users WHERE "
+	if ((count = db_prepare("SELECT count(*) FROM users WHERE "
 	    "instr(lower(email), lower(?1)) > 0 AND (?2 = '' OR role = ?2)"))
-	    == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, email);
-	db_bind(st, 2, role);
-	if ((*total = db_scalar(st)) == -1)
-		return (ST_ERROR);
-	if ((st = db_prepare("SELECT " USER_COLS " FROM users WHERE "
+	    == NULL ||
+	    (st = db_prepare("SELECT " USER_COLS " FROM users WHERE "
 	    "instr(lower(email), lower(?1)) > 0 AND (?2 = '' OR role = ?2) "
 	    "ORDER BY created_at DESC, rowid DESC LIMIT ?3 OFFSET ?4")) ==
 	    NULL)
 		return (ST_ERROR);
-	if ((rows = calloc((size_t)limit, sizeof(*rows))) == NULL) {
-		log_warn("%s", __func__);
-		return (ST_ERROR);
-	}
-	db_bind(st, 1, email);
-	db_bind(st, 2, role);
-	sqlite3_bind_int64(st, 3, limit);
-	sqlite3_bind_int64(st, 4, offset);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < (size_t)limit)
-		if (db_user_row(st, 0, &rows[(*n)++]) == -1) {
-			rc = SQLITE_CORRUPT;
-			break;
-		}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		free(rows);
-		*n = 0;
-		return (ST_ERROR);
-	}
-	*out = rows;
-	return (ST_OK);
+	db_bind_all(count, v, nitems(v));
+	db_bind_all(st, v, nitems(v));
+	return (db_page(count, st, offset, limit, &db_user_kind, out, n,
+	    total));
 }
 
 int
@@ -235,7 +207,5 @@ db_user_delete(const char *id)
 	if ((st = db_prepare("DELETE FROM users WHERE id = ?")) == NULL)
 		return (ST_ERROR);
 	db_bind(st, 1, id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_changed(db_step_done(st)));
 }
