@@ -62,6 +62,8 @@ static int	session_create(const char *, struct session *,
 		    char [TOKEN_LEN + 1], char [TOKEN_LEN + 1]);
 static void	tree_tokens(struct wbuf *, const char *, const char *,
 		    const char *);
+static void	reply_tokens(struct request *, int, const struct session *,
+		    char [TOKEN_LEN + 1], char [TOKEN_LEN + 1]);
 static void	dummy_hashed(int, const char *, void *);
 static void	password_check(struct request *, const char *, const char *,
 		    int, const char *, hasher_cb);
@@ -234,6 +236,29 @@ tree_tokens(struct wbuf *w, const char *access, const char *refresh,
 	tree_kv_str(w, "refresh_token", refresh);
 	tree_time(w, "expires_at", expires);
 	tree_end(w);
+}
+
+/*
+ * The answer to a login or a refresh, by the outcome rc of storing the
+ * session s: its tokens, 401 for a refresh token used already (ST_NONE)
+ * or 500.  The plaintext tokens are wiped either way.
+ */
+static void
+reply_tokens(struct request *req, int rc, const struct session *s,
+    char access[TOKEN_LEN + 1], char refresh[TOKEN_LEN + 1])
+{
+	struct wbuf	 w;
+
+	if (rc == ST_OK) {
+		tree_new(&w);
+		tree_tokens(&w, access, refresh, s->expires_at);
+		reply_tree(req, 200, &w);
+	} else if (rc == ST_NONE)
+		reply_error(req, 401, "Invalid refresh token.");
+	else
+		reply_internal(req);
+	explicit_bzero(access, TOKEN_LEN + 1);
+	explicit_bzero(refresh, TOKEN_LEN + 1);
 }
 
 /* GET /api/auth/register */
@@ -419,8 +444,8 @@ login_verified(int result, const char *unused, void *arg)
 	struct request	*req = l->req;
 	struct op_args	*a = &req->args;
 	struct session	 s;
-	struct wbuf	 w;
 	char		 access[TOKEN_LEN + 1], refresh[TOKEN_LEN + 1];
+	int		 rc;
 
 	if (result != 0 || !l->known) {
 		free(l);
@@ -428,18 +453,9 @@ login_verified(int result, const char *unused, void *arg)
 		return;
 	}
 	throttle_success(a->str[LOGIN_EMAIL], req->client, l->when);
-	if (session_create(l->user.id, &s, access, refresh) != ST_OK) {
-		free(l);
-		reply_internal(req);
-		goto done;
-	}
+	rc = session_create(l->user.id, &s, access, refresh);
 	free(l);
-	tree_new(&w);
-	tree_tokens(&w, access, refresh, s.expires_at);
-	reply_tree(req, 200, &w);
-done:
-	explicit_bzero(access, sizeof(access));
-	explicit_bzero(refresh, sizeof(refresh));
+	reply_tokens(req, rc, &s, access, refresh);
 }
 
 /*
@@ -452,7 +468,6 @@ op_refresh(struct request *req)
 {
 	struct op_args	*a = &req->args;
 	struct session	 s;
-	struct wbuf	 w;
 	char		 now[DBTIME_LEN + 1], access[TOKEN_LEN + 1];
 	char		 refresh[TOKEN_LEN + 1];
 	const char	*gone = NULL;
@@ -489,19 +504,8 @@ op_refresh(struct request *req)
 		return;
 	}
 	session_tokens(&s, t, access, refresh);
-	if ((rc = db_session_rotate(&s, a->str[REFRESH_TOKEN])) != ST_OK) {
-		if (rc == ST_NONE)
-			reply_error(req, 401, "Invalid refresh token.");
-		else
-			reply_internal(req);
-		goto done;
-	}
-	tree_new(&w);
-	tree_tokens(&w, access, refresh, s.expires_at);
-	reply_tree(req, 200, &w);
-done:
-	explicit_bzero(access, sizeof(access));
-	explicit_bzero(refresh, sizeof(refresh));
+	reply_tokens(req, db_session_rotate(&s, a->str[REFRESH_TOKEN]), &s,
+	    access, refresh);
 }
 
 /* POST /api/auth/logout: every session of the caller ends. */

@@ -277,6 +277,8 @@ int	 pending_stage_tx(struct request *, struct pending *,
 	    struct fault *);
 int	 pending_stage(struct request *, struct pending *, struct fault *);
 void	 reply_staged(struct request *, struct pending *, int);
+void	 stage_reply(struct request *, const char *, const char *,
+	    const char *, const char *, struct wbuf *, int);
 int	 pending_coalesce_reparent(struct request *, const char *,
 	    const char *, const char *, const char *, struct idlist *,
 	    struct pending *, int *, struct fault *);

@@ -250,7 +250,6 @@ op_project_update(struct request *req)
 	struct op_args	*a = &req->args;
 	struct project	 proj;
 	struct verrors	 ve = { 0 };
-	struct pending	 p;
 	struct wbuf	 w;
 
 	if (project_or_reply(req, a->str[PROJECT_UPDATE_ID], &proj) == -1)
@@ -267,10 +266,6 @@ op_project_update(struct request *req)
 	if (a->present[PROJECT_UPDATE_NAME])
 		tree_kv_str(&w, "name", a->str[PROJECT_UPDATE_NAME]);
 	tree_end(&w);
-	if (pending_init(&p, proj.id, "project.update", "project", &w) == -1) {
-		reply_internal(req);
-		return;
-	}
-	strlcpy(p.target_id, proj.id, sizeof(p.target_id));
-	reply_staged(req, &p, 200);
+	stage_reply(req, proj.id, "project.update", "project", proj.id, &w,
+	    200);
 }

@@ -184,7 +184,6 @@ op_service_update(struct request *req)
 	struct project	 proj;
 	struct service	 s;
 	struct verrors	 ve = { 0 };
-	struct pending	 p;
 	struct wbuf	 w;
 	const char	*msg;
 
@@ -210,12 +209,7 @@ op_service_update(struct request *req)
 	if (a->present[SERVICE_UPDATE_ICON_URL])
 		tree_kv_str(&w, "icon_url", a->str[SERVICE_UPDATE_ICON_URL]);
 	tree_end(&w);
-	if (pending_init(&p, proj.id, "service.update", "service", &w) == -1) {
-		reply_internal(req);
-		return;
-	}
-	strlcpy(p.target_id, s.id, sizeof(p.target_id));
-	reply_staged(req, &p, 200);
+	stage_reply(req, proj.id, "service.update", "service", s.id, &w, 200);
 }
 
 /*
@@ -248,10 +242,5 @@ op_service_delete(struct request *req)
 	tree_new(&w);
 	tree_map(&w);
 	tree_end(&w);
-	if (pending_init(&p, proj.id, "service.delete", "service", &w) == -1) {
-		reply_internal(req);
-		return;
-	}
-	strlcpy(p.target_id, s.id, sizeof(p.target_id));
-	reply_staged(req, &p, 200);
+	stage_reply(req, proj.id, "service.delete", "service", s.id, &w, 200);
 }
