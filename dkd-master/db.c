@@ -392,7 +392,7 @@ db_changed(int rc)
 }
 
 /* The row a bound statement selects, into item: ST_OK, ST_NONE or ST_ERROR. */
-int
+static int
 db_one(sqlite3_stmt *st, const struct db_kind *k, void *item)
 {
 	int	 rc, rv;
@@ -405,11 +405,22 @@ db_one(sqlite3_stmt *st, const struct db_kind *k, void *item)
 	return (rv);
 }
 
+/* sql with its text parameters bound; NULL if it does not prepare. */
+static sqlite3_stmt *
+db_prepare_args(const char *sql, const char *const *v, size_t n)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare(sql)) != NULL)
+		db_bind_all(st, v, n);
+	return (st);
+}
+
 /*
  * Every row a bound statement selects, into a new array at out (a
  * pointer to the caller's array pointer) and its length into *n.
  */
-int
+static int
 db_rows(sqlite3_stmt *st, const struct db_kind *k, void *out, size_t *n)
 {
 	uint8_t	*rows = NULL, *r;
@@ -445,26 +456,89 @@ db_rows(sqlite3_stmt *st, const struct db_kind *k, void *out, size_t *n)
 	return (rc == SQLITE_DONE ? ST_OK : ST_ERROR);
 }
 
-/*
- * A page of a list: count counts every row, st selects the page and
- * takes LIMIT and OFFSET as its last two parameters; both are bound
- * otherwise.  As db_rows, and how many rows there are in all.
- */
+/* The one row sql selects, into item. */
 int
-db_page(sqlite3_stmt *count, sqlite3_stmt *st, int64_t offset,
-    int64_t limit, const struct db_kind *k, void *out, size_t *n,
-    int64_t *total)
+db_get(const char *sql, const char *const *v, size_t n,
+    const struct db_kind *k, void *item)
 {
-	void	*none = NULL;
-	int	 last = sqlite3_bind_parameter_count(st);
+	sqlite3_stmt	*st;
 
-	if ((*total = db_scalar(count)) == -1) {
-		sqlite3_reset(st);
+	if ((st = db_prepare_args(sql, v, n)) == NULL)
+		return (ST_ERROR);
+	return (db_one(st, k, item));
+}
+
+/* Every row sql selects, as db_rows. */
+int
+db_list(const char *sql, const char *const *v, size_t n,
+    const struct db_kind *k, void *out, size_t *nout)
+{
+	sqlite3_stmt	*st;
+	void		*none = NULL;
+
+	if ((st = db_prepare_args(sql, v, n)) == NULL) {
 		memcpy(out, &none, sizeof(none));
-		*n = 0;
+		*nout = 0;
 		return (ST_ERROR);
 	}
-	sqlite3_bind_int64(st, last - 1, limit);
-	sqlite3_bind_int64(st, last, offset);
-	return (db_rows(st, k, out, n));
+	return (db_rows(st, k, out, nout));
+}
+
+/*
+ * A page of a list: count_sql counts every row, sql selects the page
+ * and has LIMIT and OFFSET as two more parameters after v's.  As
+ * db_list, and how many rows there are in all.
+ */
+int
+db_page(const char *count_sql, const char *sql, const char *const *v,
+    size_t n, int64_t offset, int64_t limit, const struct db_kind *k,
+    void *out, size_t *nout, int64_t *total)
+{
+	sqlite3_stmt	*st;
+	void		*none = NULL;
+
+	memcpy(out, &none, sizeof(none));
+	*nout = 0;
+	if (db_count(count_sql, v, n, total) != ST_OK ||
+	    (st = db_prepare_args(sql, v, n)) == NULL)
+		return (ST_ERROR);
+	sqlite3_bind_int64(st, (int)n + 1, limit);
+	sqlite3_bind_int64(st, (int)n + 2, offset);
+	return (db_rows(st, k, out, nout));
+}
+
+/* The one integer sql yields (a count). */
+int
+db_count(const char *sql, const char *const *v, size_t n, int64_t *count)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare_args(sql, v, n)) == NULL)
+		return (ST_ERROR);
+	return ((*count = db_scalar(st)) == -1 ? ST_ERROR : ST_OK);
+}
+
+/*
+ * A write that must touch a row (an INSERT, or an UPDATE or DELETE of
+ * a row that must be there), as db_changed.
+ */
+int
+db_write(const char *sql, const char *const *v, size_t n)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare_args(sql, v, n)) == NULL)
+		return (ST_ERROR);
+	return (db_changed(db_step_done(st)));
+}
+
+/* A write that may touch no row at all: ST_OK or ST_ERROR. */
+int
+db_run(const char *sql, const char *const *v, size_t n)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare_args(sql, v, n)) == NULL)
+		return (ST_ERROR);
+	return (db_step_done(st) == SQLITE_DONE ? ST_OK : ST_ERROR);
 }

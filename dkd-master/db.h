@@ -22,6 +22,8 @@
 
 #include <sqlite3.h>
 
+#include "compat.h"
+
 struct db_migration {
 	const char	*name;
 	const char	*sql;
@@ -58,10 +60,24 @@ struct db_kind {
 	void		(*clear)(void *);
 };
 
-int	 db_one(sqlite3_stmt *, const struct db_kind *, void *);
-int	 db_rows(sqlite3_stmt *, const struct db_kind *, void *, size_t *);
-int	 db_page(sqlite3_stmt *, sqlite3_stmt *, int64_t, int64_t,
-	    const struct db_kind *, void *, size_t *, int64_t *);
+/*
+ * Statements whose parameters are all text: sql is a string constant
+ * (see db_prepare), DB_ARGS(a, b, ...) gives ?1, ?2, ...; NULL binds
+ * NULL.
+ */
+#define DB_ARGS(...)	(const char *const []){ __VA_ARGS__ },		\
+			nitems(((const char *const []){ __VA_ARGS__ }))
+
+int	 db_get(const char *, const char *const *, size_t,
+	    const struct db_kind *, void *);
+int	 db_list(const char *, const char *const *, size_t,
+	    const struct db_kind *, void *, size_t *);
+int	 db_page(const char *, const char *, const char *const *, size_t,
+	    int64_t, int64_t, const struct db_kind *, void *, size_t *,
+	    int64_t *);
+int	 db_count(const char *, const char *const *, size_t, int64_t *);
+int	 db_write(const char *, const char *const *, size_t);
+int	 db_run(const char *, const char *const *, size_t);
 
 /* db_users.c, for the storage files that join users */
 struct user;

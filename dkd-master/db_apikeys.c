@@ -51,65 +51,39 @@ static const struct db_kind apikey_kind = {
 int
 db_apikey_insert(const struct apikey *k)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("INSERT INTO api_keys (id, user_id, "
-	    "description, prefix, token_hash, expires_at, created_at) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?)")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, k->id);
-	db_bind(st, 2, k->user_id);
-	db_bind(st, 3, k->description);
-	db_bind(st, 4, k->prefix);
-	db_bind(st, 5, k->token_hash);
-	db_bind(st, 6, k->expires_at[0] != '\0' ? k->expires_at : NULL);
-	db_bind(st, 7, k->created_at);
-	return (db_written(db_step_done(st)));
+	return (db_write("INSERT INTO api_keys (id, user_id, description, "
+	    "prefix, token_hash, expires_at, created_at) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?)", DB_ARGS(k->id, k->user_id,
+	    k->description, k->prefix, k->token_hash,
+	    k->expires_at[0] != '\0' ? k->expires_at : NULL, k->created_at)));
 }
 
 /* How many keys user_id has, expired ones too. */
 int
 db_apikey_count(const char *user_id, int64_t *n)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("SELECT count(*) FROM api_keys WHERE "
-	    "user_id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, user_id);
-	return ((*n = db_scalar(st)) == -1 ? ST_ERROR : ST_OK);
+	return (db_count("SELECT count(*) FROM api_keys WHERE user_id = ?",
+	    DB_ARGS(user_id), n));
 }
 
 /* The keys of user_id ("" for every user's), newest first. */
 int
 db_apikey_list(const char *user_id, struct apikey **out, size_t *n)
 {
-	sqlite3_stmt	*st;
-
-	*out = NULL;
-	*n = 0;
-	if ((st = db_prepare("SELECT k.id, k.user_id, k.description, "
-	    "k.prefix, k.expires_at, k.last_used_at, k.created_at, u.email "
+	return (db_list("SELECT k.id, k.user_id, k.description, k.prefix, "
+	    "k.expires_at, k.last_used_at, k.created_at, u.email "
 	    "FROM api_keys k JOIN users u ON u.id = k.user_id "
 	    "WHERE ?1 = '' OR k.user_id = ?1 "
-	    "ORDER BY k.created_at DESC, k.rowid DESC")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, user_id);
-	return (db_rows(st, &apikey_kind, out, n));
+	    "ORDER BY k.created_at DESC, k.rowid DESC", DB_ARGS(user_id),
+	    &apikey_kind, out, n));
 }
 
 /* Key id, if user_id owns it (any owner's when user_id is NULL). */
 int
 db_apikey_delete(const char *id, const char *user_id)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("DELETE FROM api_keys WHERE id = ?1 AND "
-	    "(?2 IS NULL OR user_id = ?2)")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	db_bind(st, 2, user_id);
-	return (db_changed(db_step_done(st)));
+	return (db_write("DELETE FROM api_keys WHERE id = ?1 AND "
+	    "(?2 IS NULL OR user_id = ?2)", DB_ARGS(id, user_id)));
 }
 
 /*
@@ -146,12 +120,6 @@ db_apikey_user(const char *token_hash, const char *now, struct user *u,
 void
 db_apikey_touch(const char *id, const char *now)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("UPDATE api_keys SET last_used_at = ? "
-	    "WHERE id = ?")) == NULL)
-		return;
-	db_bind(st, 1, now);
-	db_bind(st, 2, id);
-	(void)db_step_done(st);
+	(void)db_run("UPDATE api_keys SET last_used_at = ? WHERE id = ?",
+	    DB_ARGS(now, id));
 }

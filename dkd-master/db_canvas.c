@@ -96,41 +96,24 @@ canvas_nodes_free(struct canvas_node *rows, size_t n)
 int
 db_node_get(const char *id, struct canvas_node *n)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("SELECT " NODE_COLS " FROM canvas_nodes WHERE "
-	    "id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	return (db_one(st, &node_kind, n));
+	return (db_get("SELECT " NODE_COLS " FROM canvas_nodes WHERE id = ?",
+	    DB_ARGS(id), &node_kind, n));
 }
 
 int
 db_node_of_service(const char *service_id, struct canvas_node *n)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("SELECT " NODE_COLS " FROM canvas_nodes WHERE "
-	    "service_id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, service_id);
-	return (db_one(st, &node_kind, n));
+	return (db_get("SELECT " NODE_COLS " FROM canvas_nodes WHERE "
+	    "service_id = ?", DB_ARGS(service_id), &node_kind, n));
 }
 
 /* The project's nodes: top-level ones first, then oldest first. */
 int
 db_node_list(const char *project_id, struct canvas_node **out, size_t *n)
 {
-	sqlite3_stmt	*st;
-
-	*out = NULL;
-	*n = 0;
-	if ((st = db_prepare("SELECT " NODE_COLS " FROM canvas_nodes WHERE "
-	    "project_id = ? ORDER BY parent_id IS NOT NULL, created_at, "
-	    "rowid")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, project_id);
-	return (db_rows(st, &node_kind, out, n));
+	return (db_list("SELECT " NODE_COLS " FROM canvas_nodes WHERE "
+	    "project_id = ? ORDER BY parent_id IS NOT NULL, created_at, rowid",
+	    DB_ARGS(project_id), &node_kind, out, n));
 }
 
 static void
@@ -195,27 +178,18 @@ db_node_move(const char *project_id, const char *id, double x, double y)
 int
 db_node_delete(const char *id)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("DELETE FROM canvas_nodes WHERE id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	return (db_changed(db_step_done(st)));
+	return (db_write("DELETE FROM canvas_nodes WHERE id = ?",
+	    DB_ARGS(id)));
 }
 
 /* The nodes that stand for services staged for creation. */
 int
 db_node_delete_placeholders(const char *project_id)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("DELETE FROM canvas_nodes WHERE project_id = ?1 "
+	return (db_run("DELETE FROM canvas_nodes WHERE project_id = ?1 "
 	    "AND service_id IS NULL AND id IN (SELECT target_temp_id FROM "
 	    "pending_changes WHERE project_id = ?1 AND "
-	    "op = 'service.create')")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, project_id);
-	return (db_step_done(st) == SQLITE_DONE ? ST_OK : ST_ERROR);
+	    "op = 'service.create')", DB_ARGS(project_id)));
 }
 
 /* A placeholder becomes the node of the service it stood for. */
@@ -223,29 +197,16 @@ int
 db_node_link_service(const char *id, const char *service_id,
     const char *label, const char *data)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("UPDATE canvas_nodes SET service_id = ?, "
-	    "label = ?, data = ?, updated_at = datetime('now') WHERE "
-	    "id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, service_id);
-	db_bind(st, 2, label);
-	db_bind(st, 3, data);
-	db_bind(st, 4, id);
-	return (db_changed(db_step_done(st)));
+	return (db_write("UPDATE canvas_nodes SET service_id = ?, "
+	    "label = ?, data = ?, updated_at = datetime('now') WHERE id = ?",
+	    DB_ARGS(service_id, label, data, id)));
 }
 
 int
 db_node_delete_service(const char *service_id)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("DELETE FROM canvas_nodes WHERE "
-	    "service_id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, service_id);
-	return (db_step_done(st) == SQLITE_DONE ? ST_OK : ST_ERROR);
+	return (db_run("DELETE FROM canvas_nodes WHERE service_id = ?",
+	    DB_ARGS(service_id)));
 }
 
 static int
@@ -301,28 +262,17 @@ static const struct db_kind edge_kind = {
 int
 db_edge_get(const char *id, struct canvas_edge *e)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("SELECT " EDGE_COLS " FROM canvas_edges WHERE "
-	    "id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	return (db_one(st, &edge_kind, e));
+	return (db_get("SELECT " EDGE_COLS " FROM canvas_edges WHERE id = ?",
+	    DB_ARGS(id), &edge_kind, e));
 }
 
 /* The project's edges, oldest first. */
 int
 db_edge_list(const char *project_id, struct canvas_edge **out, size_t *n)
 {
-	sqlite3_stmt	*st;
-
-	*out = NULL;
-	*n = 0;
-	if ((st = db_prepare("SELECT " EDGE_COLS " FROM canvas_edges WHERE "
-	    "project_id = ? ORDER BY created_at, rowid")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, project_id);
-	return (db_rows(st, &edge_kind, out, n));
+	return (db_list("SELECT " EDGE_COLS " FROM canvas_edges WHERE "
+	    "project_id = ? ORDER BY created_at, rowid", DB_ARGS(project_id),
+	    &edge_kind, out, n));
 }
 
 /* Insert or update edge e (never its project); ST_EXISTS: a rule said no. */
@@ -349,37 +299,23 @@ db_edge_upsert(const struct canvas_edge *e)
 int
 db_edge_delete(const char *id)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("DELETE FROM canvas_edges WHERE id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	return (db_changed(db_step_done(st)));
+	return (db_write("DELETE FROM canvas_edges WHERE id = ?",
+	    DB_ARGS(id)));
 }
 
 /* The env-ref edges the master drew from node source_id. */
 int
 db_edge_delete_managed(const char *source_id)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("DELETE FROM canvas_edges WHERE source_id = ? "
-	    "AND instr(data, '\"managed\"') > 0")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, source_id);
-	return (db_step_done(st) == SQLITE_DONE ? ST_OK : ST_ERROR);
+	return (db_run("DELETE FROM canvas_edges WHERE source_id = ? AND "
+	    "instr(data, '\"managed\"') > 0", DB_ARGS(source_id)));
 }
 
 /* A renamed service's node shows its new name. */
 int
 db_node_relabel_service(const char *service_id, const char *label)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("UPDATE canvas_nodes SET label = ?, updated_at "
-	    "= datetime('now') WHERE service_id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, label);
-	db_bind(st, 2, service_id);
-	return (db_step_done(st) == SQLITE_DONE ? ST_OK : ST_ERROR);
+	return (db_run("UPDATE canvas_nodes SET label = ?, updated_at = "
+	    "datetime('now') WHERE service_id = ?",
+	    DB_ARGS(label, service_id)));
 }

@@ -159,15 +159,9 @@ db_deployment_insert(const struct deployment *d)
 int
 db_deployment_cancel_inflight(const char *service_id, const char *except_id)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("UPDATE deployments SET status = 'cancelled' "
-	    "WHERE service_id = ? AND id != ? AND status IN "
-	    "('pending', 'starting')")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, service_id);
-	db_bind(st, 2, except_id);
-	return (db_step_done(st) == SQLITE_DONE ? ST_OK : ST_ERROR);
+	return (db_run("UPDATE deployments SET status = 'cancelled' WHERE "
+	    "service_id = ? AND id != ? AND status IN ('pending', 'starting')",
+	    DB_ARGS(service_id, except_id)));
 }
 
 /* Deployment id of service service_id; ST_NONE when it is not one. */
@@ -175,14 +169,9 @@ int
 db_deployment_get(const char *service_id, const char *id,
     struct deployment *d)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("SELECT " DEPLOYMENT_COLS " FROM deployments "
-	    "WHERE id = ? AND service_id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	db_bind(st, 2, service_id);
-	return (db_one(st, &deployment_kind, d));
+	return (db_get("SELECT " DEPLOYMENT_COLS " FROM deployments WHERE "
+	    "id = ? AND service_id = ?", DB_ARGS(id, service_id),
+	    &deployment_kind, d));
 }
 
 /* A page of the service's deployments, newest first. */
@@ -190,20 +179,11 @@ int
 db_deployment_list(const char *service_id, int64_t offset, int64_t limit,
     struct deployment **out, size_t *n, int64_t *total)
 {
-	sqlite3_stmt	*count, *st;
-
-	*out = NULL;
-	*n = 0;
-	if ((count = db_prepare("SELECT count(*) FROM deployments WHERE "
-	    "service_id = ?")) == NULL ||
-	    (st = db_prepare("SELECT " DEPLOYMENT_COLS " FROM deployments "
+	return (db_page("SELECT count(*) FROM deployments WHERE "
+	    "service_id = ?", "SELECT " DEPLOYMENT_COLS " FROM deployments "
 	    "WHERE service_id = ? ORDER BY created_at DESC, rowid DESC "
-	    "LIMIT ? OFFSET ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(count, 1, service_id);
-	db_bind(st, 1, service_id);
-	return (db_page(count, st, offset, limit, &deployment_kind, out, n,
-	    total));
+	    "LIMIT ? OFFSET ?", DB_ARGS(service_id), offset, limit,
+	    &deployment_kind, out, n, total));
 }
 
 /*
@@ -213,41 +193,26 @@ db_deployment_list(const char *service_id, int64_t offset, int64_t limit,
 int
 db_deployment_latest_live(const char *service_id, struct deployment *d)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("SELECT " DEPLOYMENT_COLS " FROM deployments "
-	    "WHERE service_id = ? AND status NOT IN ('cancelled', 'failed') "
-	    "ORDER BY created_at DESC, rowid DESC LIMIT 1")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, service_id);
-	return (db_one(st, &deployment_kind, d));
+	return (db_get("SELECT " DEPLOYMENT_COLS " FROM deployments WHERE "
+	    "service_id = ? AND status NOT IN ('cancelled', 'failed') "
+	    "ORDER BY created_at DESC, rowid DESC LIMIT 1",
+	    DB_ARGS(service_id), &deployment_kind, d));
 }
 
 int
 db_deployment_set_status(const char *id, const char *status)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("UPDATE deployments SET status = ? WHERE "
-	    "id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, status);
-	db_bind(st, 2, id);
-	return (db_changed(db_step_done(st)));
+	return (db_write("UPDATE deployments SET status = ? WHERE id = ?",
+	    DB_ARGS(status, id)));
 }
 
 /* Healthy again (a rollback): healthy_at stays if it was ever set. */
 int
 db_deployment_make_healthy(const char *id)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("UPDATE deployments SET status = 'healthy', "
+	return (db_write("UPDATE deployments SET status = 'healthy', "
 	    "healthy_at = coalesce(healthy_at, datetime('now')), "
-	    "failure_reason = NULL WHERE id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	return (db_changed(db_step_done(st)));
+	    "failure_reason = NULL WHERE id = ?", DB_ARGS(id)));
 }
 
 static int
@@ -278,22 +243,13 @@ db_container_list(const char *service_id, const char *deployment_id,
     const char *status, int64_t offset, int64_t limit, struct container **out,
     size_t *n, int64_t *total)
 {
-	const char	*v[] = { service_id, deployment_id, status };
-	sqlite3_stmt	*count, *st;
-
-	*out = NULL;
-	*n = 0;
-	if ((count = db_prepare("SELECT count(*) FROM containers WHERE "
+	return (db_page("SELECT count(*) FROM containers WHERE "
 	    "service_id = ?1 AND (?2 = '' OR deployment_id = ?2) AND "
-	    "(?3 = '' OR status = ?3)")) == NULL ||
-	    (st = db_prepare("SELECT id, service_id, deployment_id, "
-	    "docker_container_id, status, created_at FROM containers WHERE "
-	    "service_id = ?1 AND (?2 = '' OR deployment_id = ?2) AND "
-	    "(?3 = '' OR status = ?3) ORDER BY created_at DESC, rowid DESC "
-	    "LIMIT ?4 OFFSET ?5")) == NULL)
-		return (ST_ERROR);
-	db_bind_all(count, v, nitems(v));
-	db_bind_all(st, v, nitems(v));
-	return (db_page(count, st, offset, limit, &container_kind, out, n,
-	    total));
+	    "(?3 = '' OR status = ?3)", "SELECT id, service_id, "
+	    "deployment_id, docker_container_id, status, created_at FROM "
+	    "containers WHERE service_id = ?1 AND (?2 = '' OR "
+	    "deployment_id = ?2) AND (?3 = '' OR status = ?3) "
+	    "ORDER BY created_at DESC, rowid DESC LIMIT ?4 OFFSET ?5",
+	    DB_ARGS(service_id, deployment_id, status), offset, limit,
+	    &container_kind, out, n, total));
 }

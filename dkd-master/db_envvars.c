@@ -86,97 +86,58 @@ int
 db_envvar_list(const char *scope, const char *scope_id, struct envvar **out,
     size_t *n)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("SELECT " ENVVAR_COLS " FROM env_vars WHERE "
-	    "scope = ? AND scope_id = ? ORDER BY key")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, scope);
-	db_bind(st, 2, scope_id);
-	return (db_rows(st, &envvar_kind, out, n));
+	return (db_list("SELECT " ENVVAR_COLS " FROM env_vars WHERE "
+	    "scope = ? AND scope_id = ? ORDER BY key", DB_ARGS(scope, scope_id),
+	    &envvar_kind, out, n));
 }
 
 /* Every variable of a project: its own, its groups' and its services'. */
 int
 db_envvar_project(const char *project_id, struct envvar **out, size_t *n)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("SELECT " ENVVAR_COLS " FROM env_vars WHERE "
+	return (db_list("SELECT " ENVVAR_COLS " FROM env_vars WHERE "
 	    "(scope = 'project' AND scope_id = ?1) OR (scope = 'service' AND "
 	    "scope_id IN (SELECT id FROM services WHERE project_id = ?1)) OR "
 	    "(scope = 'group' AND scope_id IN (SELECT id FROM canvas_nodes "
 	    "WHERE project_id = ?1 AND type = 'group')) "
-	    "ORDER BY scope, scope_id, key")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, project_id);
-	return (db_rows(st, &envvar_kind, out, n));
+	    "ORDER BY scope, scope_id, key", DB_ARGS(project_id), &envvar_kind,
+	    out, n));
 }
 
 int
 db_envvar_get(const char *id, struct envvar *e)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("SELECT " ENVVAR_COLS " FROM env_vars WHERE "
-	    "id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	return (db_one(st, &envvar_kind, e));
+	return (db_get("SELECT " ENVVAR_COLS " FROM env_vars WHERE id = ?",
+	    DB_ARGS(id), &envvar_kind, e));
 }
 
 int
 db_envvar_find(const char *scope, const char *scope_id, const char *key,
     struct envvar *e)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("SELECT " ENVVAR_COLS " FROM env_vars WHERE "
-	    "scope = ? AND scope_id = ? AND key = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, scope);
-	db_bind(st, 2, scope_id);
-	db_bind(st, 3, key);
-	return (db_one(st, &envvar_kind, e));
+	return (db_get("SELECT " ENVVAR_COLS " FROM env_vars WHERE "
+	    "scope = ? AND scope_id = ? AND key = ?",
+	    DB_ARGS(scope, scope_id, key), &envvar_kind, e));
 }
 
 /* ST_EXISTS when the scope has that key already. */
 int
 db_envvar_insert(const struct envvar *e)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("INSERT INTO env_vars (id, scope, scope_id, key, "
-	    "value) VALUES (?, ?, ?, ?, ?)")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, e->id);
-	db_bind(st, 2, e->scope);
-	db_bind(st, 3, e->scope_id);
-	db_bind(st, 4, e->key);
-	db_bind(st, 5, e->value);
-	return (db_written(db_step_done(st)));
+	return (db_write("INSERT INTO env_vars (id, scope, scope_id, key, "
+	    "value) VALUES (?, ?, ?, ?, ?)", DB_ARGS(e->id, e->scope,
+	    e->scope_id, e->key, e->value)));
 }
 
 int
 db_envvar_set_value(const char *id, const char *value)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("UPDATE env_vars SET value = ?, updated_at = "
-	    "datetime('now') WHERE id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, value);
-	db_bind(st, 2, id);
-	return (db_changed(db_step_done(st)));
+	return (db_write("UPDATE env_vars SET value = ?, updated_at = "
+	    "datetime('now') WHERE id = ?", DB_ARGS(value, id)));
 }
 
 int
 db_envvar_delete(const char *id)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("DELETE FROM env_vars WHERE id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	return (db_changed(db_step_done(st)));
+	return (db_write("DELETE FROM env_vars WHERE id = ?", DB_ARGS(id)));
 }

@@ -86,29 +86,18 @@ static const struct db_kind pending_kind = {
 int
 db_pending_list(const char *project_id, struct pending **out, size_t *n)
 {
-	sqlite3_stmt	*st;
-
-	*out = NULL;
-	*n = 0;
-	if ((st = db_prepare("SELECT " PENDING_COLS " FROM pending_changes "
-	    "WHERE project_id = ? ORDER BY seq")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, project_id);
-	return (db_rows(st, &pending_kind, out, n));
+	return (db_list("SELECT " PENDING_COLS " FROM pending_changes WHERE "
+	    "project_id = ? ORDER BY seq", DB_ARGS(project_id), &pending_kind,
+	    out, n));
 }
 
 /* Entry id of project_id's log; ST_NONE when it is not one. */
 int
 db_pending_get(const char *project_id, const char *id, struct pending *p)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("SELECT " PENDING_COLS " FROM pending_changes "
-	    "WHERE id = ? AND project_id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	db_bind(st, 2, project_id);
-	return (db_one(st, &pending_kind, p));
+	return (db_get("SELECT " PENDING_COLS " FROM pending_changes WHERE "
+	    "id = ? AND project_id = ?", DB_ARGS(id, project_id),
+	    &pending_kind, p));
 }
 
 /*
@@ -121,11 +110,8 @@ db_pending_append(struct pending *p)
 	sqlite3_stmt	*st;
 	int64_t		 seq;
 
-	if ((st = db_prepare("SELECT coalesce(max(seq), 0) FROM "
-	    "pending_changes WHERE project_id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, p->project_id);
-	if ((seq = db_scalar(st)) == -1)
+	if (db_count("SELECT coalesce(max(seq), 0) FROM pending_changes "
+	    "WHERE project_id = ?", DB_ARGS(p->project_id), &seq) != ST_OK)
 		return (ST_ERROR);
 	p->seq = seq + 1;
 	uuid_new(p->id);
@@ -153,45 +139,41 @@ db_pending_append(struct pending *p)
 int
 db_pending_delete(const char *id)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("DELETE FROM pending_changes WHERE id = ?")) ==
-	    NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	return (db_changed(db_step_done(st)));
+	return (db_write("DELETE FROM pending_changes WHERE id = ?",
+	    DB_ARGS(id)));
 }
 
 /* The whole log of the project. */
 int
 db_pending_clear(const char *project_id)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("DELETE FROM pending_changes WHERE "
-	    "project_id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, project_id);
-	return (db_step_done(st) == SQLITE_DONE ? ST_OK : ST_ERROR);
+	return (db_run("DELETE FROM pending_changes WHERE project_id = ?",
+	    DB_ARGS(project_id)));
 }
 
-/* Collect the ids a bound SELECT yields, then run the bound DELETE. */
+/*
+ * Add the ids select yields to ids, then run delete; both take the
+ * parameters v.
+ */
 static int
-remove_selected(sqlite3_stmt *sel, sqlite3_stmt *del, struct idlist *ids)
+remove_selected(const char *select, const char *delete,
+    const char *const *v, size_t n, struct idlist *ids)
 {
-	int	 rc;
+	sqlite3_stmt	*sel;
+	int		 rc;
 
+	if ((sel = db_prepare(select)) == NULL)
+		return (ST_ERROR);
+	db_bind_all(sel, v, n);
 	while ((rc = sqlite3_step(sel)) == SQLITE_ROW)
 		if (idlist_add(ids, db_text(sel, 0)) != ST_OK) {
 			rc = SQLITE_NOMEM;
 			break;
 		}
 	sqlite3_reset(sel);
-	if (rc != SQLITE_DONE) {
-		sqlite3_reset(del);
+	if (rc != SQLITE_DONE)
 		return (ST_ERROR);
-	}
-	return (db_step_done(del) == SQLITE_DONE ? ST_OK : ST_ERROR);
+	return (db_run(delete, v, n));
 }
 
 /*
@@ -202,20 +184,11 @@ int
 db_pending_remove_temp(const char *project_id, const char *temp_id,
     struct idlist *ids)
 {
-	sqlite3_stmt	*sel, *del;
-
-	if ((sel = db_prepare("SELECT id FROM pending_changes WHERE "
+	return (remove_selected("SELECT id FROM pending_changes WHERE "
 	    "project_id = ?1 AND (target_temp_id = ?2 OR parent_temp_id = ?2) "
-	    "ORDER BY seq")) == NULL ||
-	    (del = db_prepare("DELETE FROM pending_changes WHERE "
-	    "project_id = ?1 AND (target_temp_id = ?2 OR parent_temp_id = ?2)"))
-	    == NULL)
-		return (ST_ERROR);
-	db_bind(sel, 1, project_id);
-	db_bind(sel, 2, temp_id);
-	db_bind(del, 1, project_id);
-	db_bind(del, 2, temp_id);
-	return (remove_selected(sel, del, ids));
+	    "ORDER BY seq", "DELETE FROM pending_changes WHERE "
+	    "project_id = ?1 AND (target_temp_id = ?2 OR parent_temp_id = ?2)",
+	    DB_ARGS(project_id, temp_id), ids));
 }
 
 /*
@@ -226,20 +199,13 @@ int
 db_pending_remove_group(const char *project_id, const char *group_id,
     struct idlist *ids)
 {
-	sqlite3_stmt	*sel, *del;
-
-	if ((sel = db_prepare("SELECT id FROM pending_changes WHERE "
+	return (remove_selected("SELECT id FROM pending_changes WHERE "
 	    "project_id = ?1 AND target_type = 'env_var' AND "
 	    "(target_id = ?2 OR target_id IN (SELECT id FROM env_vars WHERE "
-	    "scope = 'group' AND scope_id = ?2)) ORDER BY seq")) == NULL ||
-	    (del = db_prepare("DELETE FROM pending_changes WHERE "
+	    "scope = 'group' AND scope_id = ?2)) ORDER BY seq",
+	    "DELETE FROM pending_changes WHERE "
 	    "project_id = ?1 AND target_type = 'env_var' AND "
 	    "(target_id = ?2 OR target_id IN (SELECT id FROM env_vars WHERE "
-	    "scope = 'group' AND scope_id = ?2))")) == NULL)
-		return (ST_ERROR);
-	db_bind(sel, 1, project_id);
-	db_bind(sel, 2, group_id);
-	db_bind(del, 1, project_id);
-	db_bind(del, 2, group_id);
-	return (remove_selected(sel, del, ids));
+	    "scope = 'group' AND scope_id = ?2))",
+	    DB_ARGS(project_id, group_id), ids));
 }

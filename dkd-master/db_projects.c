@@ -48,30 +48,17 @@ static const struct db_kind project_kind = {
 int
 db_project_get(const char *id, struct project *p)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("SELECT " PROJECT_COLS " FROM projects "
-	    "WHERE id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	return (db_one(st, &project_kind, p));
+	return (db_get("SELECT " PROJECT_COLS " FROM projects WHERE id = ?",
+	    DB_ARGS(id), &project_kind, p));
 }
 
 /* ST_EXISTS when the slug is taken: the caller draws another. */
 int
 db_project_insert(const struct project *p)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("INSERT INTO projects (" PROJECT_COLS ") "
-	    "VALUES (?, ?, ?, ?, ?)")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, p->id);
-	db_bind(st, 2, p->name);
-	db_bind(st, 3, p->slug);
-	db_bind(st, 4, p->created_at);
-	db_bind(st, 5, p->updated_at);
-	return (db_written(db_step_done(st)));
+	return (db_write("INSERT INTO projects (" PROJECT_COLS ") "
+	    "VALUES (?, ?, ?, ?, ?)", DB_ARGS(p->id, p->name, p->slug,
+	    p->created_at, p->updated_at)));
 }
 
 /*
@@ -82,21 +69,12 @@ int
 db_project_list(const char *name, int64_t offset, int64_t limit,
     struct project **out, size_t *n, int64_t *total)
 {
-	sqlite3_stmt	*count, *st;
-
-	*out = NULL;
-	*n = 0;
-	if ((count = db_prepare("SELECT count(*) FROM projects WHERE "
-	    "?1 = '' OR instr(lower(name), lower(?1)) > 0")) == NULL ||
-	    (st = db_prepare("SELECT " PROJECT_COLS " FROM projects WHERE "
+	return (db_page("SELECT count(*) FROM projects WHERE "
+	    "?1 = '' OR instr(lower(name), lower(?1)) > 0",
+	    "SELECT " PROJECT_COLS " FROM projects WHERE "
 	    "?1 = '' OR instr(lower(name), lower(?1)) > 0 "
-	    "ORDER BY created_at DESC, rowid DESC LIMIT ?2 OFFSET ?3")) ==
-	    NULL)
-		return (ST_ERROR);
-	db_bind(count, 1, name);
-	db_bind(st, 1, name);
-	return (db_page(count, st, offset, limit, &project_kind, out, n,
-	    total));
+	    "ORDER BY created_at DESC, rowid DESC LIMIT ?2 OFFSET ?3",
+	    DB_ARGS(name), offset, limit, &project_kind, out, n, total));
 }
 
 /* How many services project id has; ST_NONE if there is no project. */
@@ -124,12 +102,7 @@ db_project_services(const char *id, int64_t *count)
 int
 db_project_delete(const char *id)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("DELETE FROM projects WHERE id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	return (db_changed(db_step_done(st)));
+	return (db_write("DELETE FROM projects WHERE id = ?", DB_ARGS(id)));
 }
 
 /*
@@ -167,12 +140,6 @@ db_project_find(const char *ref, struct project *p)
 int
 db_project_rename(const char *id, const char *name)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("UPDATE projects SET name = ?, updated_at = "
-	    "datetime('now') WHERE id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, name);
-	db_bind(st, 2, id);
-	return (db_changed(db_step_done(st)));
+	return (db_write("UPDATE projects SET name = ?, updated_at = "
+	    "datetime('now') WHERE id = ?", DB_ARGS(name, id)));
 }

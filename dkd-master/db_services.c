@@ -77,45 +77,26 @@ static const struct db_kind service_ref_kind = {
 int
 db_service_get(const char *project_id, const char *id, struct service *s)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare(SERVICE_SELECT "WHERE s.id = ? AND "
-	    "s.project_id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	db_bind(st, 2, project_id);
-	return (db_one(st, &service_kind, s));
+	return (db_get(SERVICE_SELECT "WHERE s.id = ? AND s.project_id = ?",
+	    DB_ARGS(id, project_id), &service_kind, s));
 }
 
 int
 db_service_by_id(const char *id, struct service *s)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare(SERVICE_SELECT "WHERE s.id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	return (db_one(st, &service_kind, s));
+	return (db_get(SERVICE_SELECT "WHERE s.id = ?", DB_ARGS(id),
+	    &service_kind, s));
 }
 
 /* ST_EXISTS when the project has a service of that name. */
 int
 db_service_insert(const struct service *s)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("INSERT INTO services (id, project_id, name, "
-	    "status, icon_url, created_at, updated_at) VALUES "
-	    "(?, ?, ?, ?, ?, ?, ?)")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, s->id);
-	db_bind(st, 2, s->project_id);
-	db_bind(st, 3, s->name);
-	db_bind(st, 4, s->status);
-	db_bind(st, 5, s->icon_url[0] != '\0' ? s->icon_url : NULL);
-	db_bind(st, 6, s->created_at);
-	db_bind(st, 7, s->updated_at);
-	return (db_written(db_step_done(st)));
+	return (db_write("INSERT INTO services (id, project_id, name, status, "
+	    "icon_url, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+	    DB_ARGS(s->id, s->project_id, s->name, s->status,
+	    s->icon_url[0] != '\0' ? s->icon_url : NULL, s->created_at,
+	    s->updated_at)));
 }
 
 /*
@@ -127,80 +108,48 @@ db_service_list(const char *project_id, const char *name, const char *status,
     int64_t offset, int64_t limit, struct service **out, size_t *n,
     int64_t *total)
 {
-	const char	*v[] = { project_id, name, status };
-	sqlite3_stmt	*count, *st;
-
-	*out = NULL;
-	*n = 0;
-	if ((count = db_prepare("SELECT count(*) FROM services WHERE "
+	return (db_page("SELECT count(*) FROM services WHERE "
 	    "project_id = ?1 AND (?2 = '' OR instr(lower(name), lower(?2)) "
-	    "> 0) AND (?3 = '' OR status = ?3)")) == NULL ||
-	    (st = db_prepare(SERVICE_SELECT "WHERE s.project_id = ?1 AND "
+	    "> 0) AND (?3 = '' OR status = ?3)",
+	    SERVICE_SELECT "WHERE s.project_id = ?1 AND "
 	    "(?2 = '' OR instr(lower(s.name), lower(?2)) > 0) AND "
 	    "(?3 = '' OR s.status = ?3) "
-	    "ORDER BY s.created_at DESC, s.rowid DESC LIMIT ?4 OFFSET ?5")) ==
-	    NULL)
-		return (ST_ERROR);
-	db_bind_all(count, v, nitems(v));
-	db_bind_all(st, v, nitems(v));
-	return (db_page(count, st, offset, limit, &service_kind, out, n,
-	    total));
+	    "ORDER BY s.created_at DESC, s.rowid DESC LIMIT ?4 OFFSET ?5",
+	    DB_ARGS(project_id, name, status), offset, limit, &service_kind,
+	    out, n, total));
 }
 
 /* Every service of the project: id and name, oldest first. */
 int
 db_service_refs(const char *project_id, struct service_ref **out, size_t *n)
 {
-	sqlite3_stmt	*st;
-
-	*out = NULL;
-	*n = 0;
-	if ((st = db_prepare("SELECT id, name FROM services WHERE "
-	    "project_id = ? ORDER BY created_at, rowid")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, project_id);
-	return (db_rows(st, &service_ref_kind, out, n));
+	return (db_list("SELECT id, name FROM services WHERE project_id = ? "
+	    "ORDER BY created_at, rowid", DB_ARGS(project_id),
+	    &service_ref_kind, out, n));
 }
 
 /* ST_EXISTS when the name is taken in the project. */
 int
 db_service_rename(const char *id, const char *name)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("UPDATE services SET name = ?, updated_at = "
-	    "datetime('now') WHERE id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, name);
-	db_bind(st, 2, id);
-	return (db_changed(db_step_done(st)));
+	return (db_write("UPDATE services SET name = ?, updated_at = "
+	    "datetime('now') WHERE id = ?", DB_ARGS(name, id)));
 }
 
 /* An empty icon clears it. */
 int
 db_service_set_icon(const char *id, const char *icon)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("UPDATE services SET icon_url = ?, updated_at = "
-	    "datetime('now') WHERE id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, icon[0] != '\0' ? icon : NULL);
-	db_bind(st, 2, id);
-	return (db_changed(db_step_done(st)));
+	return (db_write("UPDATE services SET icon_url = ?, updated_at = "
+	    "datetime('now') WHERE id = ?",
+	    DB_ARGS(icon[0] != '\0' ? icon : NULL, id)));
 }
 
 int
 db_service_set_status(const char *id, const char *status)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("UPDATE services SET status = ?, updated_at = "
-	    "datetime('now') WHERE id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, status);
-	db_bind(st, 2, id);
-	return (db_changed(db_step_done(st)));
+	return (db_write("UPDATE services SET status = ?, updated_at = "
+	    "datetime('now') WHERE id = ?", DB_ARGS(status, id)));
 }
 
 /* The active deployment, and the status that goes with the change. */
@@ -208,42 +157,28 @@ int
 db_service_set_active(const char *id, const char *deployment_id,
     const char *status)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("UPDATE services SET active_deployment_id = ?, "
-	    "status = ?, updated_at = datetime('now') WHERE id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, deployment_id);
-	db_bind(st, 2, status);
-	db_bind(st, 3, id);
-	return (db_changed(db_step_done(st)));
+	return (db_write("UPDATE services SET active_deployment_id = ?, "
+	    "status = ?, updated_at = datetime('now') WHERE id = ?",
+	    DB_ARGS(deployment_id, status, id)));
 }
 
 /* Deployments, containers and service env vars go with it. */
 int
 db_service_delete(const char *id)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("DELETE FROM services WHERE id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	return (db_changed(db_step_done(st)));
+	return (db_write("DELETE FROM services WHERE id = ?", DB_ARGS(id)));
 }
 
 /* Has the service ever been deployed (a deployment not cancelled)? */
 int
 db_service_deployed(const char *id, int *deployed)
 {
-	sqlite3_stmt	*st;
-	int64_t		 v;
+	int64_t	 v;
+	int	 rc;
 
-	if ((st = db_prepare("SELECT EXISTS (SELECT 1 FROM deployments WHERE "
-	    "service_id = ? AND status != 'cancelled')")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	if ((v = db_scalar(st)) == -1)
-		return (ST_ERROR);
-	*deployed = v > 0;
-	return (ST_OK);
+	if ((rc = db_count("SELECT EXISTS (SELECT 1 FROM deployments WHERE "
+	    "service_id = ? AND status != 'cancelled')", DB_ARGS(id), &v)) ==
+	    ST_OK)
+		*deployed = v > 0;
+	return (rc);
 }

@@ -31,37 +31,21 @@
 int
 db_session_insert(const struct session *s)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("INSERT INTO sessions (id, user_id, "
+	return (db_write("INSERT INTO sessions (id, user_id, "
 	    "access_token_hash, refresh_token_hash, expires_at, "
-	    "refresh_expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"))
-	    == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, s->id);
-	db_bind(st, 2, s->user_id);
-	db_bind(st, 3, s->access_hash);
-	db_bind(st, 4, s->refresh_hash);
-	db_bind(st, 5, s->expires_at);
-	db_bind(st, 6, s->refresh_expires_at);
-	db_bind(st, 7, s->created_at);
-	return (db_written(db_step_done(st)));
+	    "refresh_expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+	    DB_ARGS(s->id, s->user_id, s->access_hash, s->refresh_hash,
+	    s->expires_at, s->refresh_expires_at, s->created_at)));
 }
 
 /* The user of the session whose access token is still good at now. */
 int
 db_session_user(const char *access_hash, const char *now, struct user *u)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("SELECT u.id, u.email, u.name, u.role, "
-	    "u.created_at, u.updated_at FROM sessions s JOIN users u ON "
-	    "u.id = s.user_id WHERE s.access_token_hash = ? AND "
-	    "s.expires_at > ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, access_hash);
-	db_bind(st, 2, now);
-	return (db_one(st, &db_user_kind, u));
+	return (db_get("SELECT u.id, u.email, u.name, u.role, u.created_at, "
+	    "u.updated_at FROM sessions s JOIN users u ON u.id = s.user_id "
+	    "WHERE s.access_token_hash = ? AND s.expires_at > ?",
+	    DB_ARGS(access_hash, now), &db_user_kind, u));
 }
 
 /*
@@ -101,33 +85,18 @@ db_session_by_refresh(const char *refresh_hash, struct session *s,
 int
 db_session_rotate(const struct session *s, const char *old_refresh)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("UPDATE sessions SET access_token_hash = ?, "
+	return (db_write("UPDATE sessions SET access_token_hash = ?, "
 	    "refresh_token_hash = ?, previous_refresh_hash = "
 	    "refresh_token_hash, expires_at = ?, refresh_expires_at = ? "
-	    "WHERE id = ? AND refresh_token_hash = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, s->access_hash);
-	db_bind(st, 2, s->refresh_hash);
-	db_bind(st, 3, s->expires_at);
-	db_bind(st, 4, s->refresh_expires_at);
-	db_bind(st, 5, s->id);
-	db_bind(st, 6, old_refresh);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() == 1 ? ST_OK : ST_NONE);
+	    "WHERE id = ? AND refresh_token_hash = ?",
+	    DB_ARGS(s->access_hash, s->refresh_hash, s->expires_at,
+	    s->refresh_expires_at, s->id, old_refresh)));
 }
 
 int
 db_session_delete(const char *id)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("DELETE FROM sessions WHERE id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	return (db_step_done(st) == SQLITE_DONE ? ST_OK : ST_ERROR);
+	return (db_run("DELETE FROM sessions WHERE id = ?", DB_ARGS(id)));
 }
 
 /*
@@ -138,33 +107,24 @@ db_session_delete(const char *id)
 int
 db_sessions_delete_user(const char *user_id, const char *keep, int *ended)
 {
-	sqlite3_stmt	*st;
+	int	 rc;
 
-	if ((st = db_prepare("DELETE FROM sessions WHERE user_id = ?1 AND "
-	    "(?2 IS NULL OR access_token_hash != ?2)")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, user_id);
-	db_bind(st, 2, keep);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	if (ended != NULL)
+	if ((rc = db_run("DELETE FROM sessions WHERE user_id = ?1 AND "
+	    "(?2 IS NULL OR access_token_hash != ?2)",
+	    DB_ARGS(user_id, keep))) == ST_OK && ended != NULL)
 		*ended = db_changes();
-	return (ST_OK);
+	return (rc);
 }
 
 /* Sessions whose refresh token has expired by now go. */
 int
 db_sessions_expire(const char *now, int *removed)
 {
-	sqlite3_stmt	*st;
+	int	 rc;
 
 	*removed = 0;
-	if ((st = db_prepare("DELETE FROM sessions WHERE "
-	    "refresh_expires_at < ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, now);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	*removed = db_changes();
-	return (ST_OK);
+	if ((rc = db_run("DELETE FROM sessions WHERE refresh_expires_at < ?",
+	    DB_ARGS(now))) == ST_OK)
+		*removed = db_changes();
+	return (rc);
 }

@@ -75,13 +75,8 @@ const struct db_kind db_user_kind = {
 int
 db_user_get(const char *id, struct user *u)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("SELECT " USER_COLS " FROM users WHERE id = ?"))
-	    == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	return (db_one(st, &db_user_kind, u));
+	return (db_get("SELECT " USER_COLS " FROM users WHERE id = ?",
+	    DB_ARGS(id), &db_user_kind, u));
 }
 
 /* As db_user_get; hash (may be NULL) gets the password hash. */
@@ -107,44 +102,25 @@ db_user_by_email(const char *email, struct user *u, char *hash,
 int
 db_user_count(int64_t *n)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("SELECT count(*) FROM users")) == NULL)
-		return (ST_ERROR);
-	return ((*n = db_scalar(st)) == -1 ? ST_ERROR : ST_OK);
+	return (db_count("SELECT count(*) FROM users", NULL, 0, n));
 }
 
 /* How many admins there are besides id. */
 int
 db_user_admins_besides(const char *id, int64_t *n)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("SELECT count(*) FROM users WHERE role = 'admin'"
-	    " AND id != ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	return ((*n = db_scalar(st)) == -1 ? ST_ERROR : ST_OK);
+	return (db_count("SELECT count(*) FROM users WHERE role = 'admin' AND "
+	    "id != ?", DB_ARGS(id), n));
 }
 
 /* ST_EXISTS when the email is taken. */
 int
 db_user_insert(const struct user *u, const char *hash)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("INSERT INTO users (id, email, name, "
-	    "password_hash, role, created_at, updated_at) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?)")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, u->id);
-	db_bind(st, 2, u->email);
-	db_bind(st, 3, u->name);
-	db_bind(st, 4, hash);
-	db_bind(st, 5, u->role);
-	db_bind(st, 6, u->created_at);
-	db_bind(st, 7, u->updated_at);
-	return (db_written(db_step_done(st)));
+	return (db_write("INSERT INTO users (id, email, name, password_hash, "
+	    "role, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+	    DB_ARGS(u->id, u->email, u->name, hash, u->role, u->created_at,
+	    u->updated_at)));
 }
 
 /*
@@ -154,22 +130,14 @@ db_user_insert(const struct user *u, const char *hash)
 int
 db_user_update(const char *id, const struct user_change *c)
 {
-	sqlite3_stmt	*st;
-	char		 now[DBTIME_LEN + 1];
+	char	 now[DBTIME_LEN + 1];
 
 	dbtime(time(NULL), now);
-	if ((st = db_prepare("UPDATE users SET email = coalesce(?, email), "
+	return (db_write("UPDATE users SET email = coalesce(?, email), "
 	    "name = coalesce(?, name), password_hash = coalesce(?, "
 	    "password_hash), role = coalesce(?, role), updated_at = ? "
-	    "WHERE id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, c->email);
-	db_bind(st, 2, c->name);
-	db_bind(st, 3, c->password_hash);
-	db_bind(st, 4, c->role);
-	db_bind(st, 5, now);
-	db_bind(st, 6, id);
-	return (db_changed(db_step_done(st)));
+	    "WHERE id = ?", DB_ARGS(c->email, c->name, c->password_hash,
+	    c->role, now, id)));
 }
 
 /*
@@ -180,32 +148,16 @@ int
 db_user_list(const char *email, const char *role, int64_t offset,
     int64_t limit, struct user **out, size_t *n, int64_t *total)
 {
-	const char	*v[] = { email, role };
-	sqlite3_stmt	*count, *st;
-
-	*out = NULL;
-	*n = 0;
-	if ((count = db_prepare("SELECT count(*) FROM users WHERE "
-	    "instr(lower(email), lower(?1)) > 0 AND (?2 = '' OR role = ?2)"))
-	    == NULL ||
-	    (st = db_prepare("SELECT " USER_COLS " FROM users WHERE "
+	return (db_page("SELECT count(*) FROM users WHERE "
+	    "instr(lower(email), lower(?1)) > 0 AND (?2 = '' OR role = ?2)",
+	    "SELECT " USER_COLS " FROM users WHERE "
 	    "instr(lower(email), lower(?1)) > 0 AND (?2 = '' OR role = ?2) "
-	    "ORDER BY created_at DESC, rowid DESC LIMIT ?3 OFFSET ?4")) ==
-	    NULL)
-		return (ST_ERROR);
-	db_bind_all(count, v, nitems(v));
-	db_bind_all(st, v, nitems(v));
-	return (db_page(count, st, offset, limit, &db_user_kind, out, n,
-	    total));
+	    "ORDER BY created_at DESC, rowid DESC LIMIT ?3 OFFSET ?4",
+	    DB_ARGS(email, role), offset, limit, &db_user_kind, out, n, total));
 }
 
 int
 db_user_delete(const char *id)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("DELETE FROM users WHERE id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	return (db_changed(db_step_done(st)));
+	return (db_write("DELETE FROM users WHERE id = ?", DB_ARGS(id)));
 }
