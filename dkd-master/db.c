@@ -416,6 +416,17 @@ db_prepare_args(const char *sql, const char *const *v, size_t n)
 	return (st);
 }
 
+/* An array of n items of kind k, and what each holds. */
+void
+db_rows_free(const struct db_kind *k, void *rows, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; k->clear != NULL && i < n; i++)
+		k->clear((uint8_t *)rows + i * k->size);
+	free(rows);
+}
+
 /*
  * Every row a bound statement selects, into a new array at out (a
  * pointer to the caller's array pointer) and its length into *n.
@@ -424,7 +435,7 @@ static int
 db_rows(sqlite3_stmt *st, const struct db_kind *k, void *out, size_t *n)
 {
 	uint8_t	*rows = NULL, *r;
-	size_t	 cap = 0, i;
+	size_t	 cap = 0;
 	int	 rc;
 
 	*n = 0;
@@ -446,9 +457,7 @@ db_rows(sqlite3_stmt *st, const struct db_kind *k, void *out, size_t *n)
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
-		for (i = 0; k->clear != NULL && i < *n; i++)
-			k->clear(rows + i * k->size);
-		free(rows);
+		db_rows_free(k, rows, *n);
 		rows = NULL;
 		*n = 0;
 	}

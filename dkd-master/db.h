@@ -68,6 +68,7 @@ struct db_kind {
 #define DB_ARGS(...)	(const char *const []){ __VA_ARGS__ },		\
 			nitems(((const char *const []){ __VA_ARGS__ }))
 
+void	 db_rows_free(const struct db_kind *, void *, size_t);
 int	 db_get(const char *, const char *const *, size_t,
 	    const struct db_kind *, void *);
 int	 db_list(const char *, const char *const *, size_t,

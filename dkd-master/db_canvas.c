@@ -76,20 +76,16 @@ static const struct db_kind node_kind = {
 };
 
 void
+canvas_nodes_free(struct canvas_node *rows, size_t n)
+{
+	db_rows_free(&node_kind, rows, n);
+}
+
+void
 canvas_node_free(struct canvas_node *n)
 {
 	free(n->data);
 	n->data = NULL;
-}
-
-void
-canvas_nodes_free(struct canvas_node *rows, size_t n)
-{
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		canvas_node_free(&rows[i]);
-	free(rows);
 }
 
 /* Node id, whichever project it is in: the caller checks. */
@@ -239,16 +235,6 @@ canvas_edge_free(struct canvas_edge *e)
 	e->data = e->label = NULL;
 }
 
-void
-canvas_edges_free(struct canvas_edge *rows, size_t n)
-{
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		canvas_edge_free(&rows[i]);
-	free(rows);
-}
-
 static void
 edge_clear(void *e)
 {
@@ -258,6 +244,12 @@ edge_clear(void *e)
 static const struct db_kind edge_kind = {
 	sizeof(struct canvas_edge), edge_row, edge_clear
 };
+
+void
+canvas_edges_free(struct canvas_edge *rows, size_t n)
+{
+	db_rows_free(&edge_kind, rows, n);
+}
 
 int
 db_edge_get(const char *id, struct canvas_edge *e)

@@ -104,16 +104,6 @@ deployment_free(struct deployment *d)
 	d->failure_reason = d->log_tail = NULL;
 }
 
-void
-deployments_free(struct deployment *d, size_t n)
-{
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		deployment_free(&d[i]);
-	free(d);
-}
-
 static void
 deployment_clear(void *d)
 {
@@ -123,6 +113,12 @@ deployment_clear(void *d)
 static const struct db_kind deployment_kind = {
 	sizeof(struct deployment), deployment_row, deployment_clear
 };
+
+void
+deployments_free(struct deployment *rows, size_t n)
+{
+	db_rows_free(&deployment_kind, rows, n);
+}
 
 static void
 bind_blob(sqlite3_stmt *st, int i, const struct blob *b)

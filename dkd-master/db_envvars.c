@@ -61,16 +61,6 @@ envvar_clear(struct envvar *e)
 	e->value = NULL;
 }
 
-void
-envvars_free(struct envvar *rows, size_t n)
-{
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		envvar_clear(&rows[i]);
-	free(rows);
-}
-
 static void
 envvar_clear_row(void *e)
 {
@@ -80,6 +70,12 @@ envvar_clear_row(void *e)
 static const struct db_kind envvar_kind = {
 	sizeof(struct envvar), envvar_row, envvar_clear_row
 };
+
+void
+envvars_free(struct envvar *rows, size_t n)
+{
+	db_rows_free(&envvar_kind, rows, n);
+}
 
 /* The variables of one scope, by key. */
 int

@@ -62,16 +62,6 @@ pending_free(struct pending *p)
 	blob_free(&p->payload);
 }
 
-void
-pendings_free(struct pending *rows, size_t n)
-{
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		pending_free(&rows[i]);
-	free(rows);
-}
-
 static void
 pending_clear(void *p)
 {
@@ -81,6 +71,12 @@ pending_clear(void *p)
 static const struct db_kind pending_kind = {
 	sizeof(struct pending), pending_row, pending_clear
 };
+
+void
+pendings_free(struct pending *rows, size_t n)
+{
+	db_rows_free(&pending_kind, rows, n);
+}
 
 /* The project's log, oldest first. */
 int
