@@ -521,11 +521,7 @@ op_logout(struct request *req)
 void
 op_me(struct request *req)
 {
-	struct wbuf	 w;
-
-	tree_new(&w);
-	tree_user(&w, &req->user);
-	reply_tree(req, 200, &w);
+	reply_item(req, 200, tree_user, &req->user);
 }
 
 /*
@@ -630,7 +626,7 @@ profile_hashed(int result, const char *hash, void *arg)
 		reply_internal(req);
 		return;
 	}
-	reply_user(req, 200, &u);
+	reply_item(req, 200, tree_user, &u);
 }
 
 /* dkctl setup-token */

@@ -78,11 +78,7 @@ reply_empty_map(struct request *req)
 static void
 publish_node(const struct canvas_node *n)
 {
-	struct wbuf	 w;
-
-	tree_new(&w);
-	tree_node(&w, n);
-	events_publish(n->project_id, "node:upserted", &w, 0);
+	events_publish_item(n->project_id, "node:upserted", NULL, tree_node, n);
 }
 
 static void
@@ -486,7 +482,6 @@ op_canvas_edge_upsert(struct request *req)
 	static const char	*bad = "Failed to save edge.";
 	struct canvas_edge	 e, old, saved;
 	struct canvas_node	 n;
-	struct wbuf		 w;
 	const char		*id, *src, *dst, *label, *data;
 	int			 rc;
 
@@ -554,9 +549,8 @@ op_canvas_edge_upsert(struct request *req)
 		return;
 	}
 	if (db_edge_get(e.id, &saved) == ST_OK) {
-		tree_new(&w);
-		tree_edge(&w, &saved);
-		events_publish(saved.project_id, "edge:upserted", &w, 0);
+		events_publish_item(saved.project_id, "edge:upserted", NULL,
+		    tree_edge, &saved);
 		canvas_edge_free(&saved);
 	}
 	reply_empty_map(req);

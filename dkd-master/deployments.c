@@ -325,14 +325,8 @@ deploy_create_tx(struct env_model *m, const struct service *s,
 void
 publish_deployment(const char *project_id, const struct deployment *d)
 {
-	struct wbuf	 w;
-
-	tree_new(&w);
-	tree_map(&w);
-	tree_key(&w, "deployment");
-	tree_deployment_event(&w, d);
-	tree_end(&w);
-	events_publish(project_id, "deployment:created", &w, 0);
+	events_publish_item(project_id, "deployment:created", "deployment",
+	    tree_deployment_event, d);
 }
 
 static int
@@ -468,7 +462,6 @@ op_deployment_get(struct request *req)
 	struct project		 proj;
 	struct service		 s;
 	struct deployment	 d;
-	struct wbuf		 w;
 	int			 rc;
 
 	if (project_or_reply(req, a->str[DEPLOYMENT_PID], &proj) == -1 ||
@@ -479,10 +472,8 @@ op_deployment_get(struct request *req)
 		reply_store(req, rc, "Deployment not found.");
 		return;
 	}
-	tree_new(&w);
-	tree_deployment(&w, &d);
+	reply_item(req, 200, tree_deployment, &d);
 	deployment_free(&d);
-	reply_tree(req, 200, &w);
 }
 
 /*
@@ -499,7 +490,6 @@ op_service_rollback(struct request *req)
 	struct service		 s, after;
 	struct deployment	 d, prev;
 	struct verrors		 ve = { 0 };
-	struct wbuf		 w;
 	const char		*id;
 	int			 rc;
 
@@ -551,9 +541,7 @@ op_service_rollback(struct request *req)
 		publish_status(&after, s.status);
 	publish_service(&after);
 	rec_trigger(s.id);
-	tree_new(&w);
-	tree_service(&w, &after);
-	reply_tree(req, 200, &w);
+	reply_item(req, 200, tree_service, &after);
 	return;
 fault:
 	store_rollback();

@@ -134,6 +134,7 @@ int	 request_decode(struct request *, uint32_t, struct rbuf *);
 void	 request_as_root(struct request *);
 void	 request_run(struct request *);
 void	 reply_tree(struct request *, int, struct wbuf *);
+void	 reply_item(struct request *, int, tree_render_fn, const void *);
 void	 reply_empty(struct request *, int);
 void	 reply_error(struct request *, int, const char *, ...)
 	    __attribute__((__format__ (printf, 3, 4)));
@@ -179,7 +180,6 @@ void	 throttle_forget(const char *, const char *, time_t);
 
 /* users.c */
 void	 user_init(struct user *, const char *, const char *, const char *);
-void	 reply_user(struct request *, int, const struct user *);
 void	 reply_email_taken(struct request *);
 int	 user_by_email_or_404(struct request *, char *, struct user *);
 void	 op_user_create(struct request *);
@@ -354,6 +354,8 @@ int	 tickets_project_live(const char *);
 
 /* events.c */
 void	 events_publish(const char *, const char *, struct wbuf *, uint32_t);
+void	 events_publish_item(const char *, const char *, const char *,
+	    tree_render_fn, const void *);
 void	 events_dropped(const char *, const char *);
 
 /* control.c */

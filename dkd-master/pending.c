@@ -317,11 +317,8 @@ stage_reply(struct request *req, const char *project_id, const char *op,
 void
 publish_pending_added(const struct pending *p)
 {
-	struct wbuf	 w;
-
-	tree_new(&w);
-	tree_pending_event(&w, p);
-	events_publish(p->project_id, "pending-change:added", &w, 0);
+	events_publish_item(p->project_id, "pending-change:added", NULL,
+	    tree_pending_event, p);
 }
 
 void

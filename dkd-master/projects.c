@@ -51,16 +51,6 @@ tree_project(struct wbuf *w, const void *arg)
 	tree_end(w);
 }
 
-static void
-reply_project(struct request *req, int status, const struct project *p)
-{
-	struct wbuf	 w;
-
-	tree_new(&w);
-	tree_project(&w, p);
-	reply_tree(req, status, &w);
-}
-
 /*
  * Lower-case the name, keep letters and digits, turn every other run
  * into one '-', trim dashes, cut at 40 characters, "project" if nothing
@@ -146,7 +136,7 @@ op_project_create(struct request *req)
 	    req->user.email);
 	/* The reconciler makes its network. */
 	rec_trigger(NULL);
-	reply_project(req, 201, &p);
+	reply_item(req, 201, tree_project, &p);
 }
 
 /* GET /api/projects?name&offset&limit, newest first. */
@@ -179,7 +169,7 @@ op_project_get(struct request *req)
 		reply_store(req, rc, "Project not found.");
 		return;
 	}
-	reply_project(req, 200, &p);
+	reply_item(req, 200, tree_project, &p);
 }
 
 /* DELETE /api/projects/{id}: only once it has no services. */

@@ -202,6 +202,18 @@ tree_new(struct wbuf *w)
 	return (0);
 }
 
+/* One item, rendered, as the answer. */
+void
+reply_item(struct request *req, int status, tree_render_fn render,
+    const void *item)
+{
+	struct wbuf	 w;
+
+	tree_new(&w);
+	render(&w, item);
+	reply_tree(req, status, &w);
+}
+
 /* Takes the tree and the request. */
 void
 reply_tree(struct request *req, int status, struct wbuf *tree)

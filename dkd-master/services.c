@@ -59,27 +59,11 @@ service_or_reply(struct request *req, const struct project *p,
 	return (0);
 }
 
-static void
-reply_service(struct request *req, int status, const struct service *s)
-{
-	struct wbuf	 w;
-
-	tree_new(&w);
-	tree_service(&w, s);
-	reply_tree(req, status, &w);
-}
-
 void
 publish_service(const struct service *s)
 {
-	struct wbuf	 w;
-
-	tree_new(&w);
-	tree_map(&w);
-	tree_key(&w, "service");
-	tree_service(&w, s);
-	tree_end(&w);
-	events_publish(s->project_id, "service:upserted", &w, 0);
+	events_publish_item(s->project_id, "service:upserted", "service",
+	    tree_service, s);
 }
 
 /* POST /api/projects/{pid}/services {name}: a service row, at once. */
@@ -132,7 +116,7 @@ op_service_create(struct request *req)
 	    s.id, proj.id, req->user.email[0] != '\0' ? req->user.email :
 	    req->user.name);
 	publish_service(&s);
-	reply_service(req, 201, &s);
+	reply_item(req, 201, tree_service, &s);
 	return;
 fault:
 	store_rollback();
@@ -173,7 +157,7 @@ op_service_get(struct request *req)
 	if (project_or_reply(req, req->args.str[SERVICE_PID], &proj) == -1 ||
 	    service_or_reply(req, &proj, req->args.str[SERVICE_SID], &s) == -1)
 		return;
-	reply_service(req, 200, &s);
+	reply_item(req, 200, tree_service, &s);
 }
 
 /* PATCH /api/projects/{pid}/services/{sid} {name?, icon_url?}: staged. */

@@ -49,16 +49,6 @@ user_init(struct user *u, const char *email, const char *name,
 }
 
 void
-reply_user(struct request *req, int status, const struct user *u)
-{
-	struct wbuf	 w;
-
-	tree_new(&w);
-	tree_user(&w, u);
-	reply_tree(req, status, &w);
-}
-
-void
 reply_email_taken(struct request *req)
 {
 	reply_error(req, 409, "A user with that email already exists.");
@@ -87,7 +77,7 @@ user_reply(struct request *req, const char *id, int status)
 		reply_internal(req);
 		return;
 	}
-	reply_user(req, status, &u);
+	reply_item(req, status, tree_user, &u);
 }
 
 /*
@@ -228,7 +218,7 @@ user_create_hashed(int result, const char *hash, void *arg)
 	else {
 		log_info("user %s created (%s) by %s", u.email, u.role,
 		    req->user.name);
-		reply_user(req, 201, &u);
+		reply_item(req, 201, tree_user, &u);
 	}
 }
 
@@ -259,7 +249,7 @@ op_user_get(struct request *req)
 	struct user	 u;
 
 	if (user_or_reply(req, req->args.str[BY_ID], &u) == 0)
-		reply_user(req, 200, &u);
+		reply_item(req, 200, tree_user, &u);
 }
 
 /* PATCH /api/users/{id}: any of email, name, password, role. */
