@@ -147,18 +147,6 @@ output_status_json(const struct ctl_status *st, time_t now)
 	yajl_gen_free(g);
 }
 
-/* Display width: characters, not the bytes of their UTF-8 encoding. */
-static size_t
-text_width(const char *s)
-{
-	size_t	 n = 0;
-
-	for (; *s != '\0'; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			n++;
-	return (n);
-}
-
 static void
 cell_print(const char *s, size_t width, int last)
 {
@@ -169,7 +157,7 @@ cell_print(const char *s, size_t width, int last)
 		putchar('\n');
 		return;
 	}
-	for (n = text_width(s); n < width + 2; n++)
+	for (n = utf8_chars(s); n < width + 2; n++)
 		putchar(' ');
 }
 
@@ -181,10 +169,10 @@ table_print(const char **head, int ncols, char ***rows, int nrows)
 	int	 r, c;
 
 	for (c = 0; c < ncols; c++)
-		w[c] = text_width(head[c]);
+		w[c] = utf8_chars(head[c]);
 	for (r = 0; r < nrows; r++)
 		for (c = 0; c < ncols; c++)
-			if ((l = text_width(rows[r][c])) > w[c])
+			if ((l = utf8_chars(rows[r][c])) > w[c])
 				w[c] = l;
 	for (c = 0; c < ncols; c++)
 		cell_print(head[c], w[c], c == ncols - 1);

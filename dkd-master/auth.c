@@ -320,12 +320,9 @@ op_register(struct request *req)
 		reply_error(req, 409, "Registration is in progress.");
 		return;
 	}
-	if (hasher_hash(a->str[REGISTER_PASSWORD], register_hashed,
-	    req) == -1) {
-		reply_error(req, 503, "Too busy, try again.");
-		return;
-	}
-	setup_busy = 1;
+	if (hash_or_reply(req, a->str[REGISTER_PASSWORD], register_hashed) ==
+	    0)
+		setup_busy = 1;
 }
 
 static void
@@ -585,9 +582,8 @@ profile_verified(int result, const char *unused, void *arg)
 		profile_hashed(0, NULL, req);
 		return;
 	}
-	if (hasher_hash(req->args.str[PROFILE_NEW_PASSWORD], profile_hashed,
-	    req) == -1)
-		reply_error(req, 503, "Too busy, try again.");
+	(void)hash_or_reply(req, req->args.str[PROFILE_NEW_PASSWORD],
+	    profile_hashed);
 }
 
 /* Write the profile; a new password (hash) ends the other sessions. */

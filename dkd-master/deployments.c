@@ -591,17 +591,14 @@ op_container_list(struct request *req)
 	struct container	*rows;
 	struct page		 pg;
 	size_t			 n;
-	int64_t			 total;
+	int64_t			 total, offset, limit;
 
 	if (project_or_reply(req, a->str[CONTAINERS_PID], &proj) == -1 ||
 	    service_or_reply(req, &proj, a->str[CONTAINERS_SID], &s) == -1)
 		return;
-	memset(&pg, 0, sizeof(pg));
-	(void)lenient_int(req, CONTAINERS_OFFSET, &pg.asked_offset);
-	(void)lenient_int(req, CONTAINERS_LIMIT, &pg.asked_limit);
-	pg.offset = pg.asked_offset < 0 ? 0 : pg.asked_offset;
-	pg.limit = pg.asked_limit <= 0 ? 20 : pg.asked_limit > 100 ? 100 :
-	    pg.asked_limit;
+	(void)lenient_int(req, CONTAINERS_OFFSET, &offset);
+	(void)lenient_int(req, CONTAINERS_LIMIT, &limit);
+	page_set(&pg, offset, limit);
 	if (db_container_list(s.id, a->present[CONTAINERS_DEPLOYMENT_ID] ?
 	    a->str[CONTAINERS_DEPLOYMENT_ID] : "",
 	    a->present[CONTAINERS_STATUS] ? a->str[CONTAINERS_STATUS] : "",

@@ -147,6 +147,7 @@ void	 verror_check(struct verrors *, const char *, const char *);
 int	 tree_new(struct wbuf *);
 void	 tree_user(struct wbuf *, const void *);
 void	 tree_time(struct wbuf *, const char *, const char *);
+void	 page_set(struct page *, int64_t, int64_t);
 void	 page_from_args(struct request *, int, int, struct page *);
 void	 reply_page(struct request *, const struct page *, int64_t,
 	    const void *, size_t, size_t, tree_render_fn);
@@ -179,6 +180,7 @@ void	 throttle_success(const char *, const char *, time_t);
 void	 throttle_forget(const char *, const char *, time_t);
 
 /* users.c */
+int	 hash_or_reply(struct request *, const char *, hasher_cb);
 void	 user_init(struct user *, const char *, const char *, const char *);
 void	 reply_email_taken(struct request *);
 int	 user_by_email_or_404(struct request *, char *, struct user *);

@@ -344,18 +344,26 @@ tree_user(struct wbuf *w, const void *arg)
 
 /* Paging as asked, and as done: limit 20 by default, at most 100. */
 void
-page_from_args(struct request *req, int offidx, int limidx, struct page *pg)
+page_set(struct page *pg, int64_t offset, int64_t limit)
 {
-	struct op_args	*a = &req->args;
-
-	pg->asked_offset = a->present[offidx] ? a->num[offidx] : 0;
-	pg->asked_limit = a->present[limidx] ? a->num[limidx] : 0;
-	pg->offset = pg->asked_offset < 0 ? 0 : pg->asked_offset;
-	pg->limit = pg->asked_limit;
+	pg->asked_offset = offset;
+	pg->asked_limit = limit;
+	pg->offset = offset < 0 ? 0 : offset;
+	pg->limit = limit;
 	if (pg->limit <= 0)
 		pg->limit = 20;
 	if (pg->limit > 100)
 		pg->limit = 100;
+}
+
+/* Paging from the op's offset and limit fields. */
+void
+page_from_args(struct request *req, int offidx, int limidx, struct page *pg)
+{
+	struct op_args	*a = &req->args;
+
+	page_set(pg, a->present[offidx] ? a->num[offidx] : 0,
+	    a->present[limidx] ? a->num[limidx] : 0);
 }
 
 /* {"data": [the items, rendered], ... (the map is left open) */

@@ -34,6 +34,17 @@
 static void	user_create_hashed(int, const char *, void *);
 static void	user_update_hashed(int, const char *, void *);
 
+/* Hash password for cb (with req); -1 once answered 503 instead. */
+int
+hash_or_reply(struct request *req, const char *password, hasher_cb cb)
+{
+	if (hasher_hash(password, cb, req) == -1) {
+		reply_error(req, 503, "Too busy, try again.");
+		return (-1);
+	}
+	return (0);
+}
+
 /* A new user, not stored yet. */
 void
 user_init(struct user *u, const char *email, const char *name,
@@ -192,9 +203,8 @@ op_user_create(struct request *req)
 	if (!a->present[USER_CREATE_ROLE] ||
 	    *a->str[USER_CREATE_ROLE] == '\0')
 		op_args_set_str(a, USER_CREATE_ROLE, "member");
-	if (hasher_hash(a->str[USER_CREATE_PASSWORD], user_create_hashed,
-	    req) == -1)
-		reply_error(req, 503, "Too busy, try again.");
+	(void)hash_or_reply(req, a->str[USER_CREATE_PASSWORD],
+	    user_create_hashed);
 }
 
 static void
@@ -278,9 +288,8 @@ op_user_update(struct request *req)
 		return;
 	}
 	if (a->present[USER_UPDATE_PASSWORD]) {
-		if (hasher_hash(a->str[USER_UPDATE_PASSWORD],
-		    user_update_hashed, req) == -1)
-			reply_error(req, 503, "Too busy, try again.");
+		(void)hash_or_reply(req, a->str[USER_UPDATE_PASSWORD],
+		    user_update_hashed);
 		return;
 	}
 	user_update_hashed(0, NULL, req);
@@ -426,7 +435,5 @@ op_ctl_user_passwd(struct request *req)
 		reply_error(req, 422, "%s", msg);
 		return;
 	}
-	if (hasher_hash(req->args.str[CTL_VALUE], ctl_passwd_hashed,
-	    req) == -1)
-		reply_error(req, 503, "Too busy, try again.");
+	(void)hash_or_reply(req, req->args.str[CTL_VALUE], ctl_passwd_hashed);
 }

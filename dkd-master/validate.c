@@ -53,17 +53,6 @@ one_of(const char *s, const char **set, size_t n)
 	return (0);
 }
 
-static size_t
-utf8_chars(const char *s)
-{
-	size_t	 n = 0;
-
-	for (; *s != '\0'; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			n++;
-	return (n);
-}
-
 int
 blank(const char *s)
 {
