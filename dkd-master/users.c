@@ -276,7 +276,8 @@ op_user_update(struct request *req)
 		verror_check(&ve, "email",
 		    email_check(a->str[USER_UPDATE_EMAIL]));
 	if (a->present[USER_UPDATE_NAME])
-		verror_check(&ve, "name", name_invalid(a->str[USER_UPDATE_NAME]));
+		verror_check(&ve, "name",
+		    name_invalid(a->str[USER_UPDATE_NAME]));
 	if (a->present[USER_UPDATE_PASSWORD])
 		verror_check(&ve, "password",
 		    password_invalid(a->str[USER_UPDATE_PASSWORD]));
