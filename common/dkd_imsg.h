@@ -52,9 +52,8 @@ enum imsg_type {
 	IMSG_NONE = 0,
 
 	/* master -> worker, at start in this order; DONE ends the set */
-	IMSG_CFG_SANDBOX,	/* u32 uid, u32 gid, u32 extra gid or -1,
-				   str chroot (may be ""), u32 master pid */
-	IMSG_CFG_SETTINGS,	/* see config_put_settings() */
+	IMSG_CFG_SANDBOX,	/* msg.h msg_sandbox_put() */
+	IMSG_CFG_SETTINGS,	/* settings.h settings_put() */
 	IMSG_CFG_LISTEN,	/* fd: the listening socket (api) */
 	IMSG_CFG_DONE,
 
@@ -76,11 +75,11 @@ enum imsg_type {
 				   master: docker_info.h */
 
 	/* api <-> master; peerid carries the request id */
-	IMSG_API_REQUEST,	/* u32 op, str token hash, str client,
-				   op fields (see ops.h) */
-	IMSG_API_RESPONSE,	/* u32 http status, u32 n headers,
-				   n * (str name, str value), reply tree
-				   (see tree.h; empty for 204) */
+	IMSG_API_REQUEST,	/* msg.h msg_request_put(), then the op's
+				   fields (see ops.h) */
+	IMSG_API_RESPONSE,	/* msg.h msg_reply_put(): u32 http status,
+				   u32 n headers, n * (str name, str
+				   value), reply tree (none for 204) */
 
 	/* dkctl <-> master over the control socket */
 	IMSG_CTL_STATUS,	/* (none) */
@@ -98,7 +97,8 @@ enum imsg_type {
 	IMSG_CTL_RESPONSE,	/* like IMSG_API_RESPONSE */
 	IMSG_CTL_EVENTS,	/* str project (id, slug or name; "" for
 				   all): follow events from now on */
-	IMSG_CTL_EVENT,		/* i64 time, then msg.h struct msg_event */
+	IMSG_CTL_EVENT,		/* msg.h msg_ctl_event_put(): i64 time,
+				   then a struct msg_event */
 	IMSG_CTL_QUEUE,		/* msg.h msg_rec_queue: the reconciler's
 				   work queue, when it said */
 

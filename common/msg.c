@@ -14,13 +14,101 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
+#include <sys/types.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "msg.h"
+#include "sandbox.h"
 #include "tree.h"
 #include "tval.h"
+
+void
+msg_sandbox_put(struct wbuf *w, const struct sandbox_cfg *sc)
+{
+	wire_put_u32(w, sc->uid);
+	wire_put_u32(w, sc->gid);
+	wire_put_u32(w, sc->extra_gid);
+	wire_put_str(w, sc->chroot);
+	wire_put_u32(w, (uint32_t)sc->master_pid);
+}
+
+/* What the master says; received and workdir are the worker's. */
+int
+msg_sandbox_get(struct rbuf *r, struct sandbox_cfg *sc)
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->uid = wire_get_u32(r);
+	sc->gid = wire_get_u32(r);
+	sc->extra_gid = wire_get_u32(r);
+	wire_get_strbuf(r, sc->chroot, sizeof(sc->chroot));
+	sc->master_pid = (pid_t)wire_get_u32(r);
+	return (wire_done(r));
+}
+
+void
+msg_request_put(struct wbuf *w, uint32_t op, const char *token,
+    const char *client)
+{
+	wire_put_u32(w, op);
+	wire_put_str(w, token);
+	wire_put_str(w, client);
+}
+
+/* The header only: the op's fields follow in r. */
+int
+msg_request_get(struct rbuf *r, struct msg_request *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->op = wire_get_u32(r);
+	wire_get_strbuf(r, m->token, sizeof(m->token));
+	wire_get_strbuf(r, m->client, sizeof(m->client));
+	return (r->error ? -1 : 0);
+}
+
+void
+msg_reply_put(struct wbuf *w, const struct msg_reply *m)
+{
+	wire_put_u32(w, m->status);
+	wire_put_u32(w, m->retry_after[0] != '\0' ? 1 : 0);
+	if (m->retry_after[0] != '\0') {
+		wire_put_str(w, "Retry-After");
+		wire_put_str(w, m->retry_after);
+	}
+	if (m->tree_len > 0)
+		wire_put_raw(w, m->tree, m->tree_len);
+}
+
+/*
+ * The tree is the rest of r; its shape is checked where it is used.
+ * Headers other than Retry-After are passed over.
+ */
+int
+msg_reply_get(struct rbuf *r, struct msg_reply *m)
+{
+	char		 name[MSG_HEADER_NAME_MAX + 1];
+	char		 value[MSG_HEADER_VALUE_MAX + 1];
+	uint32_t	 n, i;
+
+	memset(m, 0, sizeof(*m));
+	m->status = wire_get_u32(r);
+	n = wire_get_u32(r);
+	for (i = 0; i < n && !r->error; i++) {
+		wire_get_strbuf(r, name, sizeof(name));
+		wire_get_strbuf(r, value, sizeof(value));
+		if (!r->error && strcmp(name, "Retry-After") == 0)
+			strlcpy(m->retry_after, value,
+			    sizeof(m->retry_after));
+	}
+	if (r->error || m->status < 100 || m->status > 599)
+		return (-1);
+	m->tree = r->p + r->off;
+	m->tree_len = r->len - r->off;
+	r->off = r->len;
+	return (0);
+}
 
 void
 msg_event_put(struct wbuf *w, const struct msg_event *ev)
@@ -45,6 +133,21 @@ msg_event_get(struct rbuf *r, struct msg_event *ev)
 	ev->payload_len = r->len - r->off;
 	r->off = r->len;
 	return (0);
+}
+
+/* IMSG_CTL_EVENT: when the event went out, then the event. */
+void
+msg_ctl_event_put(struct wbuf *w, int64_t at, const struct msg_event *ev)
+{
+	wire_put_i64(w, at);
+	msg_event_put(w, ev);
+}
+
+int
+msg_ctl_event_get(struct rbuf *r, int64_t *at, struct msg_event *ev)
+{
+	*at = wire_get_i64(r);
+	return (msg_event_get(r, ev));
 }
 
 void

@@ -30,6 +30,52 @@
 
 struct tval;
 
+/*
+ * IMSG_CFG_SANDBOX (master -> worker): the worker's jail, a struct
+ * sandbox_cfg (sandbox.h).  u32 uid, u32 gid, u32 extra gid or -1, str
+ * chroot (may be ""), u32 master pid.
+ */
+struct sandbox_cfg;
+
+void	 msg_sandbox_put(struct wbuf *, const struct sandbox_cfg *);
+int	 msg_sandbox_get(struct rbuf *, struct sandbox_cfg *);
+
+/*
+ * IMSG_API_REQUEST (dkd-api -> master), before the op's fields (ops.h):
+ * u32 op, str token (a token's hash, a ticket, or ""), str client.
+ */
+#define MSG_TOKEN_MAX		64
+#define MSG_CLIENT_MAX		63
+
+struct msg_request {
+	uint32_t	 op;
+	char		 token[MSG_TOKEN_MAX + 1];
+	char		 client[MSG_CLIENT_MAX + 1];
+};
+
+void	 msg_request_put(struct wbuf *, uint32_t, const char *,
+	    const char *);
+int	 msg_request_get(struct rbuf *, struct msg_request *);
+
+/*
+ * IMSG_API_RESPONSE (master -> dkd-api) and IMSG_CTL_RESPONSE (master
+ * -> dkctl): u32 HTTP status, u32 n headers, n * (str name, str value),
+ * then the reply's value tree (tree.h) to the end, none for a 204.
+ * Retry-After is the one header there is.
+ */
+#define MSG_HEADER_NAME_MAX	31
+#define MSG_HEADER_VALUE_MAX	63
+
+struct msg_reply {
+	uint32_t	 status;	/* 0: no answer came (dkd-api) */
+	char		 retry_after[MSG_HEADER_VALUE_MAX + 1];	/* "": none */
+	const uint8_t	*tree;		/* points into the message */
+	size_t		 tree_len;	/* 0: no body */
+};
+
+void	 msg_reply_put(struct wbuf *, const struct msg_reply *);
+int	 msg_reply_get(struct rbuf *, struct msg_reply *);
+
 #define MSG_PROJECT_ID_MAX	64
 #define MSG_PATH_MAX		1024
 #define MSG_EVENT_TYPE_MAX	64
@@ -49,6 +95,8 @@ struct msg_event {
 
 void	 msg_event_put(struct wbuf *, const struct msg_event *);
 int	 msg_event_get(struct rbuf *, struct msg_event *);
+void	 msg_ctl_event_put(struct wbuf *, int64_t, const struct msg_event *);
+int	 msg_ctl_event_get(struct rbuf *, int64_t *, struct msg_event *);
 
 /*
  * IMSG_REC_DOCKER (reconciler -> master: checked_at is 0, the master

@@ -174,6 +174,21 @@ rfc3339_parse(const char *s, time_t *t)
 	return (0);
 }
 
+/*
+ * The characters of UTF-8 text, not its bytes: what a password's
+ * length and a column's width count.
+ */
+size_t
+utf8_chars(const char *s)
+{
+	size_t	 n = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return (n);
+}
+
 /* Strict UTF-8: no overlongs, no surrogates, nothing past U+10FFFF. */
 int
 utf8_valid(const char *str, size_t len)

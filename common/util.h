@@ -37,5 +37,6 @@ int	 dbtime_to_rfc3339(const char *, char [RFC3339_LEN + 1]);
 int	 rfc3339_parse(const char *, time_t *);
 int	 dbtime_parse(const char *, time_t *);
 int	 utf8_valid(const char *, size_t);
+size_t	 utf8_chars(const char *);
 
 #endif /* DK_UTIL_H */

@@ -15,7 +15,6 @@
  */
 
 #include <sys/types.h>
-#include <sys/endian.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -73,33 +72,35 @@ wbuf_reserve(struct wbuf *w, size_t n)
 	w->cap = cap;
 }
 
+/* v as size bytes, least significant first. */
+static void
+wire_put_le(struct wbuf *w, uint64_t v, size_t size)
+{
+	size_t	 i;
+
+	wbuf_reserve(w, size);
+	if (w->error)
+		return;
+	for (i = 0; i < size; i++)
+		w->buf[w->len++] = (uint8_t)(v >> (8 * i));
+}
+
 void
 wire_put_u8(struct wbuf *w, uint8_t v)
 {
-	wbuf_reserve(w, 1);
-	if (w->error)
-		return;
-	w->buf[w->len++] = v;
+	wire_put_le(w, v, 1);
 }
 
 void
 wire_put_u32(struct wbuf *w, uint32_t v)
 {
-	wbuf_reserve(w, 4);
-	if (w->error)
-		return;
-	le32enc(w->buf + w->len, v);
-	w->len += 4;
+	wire_put_le(w, v, 4);
 }
 
 void
 wire_put_u64(struct wbuf *w, uint64_t v)
 {
-	wbuf_reserve(w, 8);
-	if (w->error)
-		return;
-	le64enc(w->buf + w->len, v);
-	w->len += 8;
+	wire_put_le(w, v, 8);
 }
 
 void
@@ -116,11 +117,7 @@ wire_put_bytes(struct wbuf *w, const void *data, size_t len)
 		return;
 	}
 	wire_put_u32(w, (uint32_t)len);
-	wbuf_reserve(w, len);
-	if (w->error || len == 0)
-		return;
-	memcpy(w->buf + w->len, data, len);
-	w->len += len;
+	wire_put_raw(w, data, len);
 }
 
 /* Bytes with no length: to append fields encoded elsewhere. */
@@ -176,34 +173,37 @@ rbuf_take(struct rbuf *r, size_t n)
 	return (p);
 }
 
+/* size bytes, least significant first; 0 when r has too few. */
+static uint64_t
+wire_get_le(struct rbuf *r, size_t size)
+{
+	const uint8_t	*p;
+	uint64_t	 v = 0;
+	size_t		 i;
+
+	if ((p = rbuf_take(r, size)) == NULL)
+		return (0);
+	for (i = 0; i < size; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return (v);
+}
+
 uint8_t
 wire_get_u8(struct rbuf *r)
 {
-	const uint8_t	*p;
-
-	if ((p = rbuf_take(r, 1)) == NULL)
-		return (0);
-	return (*p);
+	return ((uint8_t)wire_get_le(r, 1));
 }
 
 uint32_t
 wire_get_u32(struct rbuf *r)
 {
-	const uint8_t	*p;
-
-	if ((p = rbuf_take(r, 4)) == NULL)
-		return (0);
-	return (le32dec(p));
+	return ((uint32_t)wire_get_le(r, 4));
 }
 
 uint64_t
 wire_get_u64(struct rbuf *r)
 {
-	const uint8_t	*p;
-
-	if ((p = rbuf_take(r, 8)) == NULL)
-		return (0);
-	return (le64dec(p));
+	return (wire_get_le(r, 8));
 }
 
 int64_t

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "msg.h"
 #include "worker.h"
 
 /* How long a new worker waits for its configuration. */
@@ -151,12 +152,7 @@ worker_config_imsg(struct imsg *imsg)
 	rbuf_init(&r, imsg->data, imsg->len);
 	switch (imsg->hdr.type) {
 	case IMSG_CFG_SANDBOX:
-		sc->uid = wire_get_u32(&r);
-		sc->gid = wire_get_u32(&r);
-		sc->extra_gid = wire_get_u32(&r);
-		wire_get_strbuf(&r, sc->chroot, sizeof(sc->chroot));
-		sc->master_pid = (pid_t)wire_get_u32(&r);
-		if (wire_done(&r) == -1)
+		if (msg_sandbox_get(&r, sc) == -1)
 			fatalx("%s: bad IMSG_CFG_SANDBOX", __func__);
 		sc->received = 1;
 		return (0);

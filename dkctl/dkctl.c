@@ -34,6 +34,7 @@
 #include "dkctl.h"
 #include "dkd_imsg.h"
 #include "imsg.h"
+#include "msg.h"
 #include "ops.h"
 #include "tree_json.h"
 #include "util.h"
@@ -279,9 +280,9 @@ ctl_call(enum api_op op, struct op_args *a, struct reply *rep)
 	struct wbuf		 wb;
 	struct rbuf		 r;
 	yajl_gen		 g;
+	struct msg_reply	 m;
 	char			 ebuf[256], *msg;
 	size_t			 len;
-	uint32_t		 n, i;
 	int			 got;
 
 	memset(rep, 0, sizeof(*rep));
@@ -319,19 +320,14 @@ ctl_call(enum api_op op, struct op_args *a, struct reply *rep)
 	if (imsg.hdr.type != IMSG_CTL_RESPONSE)
 		errx(1, "unexpected reply from dkd (type %u)", imsg.hdr.type);
 
-	/* The status, headers that only HTTP needs, then the body. */
-	rep->status = wire_get_u32(&r);
-	n = wire_get_u32(&r);
-	for (i = 0; i < n && !r.error; i++) {
-		free(wire_get_str(&r, DKD_STR_MAX));
-		free(wire_get_str(&r, DKD_STR_MAX));
-	}
-	if (r.error)
+	if (msg_reply_get(&r, &m) == -1)
 		errx(1, "malformed reply from dkd");
-	if (r.off == r.len) {
+	rep->status = m.status;
+	if (m.tree_len == 0) {
 		imsg_free(&imsg);
 		return;
 	}
+	rbuf_init(&r, m.tree, m.tree_len);
 	if ((g = yajl_gen_alloc(NULL)) == NULL)
 		err(1, "yajl_gen_alloc");
 	yajl_gen_config(g, yajl_gen_validate_utf8, 1);

@@ -170,18 +170,6 @@ output_status_json(const struct ctl_status *st, time_t now)
 	yajl_gen_free(g);
 }
 
-/* Display width: characters, not the bytes of their UTF-8 encoding. */
-static size_t
-text_width(const char *s)
-{
-	size_t	 n = 0;
-
-	for (; *s != '\0'; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			n++;
-	return (n);
-}
-
 /*
  * A cell as it may reach a terminal: names and values come from API
  * users, so C0 and C1 control characters (escape sequences) are shown
@@ -254,7 +242,7 @@ cell_print(const char *s, size_t width, int last)
 		putchar('\n');
 		return;
 	}
-	for (n = text_width(s); n < width + 2; n++)
+	for (n = utf8_chars(s); n < width + 2; n++)
 		putchar(' ');
 }
 
@@ -268,9 +256,9 @@ table_print(struct table *t)
 	if ((w = calloc(t->ncols, sizeof(*w))) == NULL)
 		err(1, "calloc");
 	for (c = 0; c < t->ncols; c++)
-		w[c] = text_width(t->head[c]);
+		w[c] = utf8_chars(t->head[c]);
 	for (i = 0; i < t->ncells; i++)
-		if ((l = text_width(t->cells[i])) > w[i % t->ncols])
+		if ((l = utf8_chars(t->cells[i])) > w[i % t->ncols])
 			w[i % t->ncols] = l;
 	for (c = 0; c < t->ncols; c++)
 		cell_print(t->head[c], w[c], c == t->ncols - 1);
@@ -422,13 +410,12 @@ output_event(const void *data, size_t len, int json)
 	yajl_gen		 g;
 	char			 db[DBTIME_LEN + 1], at[RFC3339_LEN + 1];
 	size_t			 n;
-	time_t			 when;
+	int64_t			 when;
 
 	rbuf_init(&r, data, len);
-	when = (time_t)wire_get_i64(&r);
-	if (msg_event_get(&r, &ev) == -1 || wire_done(&r) == -1)
+	if (msg_ctl_event_get(&r, &when, &ev) == -1 || wire_done(&r) == -1)
 		return (-1);
-	dbtime(when, db);
+	dbtime((time_t)when, db);
 	if (dbtime_to_rfc3339(db, at) == -1)
 		return (-1);
 	if ((g = yajl_gen_alloc(NULL)) == NULL)

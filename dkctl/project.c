@@ -63,6 +63,15 @@ struct env_state {
 	const char	*staged_seq;
 };
 
+/* What env set and unset look at first, and hold until they are done. */
+struct env_ctx {
+	struct reply	 svc;		/* the service, if any */
+	struct reply	 vars;		/* the applied vars of the scope */
+	struct reply	 log;		/* the pending changes */
+	struct names	 nm;
+	struct env_state st;
+};
+
 static struct target	 tg;
 static char		*env_key, *env_value;
 
@@ -73,6 +82,7 @@ static void	 read_value(void);
 static size_t	 data_len(yajl_val);
 static yajl_val	 data_at(yajl_val, size_t);
 static void	 page_note(yajl_val);
+static int	 json_only(struct reply *);
 static void	 call_ok(enum api_op, struct op_args *, struct reply *);
 static void	 service_get(struct reply *);
 static void	 services_list(struct reply *);
@@ -96,8 +106,8 @@ static void	 env_list_call(struct reply *);
 static void	 env_find(yajl_val, yajl_val, const char *,
 		    struct env_state *);
 static int	 env_list(void);
-static void	 env_load(struct reply *, struct reply *, struct reply *,
-		    struct names *, struct env_state *);
+static void	 env_load(struct env_ctx *);
+static void	 env_ctx_free(struct env_ctx *);
 static void	 withdraw(const char *);
 static int	 env_set(void);
 static void	 ids_json(const char *);
@@ -292,6 +302,17 @@ page_note(yajl_val v)
 	total = YAJL_GET_INTEGER(t);
 	if (total > (long long)data_len(v))
 		fprintf(stderr, "(%zu of %lld shown)\n", data_len(v), total);
+}
+
+/* With -j the API's answer is the output: printed and freed, 1. */
+static int
+json_only(struct reply *rep)
+{
+	if (!json_output)
+		return (0);
+	reply_print_json(rep);
+	reply_free(rep);
+	return (1);
 }
 
 /* A request that must succeed; the daemon's reason ends dkctl. */
@@ -496,11 +517,8 @@ show_services(void)
 	size_t		 i;
 
 	services_list(&rep);
-	if (json_output) {
-		reply_print_json(&rep);
-		reply_free(&rep);
+	if (json_only(&rep))
 		return (0);
-	}
 	table_init(&t, head, 5);
 	for (i = 0; i < data_len(rep.v); i++) {
 		s = data_at(rep.v, i);
@@ -539,11 +557,8 @@ show_deployments(void)
 	a.present[DEPLOYS_LIMIT] = 1;
 	a.num[DEPLOYS_LIMIT] = LIST_MAX;
 	call_ok(OP_DEPLOYMENTS_LIST, &a, &rep);
-	if (json_output) {
-		reply_print_json(&rep);
-		reply_free(&rep);
+	if (json_only(&rep))
 		return (0);
-	}
 	table_init(&t, head, 7);
 	for (i = 0; i < data_len(rep.v); i++) {
 		d = data_at(rep.v, i);
@@ -602,11 +617,8 @@ show_containers(void)
 	arg_set(&a, CONTAINERS_SID, tg.service);
 	arg_set(&a, CONTAINERS_LIMIT, "100");
 	call_ok(OP_CONTAINERS_LIST, &a, &rep);
-	if (json_output) {
-		reply_print_json(&rep);
-		reply_free(&rep);
+	if (json_only(&rep))
 		return (0);
-	}
 	memset(&a, 0, sizeof(a));
 	arg_set(&a, SERVICE_PID, project_ref());
 	arg_set(&a, SERVICE_SID, tg.service);
@@ -672,11 +684,8 @@ pending(void)
 	int		 need = 0;
 
 	pending_list(&rep);
-	if (json_output) {
-		reply_print_json(&rep);
-		reply_free(&rep);
+	if (json_only(&rep))
 		return (0);
-	}
 	memset(&nm, 0, sizeof(nm));
 	memset(&svcs, 0, sizeof(svcs));
 	nm.log = json_get(rep.v, "data", yajl_t_array);
@@ -736,11 +745,8 @@ apply(void)
 	memset(&a, 0, sizeof(a));
 	arg_set(&a, PID, project_ref());
 	call_ok(OP_PROJECTS_DEPLOY, &a, &rep);
-	if (json_output) {
-		reply_print_json(&rep);
-		reply_free(&rep);
+	if (json_only(&rep))
 		return (0);
-	}
 	created = json_get(rep.v, "temp_id_to_service_id", yajl_t_object);
 	redeployed = json_get(rep.v, "redeployed_service_ids", yajl_t_array);
 	deps = json_get(rep.v, "created_deployments", yajl_t_array);
@@ -874,11 +880,8 @@ env_list(void)
 	size_t		 i;
 
 	env_list_call(&rep);
-	if (json_output) {
-		reply_print_json(&rep);
-		reply_free(&rep);
+	if (json_only(&rep))
 		return (0);
-	}
 	table_init(&t, head, 4);
 	for (i = 0; i < data_len(rep.v); i++) {
 		e = data_at(rep.v, i);
@@ -896,17 +899,15 @@ env_list(void)
  * the log, and its name), the applied vars of the scope and the log.
  */
 static void
-env_load(struct reply *svc, struct reply *vars, struct reply *log,
-    struct names *nm, struct env_state *st)
+env_load(struct env_ctx *c)
 {
 	const char	*owner = NULL;
 
-	memset(svc, 0, sizeof(*svc));
-	memset(nm, 0, sizeof(*nm));
+	memset(c, 0, sizeof(*c));
 	if (tg.service != NULL) {
-		service_get(svc);
-		owner = nm->sid = json_str(svc->v, "id");
-		nm->sname = json_str(svc->v, "name");
+		service_get(&c->svc);
+		owner = c->nm.sid = json_str(c->svc.v, "id");
+		c->nm.sname = json_str(c->svc.v, "name");
 		if (owner == NULL)
 			errx(1, "malformed reply from dkd");
 		/* Its id from now on, as its name may change. */
@@ -915,10 +916,18 @@ env_load(struct reply *svc, struct reply *vars, struct reply *log,
 			err(1, "strdup");
 	} else if (tg.group != NULL)
 		owner = tg.group;
-	env_list_call(vars);
-	pending_list(log);
-	nm->log = json_get(log->v, "data", yajl_t_array);
-	env_find(vars->v, log->v, owner, st);
+	env_list_call(&c->vars);
+	pending_list(&c->log);
+	c->nm.log = json_get(c->log.v, "data", yajl_t_array);
+	env_find(c->vars.v, c->log.v, owner, &c->st);
+}
+
+static void
+env_ctx_free(struct env_ctx *c)
+{
+	reply_free(&c->log);
+	reply_free(&c->vars);
+	reply_free(&c->svc);
 }
 
 /* Take back a staged change. */
@@ -947,28 +956,27 @@ static int
 env_set(void)
 {
 	struct op_args		 a;
-	struct names		 nm;
-	struct env_state	 st;
-	struct reply		 svc, vars, log, rep;
+	struct env_ctx		 c;
+	struct reply		 rep;
 	enum api_op		 op;
 
-	env_load(&svc, &vars, &log, &nm, &st);
+	env_load(&c);
 	memset(&a, 0, sizeof(a));
-	if (st.applied_id != NULL) {
+	if (c.st.applied_id != NULL) {
 		op = env_op(OP_ENV_PROJECT_UPDATE, OP_ENV_SERVICE_UPDATE,
 		    OP_ENV_GROUP_UPDATE);
 		if (op == OP_ENV_PROJECT_UPDATE) {
 			arg_set(&a, ENV_ITEM_PID, project_ref());
-			arg_set(&a, ENV_ITEM_ID, st.applied_id);
+			arg_set(&a, ENV_ITEM_ID, c.st.applied_id);
 			arg_set(&a, ENV_ITEM_VALUE, env_value);
 		} else {
 			env_scope_args(&a, ENVO_ITEM_PID, ENVO_ITEM_OWNER);
-			arg_set(&a, ENVO_ITEM_ID, st.applied_id);
+			arg_set(&a, ENVO_ITEM_ID, c.st.applied_id);
 			arg_set(&a, ENVO_ITEM_VALUE, env_value);
 		}
 	} else {
-		if (st.staged_id != NULL)
-			withdraw(st.staged_id);
+		if (c.st.staged_id != NULL)
+			withdraw(c.st.staged_id);
 		op = env_op(OP_ENV_PROJECT_CREATE, OP_ENV_SERVICE_CREATE,
 		    OP_ENV_GROUP_CREATE);
 		if (op == OP_ENV_PROJECT_CREATE) {
@@ -985,17 +993,15 @@ env_set(void)
 	ctl_call(op, &a, &rep);
 	op_args_clear(&a);
 	if (rep.status >= 400) {
-		if (st.staged_id != NULL)
+		if (c.st.staged_id != NULL)
 			fprintf(stderr, "the earlier staged change of %s "
 			    "(seq %s) was withdrawn\n", env_key,
-			    st.staged_seq);
+			    c.st.staged_seq);
 		reply_fail(&rep);
 	}
-	staged_print(&rep, &nm);
+	staged_print(&rep, &c.nm);
 	reply_free(&rep);
-	reply_free(&log);
-	reply_free(&vars);
-	reply_free(&svc);
+	env_ctx_free(&c);
 	return (0);
 }
 
@@ -1029,42 +1035,39 @@ static int
 env_unset(void)
 {
 	struct op_args		 a;
-	struct names		 nm;
-	struct env_state	 st;
-	struct reply		 svc, vars, log, rep;
+	struct env_ctx		 c;
+	struct reply		 rep;
 	enum api_op		 op;
 
-	env_load(&svc, &vars, &log, &nm, &st);
-	if (st.staged_id != NULL) {
-		withdraw(st.staged_id);
+	env_load(&c);
+	if (c.st.staged_id != NULL) {
+		withdraw(c.st.staged_id);
 		if (json_output)
-			ids_json(st.staged_id);
+			ids_json(c.st.staged_id);
 		else
 			printf("withdrew the staged creation of %s (seq %s)\n",
-			    env_key, st.staged_seq);
+			    env_key, c.st.staged_seq);
 		goto done;
 	}
-	if (st.applied_id == NULL && st.removing)
+	if (c.st.applied_id == NULL && c.st.removing)
 		errx(1, "%s is already staged for removal", env_key);
-	if (st.applied_id == NULL)
+	if (c.st.applied_id == NULL)
 		errx(1, "no such env var: %s", env_key);
 	memset(&a, 0, sizeof(a));
 	op = env_op(OP_ENV_PROJECT_DELETE, OP_ENV_SERVICE_DELETE,
 	    OP_ENV_GROUP_DELETE);
 	if (op == OP_ENV_PROJECT_DELETE) {
 		arg_set(&a, ENV_ITEM_PID, project_ref());
-		arg_set(&a, ENV_ITEM_ID, st.applied_id);
+		arg_set(&a, ENV_ITEM_ID, c.st.applied_id);
 	} else {
 		env_scope_args(&a, ENVO_ITEM_PID, ENVO_ITEM_OWNER);
-		arg_set(&a, ENVO_ITEM_ID, st.applied_id);
+		arg_set(&a, ENVO_ITEM_ID, c.st.applied_id);
 	}
 	call_ok(op, &a, &rep);
-	staged_print(&rep, &nm);
+	staged_print(&rep, &c.nm);
 	reply_free(&rep);
 done:
-	reply_free(&log);
-	reply_free(&vars);
-	reply_free(&svc);
+	env_ctx_free(&c);
 	return (0);
 }
 

@@ -59,7 +59,7 @@ static uint32_t		 next_call_id;
 static int	api_dispatch_master(struct imsg *);
 static void	api_shutdown(void);
 static void	api_call_timeout(int, short, void *);
-static void	api_call_finish(struct api_call *, uint32_t, struct rbuf *);
+static void	api_call_finish(struct api_call *, const struct msg_reply *);
 static long	api_raise_nofile(void);
 
 static int
@@ -156,29 +156,31 @@ api_call_master(struct evhttp_request *req, struct wbuf *msg, api_call_cb cb,
 }
 
 static void
-api_call_finish(struct api_call *call, uint32_t status, struct rbuf *r)
+api_call_finish(struct api_call *call, const struct msg_reply *m)
 {
 	RB_REMOVE(api_calls, &calls, call);
 	event_free(call->timeout);
-	call->cb(call->req, status, r, call->arg);
+	call->cb(call->req, m, call->arg);
 	free(call);
 }
 
 static void
 api_call_timeout(int fd, short event, void *arg)
 {
-	struct api_call	*call = arg;
+	struct api_call		*call = arg;
+	struct msg_reply	 none;
 
 	log_warnx("request %u: no answer from the master", call->id);
-	api_call_finish(call, 0, NULL);
+	memset(&none, 0, sizeof(none));
+	api_call_finish(call, &none);
 }
 
 static int
 api_dispatch_master(struct imsg *imsg)
 {
-	struct api_call	 key, *call;
-	struct rbuf	 r;
-	uint32_t	 status;
+	struct api_call		 key, *call;
+	struct msg_reply	 m;
+	struct rbuf		 r;
 
 	if (imsg->hdr.type == IMSG_API_EVENT)
 		return (rooms_event(imsg));
@@ -190,9 +192,8 @@ api_dispatch_master(struct imsg *imsg)
 		return (0);
 	}
 	rbuf_init(&r, imsg->data, imsg->len);
-	status = wire_get_u32(&r);
-	if (r.error || status < 100 || status > 599)
+	if (msg_reply_get(&r, &m) == -1)
 		return (-1);
-	api_call_finish(call, status, &r);
+	api_call_finish(call, &m);
 	return (0);
 }

@@ -28,6 +28,7 @@
 
 #include "dkd_imsg.h"
 #include "imsg.h"
+#include "msg.h"
 #include "ops.h"
 #include "tval.h"
 #include "util.h"
@@ -62,8 +63,8 @@
 struct api_call;
 
 /* Called with the master's reply, or with status 0 if none came. */
-typedef void	(*api_call_cb)(struct evhttp_request *, uint32_t,
-		    struct rbuf *, void *);
+typedef void	(*api_call_cb)(struct evhttp_request *,
+		    const struct msg_reply *, void *);
 
 #define API_JSON_MAX_DEPTH	32
 
@@ -265,7 +266,7 @@ void	 client_address(struct evhttp_request *, char *, size_t);
 
 /* routes.c */
 void	 routes_dispatch(struct evhttp_request *, const char *);
-void	 route_done(struct evhttp_request *, uint32_t, struct rbuf *,
+void	 route_done(struct evhttp_request *, const struct msg_reply *,
 	    void *);
 
 /* http.c */

@@ -236,9 +236,7 @@ canvas_request(struct wbuf *wb, uint32_t op, const char *token,
 	}
 	if (rv == 0) {
 		wbuf_init(wb, DKD_IMSG_MAX_INTERNAL - 64);
-		wire_put_u32(wb, op);
-		wire_put_str(wb, token);
-		wire_put_str(wb, client);
+		msg_request_put(wb, op, token, client);
 		op_args_put(wb, spec, &a);
 		if (wb->error) {
 			wbuf_free(wb);

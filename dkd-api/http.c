@@ -592,20 +592,35 @@ http_json_body(struct evhttp_request *req)
 	return (*ct == '\0' || *ct == ';');
 }
 
-void
-http_error(struct evhttp_request *req, int status, const char *code,
+/*
+ * {"error": code, "message": message, with the map left open; NULL
+ * once a bare 500 went out instead.
+ */
+static yajl_gen
+http_error_open(struct evhttp_request *req, const char *code,
     const char *message)
 {
 	yajl_gen	 g;
 
 	if ((g = json_new()) == NULL) {
 		evhttp_send_error(req, 500, NULL);
-		return;
+		return (NULL);
 	}
 	yajl_gen_map_open(g);
-	json_kv_str(g, "error", code != NULL ? code :
-	    op_error_code(status));
+	json_kv_str(g, "error", code);
 	json_kv_str(g, "message", message);
+	return (g);
+}
+
+void
+http_error(struct evhttp_request *req, int status, const char *code,
+    const char *message)
+{
+	yajl_gen	 g;
+
+	if ((g = http_error_open(req, code != NULL ? code :
+	    op_error_code(status), message)) == NULL)
+		return;
 	yajl_gen_map_close(g);
 	http_send_json(req, status, g);
 }
@@ -638,13 +653,9 @@ http_invalid_field(struct evhttp_request *req, const char *field,
 {
 	yajl_gen	 g;
 
-	if ((g = json_new()) == NULL) {
-		evhttp_send_error(req, 500, NULL);
+	if ((g = http_error_open(req, "invalid", "Validation failed.")) ==
+	    NULL)
 		return;
-	}
-	yajl_gen_map_open(g);
-	json_kv_str(g, "error", "invalid");
-	json_kv_str(g, "message", "Validation failed.");
 	json_str(g, "errors");
 	yajl_gen_map_open(g);
 	json_str(g, field);

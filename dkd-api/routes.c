@@ -253,9 +253,7 @@ route_call(struct evhttp_request *req, enum api_op op,
 		goto fail;
 	}
 	wbuf_init(&wb, DKD_IMSG_MAX_INTERNAL - 64);
-	wire_put_u32(&wb, op);
-	wire_put_str(&wb, token);
-	wire_put_str(&wb, client);
+	msg_request_put(&wb, op, token, client);
 	op_args_put(&wb, spec, &a);
 	op_args_clear(&a);
 	if (wb.error) {
@@ -274,41 +272,31 @@ fail:
 
 /* Render the master's answer: status, allowed headers, JSON body. */
 void
-route_done(struct evhttp_request *req, uint32_t status, struct rbuf *r,
+route_done(struct evhttp_request *req, const struct msg_reply *m,
     void *arg)
 {
 	struct evkeyvalq	*out = evhttp_request_get_output_headers(req);
+	struct rbuf		 r;
 	yajl_gen		 g;
-	char			 name[32], value[64];
-	uint32_t		 n, i;
 
-	if (status == 0) {
+	if (m->status == 0) {
 		http_error(req, 503, "internal",
 		    "The server did not answer in time.");
 		return;
 	}
-	n = wire_get_u32(r);
-	for (i = 0; i < n && !r->error; i++) {
-		wire_get_strbuf(r, name, sizeof(name));
-		wire_get_strbuf(r, value, sizeof(value));
-		if (!r->error && strcmp(name, "Retry-After") == 0)
-			evhttp_add_header(out, name, value);
-	}
-	if (r->error) {
-		log_warnx("malformed reply from the master");
-		http_error(req, 500, "internal", "Internal error.");
+	if (m->retry_after[0] != '\0')
+		evhttp_add_header(out, "Retry-After", m->retry_after);
+	if (m->tree_len == 0) {
+		evhttp_send_reply(req, (int)m->status, NULL, NULL);
 		return;
 	}
-	if (r->off == r->len) {
-		evhttp_send_reply(req, (int)status, NULL, NULL);
-		return;
-	}
-	if ((g = json_new()) == NULL || tree_to_json(r, g) == -1) {
+	rbuf_init(&r, m->tree, m->tree_len);
+	if ((g = json_new()) == NULL || tree_to_json(&r, g) == -1) {
 		if (g != NULL)
 			yajl_gen_free(g);
 		log_warnx("reply from the master does not render as JSON");
 		http_error(req, 500, "internal", "Internal error.");
 		return;
 	}
-	http_send_json(req, (int)status, g);
+	http_send_json(req, (int)m->status, g);
 }

@@ -88,8 +88,8 @@ static struct ws_conns	 conns = RB_INITIALIZER(&conns);
 static uint32_t		 last_conn_id;
 static int		 shutting_down;
 
-static void	ws_open_done(struct evhttp_request *, uint32_t,
-		    struct rbuf *, void *);
+static void	ws_open_done(struct evhttp_request *,
+		    const struct msg_reply *, void *);
 static void	ws_handshake(struct evhttp_request *, const char *);
 static void	ws_input(struct ws_conn *);
 static void	ws_close(struct ws_conn *, uint16_t, const char *);
@@ -297,27 +297,20 @@ ws_call_master(struct wbuf *wb, api_call_cb cb, struct ws_call *call)
 	return (rv);
 }
 
-/* The reply's tree after its headers; a 204 reads as null. */
+/* The reply's tree; a 204 reads as null. */
 static int
-ws_reply_tree(struct rbuf *r, struct tval *v)
+ws_reply_tree(const struct msg_reply *m, struct tval *v)
 {
-	uint32_t	 n, i;
-	size_t		 len;
+	struct rbuf	 r;
 
 	memset(v, 0, sizeof(*v));
 	v->tag = TREE_NULL;
-	n = wire_get_u32(r);
-	for (i = 0; i < n && !r->error; i++) {
-		(void)wire_get_bytes(r, DKD_STR_MAX, &len);
-		(void)wire_get_bytes(r, DKD_STR_MAX, &len);
-	}
-	if (r->error)
-		return (-1);
-	if (r->off == r->len)
+	if (m->tree_len == 0)
 		return (0);
-	if (tval_decode(r, v, r->len - r->off) == -1)
+	rbuf_init(&r, m->tree, m->tree_len);
+	if (tval_decode(&r, v, m->tree_len) == -1)
 		return (-1);
-	if (wire_done(r) == -1) {
+	if (wire_done(&r) == -1) {
 		tval_free(v);
 		return (-1);
 	}
@@ -325,7 +318,7 @@ ws_reply_tree(struct rbuf *r, struct tval *v)
 }
 
 static void
-ws_ignore_reply(struct evhttp_request *req, uint32_t status, struct rbuf *r,
+ws_ignore_reply(struct evhttp_request *req, const struct msg_reply *m,
     void *arg)
 {
 }
@@ -358,19 +351,20 @@ ticket_valid(const char *s)
 }
 
 static void
-ws_join_done(struct evhttp_request *req, uint32_t status, struct rbuf *r,
+ws_join_done(struct evhttp_request *req, const struct msg_reply *m,
     void *arg)
 {
 	struct ws_call	*call = arg;
 	struct ws_conn	*c;
 	struct tval	 v;
 	const char	*ticket = NULL;
+	uint32_t	 status = m->status;
 
 	c = ws_conn_find(call->conn);
 	free(call);
 	memset(&v, 0, sizeof(v));
 	if (status == 200) {
-		if (ws_reply_tree(r, &v) == -1)
+		if (ws_reply_tree(m, &v) == -1)
 			status = 500;
 		else if (!ticket_valid(ticket = tval_str(&v, "ticket")))
 			status = 500;
@@ -439,13 +433,14 @@ ws_join(struct ws_conn *c, const char *token)
 }
 
 static void
-ws_op_done(struct evhttp_request *req, uint32_t status, struct rbuf *r,
+ws_op_done(struct evhttp_request *req, const struct msg_reply *m,
     void *arg)
 {
 	struct ws_call	*call = arg;
 	struct ws_conn	*c;
 	struct tval	 v;
 	const char	*msg, *draft;
+	uint32_t	 status = m->status;
 
 	memset(&v, 0, sizeof(v));
 	if ((c = ws_conn_find(call->conn)) == NULL || c->dead ||
@@ -454,7 +449,7 @@ ws_op_done(struct evhttp_request *req, uint32_t status, struct rbuf *r,
 		return;
 	}
 	c->inflight--;
-	if (status != 0 && ws_reply_tree(r, &v) == -1)
+	if (status != 0 && ws_reply_tree(m, &v) == -1)
 		status = 500;
 	draft = call->op == OP_CANVAS_SERVICE_CREATE ? call->draft_id : NULL;
 	if (status == 200 || status == 204) {
@@ -915,15 +910,15 @@ ws_upgrade(struct evhttp_request *req, const char *project_id)
 }
 
 static void
-ws_open_done(struct evhttp_request *req, uint32_t status, struct rbuf *r,
+ws_open_done(struct evhttp_request *req, const struct msg_reply *m,
     void *arg)
 {
 	struct ws_open	*o = arg;
 
-	if (status == 200)
+	if (m->status == 200)
 		ws_handshake(req, o->project_id);
 	else
-		route_done(req, status, r, NULL);
+		route_done(req, m, NULL);
 	free(o);
 }
 

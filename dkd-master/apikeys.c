@@ -14,15 +14,16 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
+
 #include <sys/types.h>
 
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "db.h"
 #include "dkd.h"
 #include "log.h"
+#include "store.h"
 
 /*
  * API keys: long-lived tokens for scripts.  The token is shown once, at
@@ -30,80 +31,56 @@
  * so a user can tell keys apart.
  */
 
-#define KEY_COLS	"id, user_id, description, prefix, expires_at, " \
-			"last_used_at, created_at"
-#define PREFIX_LEN	8
 /* Enough for every script a person runs; bounds the table per user. */
 #define APIKEYS_MAX	100
 
-/* One key from KEY_COLS; dkctl's listing adds the owner's email. */
+/* A key's fields, into an open map. */
 static void
-tree_apikey(struct wbuf *w, sqlite3_stmt *st, const char *token)
+apikey_fields(struct wbuf *w, const struct apikey *k)
+{
+	tree_kv_str(w, "id", k->id);
+	tree_kv_str(w, "user_id", k->user_id);
+	tree_kv_str(w, "description", k->description);
+	tree_kv_str(w, "prefix", k->prefix);
+	tree_time(w, "expires_at", k->expires_at);
+	tree_time(w, "last_used_at", k->last_used_at);
+	tree_time(w, "created_at", k->created_at);
+}
+
+static void
+tree_apikey(struct wbuf *w, const void *arg)
 {
 	tree_map(w);
-	tree_kv_str(w, "id", db_text(st, 0));
-	tree_kv_str(w, "user_id", db_text(st, 1));
-	tree_kv_str(w, "description", db_text(st, 2));
-	tree_kv_str(w, "prefix", db_text(st, 3));
-	tree_time(w, "expires_at", db_ntext(st, 4));
-	tree_time(w, "last_used_at", db_ntext(st, 5));
-	tree_time(w, "created_at", db_ntext(st, 6));
-	if (token != NULL)
-		tree_kv_str(w, "token", token);
-	if (sqlite3_column_count(st) > 7)
-		tree_kv_str(w, "user_email", db_text(st, 7));
+	apikey_fields(w, arg);
 	tree_end(w);
 }
 
-/* Reply {"data": [...]} with the keys st selects. */
+/* dkctl's listing: with the owner's email. */
 static void
-apikeys_reply(struct request *req, sqlite3_stmt *st)
+tree_apikey_owned(struct wbuf *w, const void *arg)
 {
-	struct wbuf	 w;
-	int		 rc;
+	const struct apikey	*k = arg;
 
-	tree_new(&w);
-	tree_map(&w);
-	tree_key(&w, "data");
-	tree_array(&w);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		tree_apikey(&w, st, NULL);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		wbuf_free(&w);
+	tree_map(w);
+	apikey_fields(w, k);
+	tree_kv_str(w, "user_email", k->user_email);
+	tree_end(w);
+}
+
+/* {"data": [...]}: the keys of user_id ("": everyone's), rendered. */
+static void
+apikeys_reply(struct request *req, const char *user_id,
+    tree_render_fn render)
+{
+	struct apikey	*rows;
+	size_t		 n;
+
+	if (db_apikey_list(user_id, &rows, &n) != ST_OK) {
 		reply_internal(req);
 		return;
 	}
-	tree_end(&w);
-	tree_end(&w);
-	reply_tree(req, 200, &w);
-}
-
-static void
-apikeys_of(struct request *req, const char *user_id)
-{
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("SELECT " KEY_COLS " FROM api_keys WHERE "
-	    "user_id = ? ORDER BY created_at DESC, rowid DESC")) == NULL) {
-		reply_internal(req);
-		return;
-	}
-	db_bind(st, 1, user_id);
-	apikeys_reply(req, st);
-}
-
-/* How many keys user_id has (expired ones too); -1 on error. */
-static int
-apikeys_count(const char *user_id)
-{
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("SELECT count(*) FROM api_keys WHERE "
-	    "user_id = ?")) == NULL)
-		return (-1);
-	db_bind(st, 1, user_id);
-	return ((int)db_scalar(st));
+	reply_list(req, rows, n, sizeof(*rows), render);
+	free(rows);
 }
 
 /* Create a key for u and reply 201 with its token. */
@@ -112,76 +89,51 @@ apikey_create(struct request *req, const struct user *u, const char *desc,
     const char *expires_in)
 {
 	struct verrors	 ve = { 0 };
-	sqlite3_stmt	*st;
+	struct apikey	 k;
 	struct wbuf	 w;
-	char		 id[UUID_LEN + 1], token[TOKEN_LEN + 1];
-	char		 hash[SHA256_HEX_LEN + 1], prefix[PREFIX_LEN + 1];
-	char		 now[DBTIME_LEN + 1], expires[DBTIME_LEN + 1];
-	time_t		 t = time(NULL), e = 0;
-	int		 n;
+	char		 token[TOKEN_LEN + 1];
+	time_t		 t = time(NULL), e;
+	int64_t		 n;
 
-	if (desc == NULL || *desc == '\0')
-		verror_add(&ve, "description", "Description is required.");
-	if (expires_in != NULL && *expires_in != '\0') {
-		if (rfc3339_parse(expires_in, &e) == -1)
-			verror_add(&ve, "expires_at", "Expiry must be an "
-			    "RFC 3339 time, e.g. 2030-01-31T00:00:00Z.");
-		else if (e <= t)
-			verror_add(&ve, "expires_at",
-			    "Expiry must be in the future.");
-	}
+	verror_check(&ve, "description", description_invalid(desc));
+	verror_check(&ve, "expires_at", expiry_invalid(expires_in, t, &e));
 	if (ve.n > 0) {
 		reply_invalid(req, &ve);
 		return;
 	}
-	if ((n = apikeys_count(u->id)) == -1) {
+	if (db_apikey_count(u->id, &n) != ST_OK) {
 		reply_internal(req);
 		return;
 	}
 	if (n >= APIKEYS_MAX) {
 		if (req->caller == CALLER_CTL)
-			reply_error(req, 409, "%s has %d API keys; delete one "
-			    "before creating another.", u->email, n);
+			reply_error(req, 409, "%s has %lld API keys; delete "
+			    "one before creating another.", u->email,
+			    (long long)n);
 		else
-			reply_error(req, 409, "You have %d API keys; delete "
-			    "one before creating another.", n);
+			reply_error(req, 409, "You have %lld API keys; delete "
+			    "one before creating another.", (long long)n);
 		return;
 	}
-	uuid_new(id);
+	memset(&k, 0, sizeof(k));
+	uuid_new(k.id);
+	strlcpy(k.user_id, u->id, sizeof(k.user_id));
+	strlcpy(k.description, desc, sizeof(k.description));
 	token_new(token);
-	sha256_hex(token, strlen(token), hash);
-	strlcpy(prefix, token, sizeof(prefix));
-	dbtime(t, now);
+	sha256_hex(token, strlen(token), k.token_hash);
+	strlcpy(k.prefix, token, sizeof(k.prefix));
+	dbtime(t, k.created_at);
 	if (e != 0)
-		dbtime(e, expires);
-	if ((st = db_prepare("INSERT INTO api_keys (id, user_id, "
-	    "description, prefix, token_hash, expires_at, created_at) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?)")) == NULL) {
-		reply_internal(req);
-		goto done;
-	}
-	db_bind(st, 1, id);
-	db_bind(st, 2, u->id);
-	db_bind(st, 3, desc);
-	db_bind(st, 4, prefix);
-	db_bind(st, 5, hash);
-	db_bind(st, 6, e != 0 ? expires : NULL);
-	db_bind(st, 7, now);
-	if (db_step_done(st) != SQLITE_DONE) {
-		reply_internal(req);
-		goto done;
-	}
-	if ((st = db_prepare("SELECT " KEY_COLS " FROM api_keys WHERE "
-	    "id = ?")) == NULL || (db_bind(st, 1, id),
-	    sqlite3_step(st)) != SQLITE_ROW) {
-		if (st != NULL)
-			sqlite3_reset(st);
+		dbtime(e, k.expires_at);
+	if (db_apikey_insert(&k) != ST_OK) {
 		reply_internal(req);
 		goto done;
 	}
 	tree_new(&w);
-	tree_apikey(&w, st, token);
-	sqlite3_reset(st);
+	tree_map(&w);
+	apikey_fields(&w, &k);
+	tree_kv_str(&w, "token", token);
+	tree_end(&w);
 	reply_tree(req, 201, &w);
 done:
 	explicit_bzero(token, sizeof(token));
@@ -191,19 +143,10 @@ done:
 static void
 apikey_delete(struct request *req, const char *id, const char *user_id)
 {
-	sqlite3_stmt	*st;
+	int	 rc;
 
-	if ((st = db_prepare("DELETE FROM api_keys WHERE id = ?1 AND "
-	    "(?2 IS NULL OR user_id = ?2)")) == NULL) {
-		reply_internal(req);
-		return;
-	}
-	db_bind(st, 1, id);
-	db_bind(st, 2, user_id);
-	if (db_step_done(st) != SQLITE_DONE)
-		reply_internal(req);
-	else if (db_changes() == 0)
-		reply_error(req, 404, "API key not found.");
+	if ((rc = db_apikey_delete(id, user_id)) != ST_OK)
+		reply_store(req, rc, "API key not found.");
 	else
 		reply_empty(req, 204);
 }
@@ -211,7 +154,7 @@ apikey_delete(struct request *req, const char *id, const char *user_id)
 void
 op_apikey_list(struct request *req)
 {
-	apikeys_of(req, req->user.id);
+	apikeys_reply(req, req->user.id, tree_apikey);
 }
 
 void
@@ -249,23 +192,13 @@ op_ctl_apikey_create(struct request *req)
 void
 op_ctl_apikey_list(struct request *req)
 {
-	sqlite3_stmt	*st;
 	struct user	 u;
 
 	u.id[0] = '\0';
 	if (req->args.present[CTL_EMAIL] &&
 	    user_by_email_or_404(req, req->args.str[CTL_EMAIL], &u) == -1)
 		return;
-	if ((st = db_prepare("SELECT k.id, k.user_id, k.description, "
-	    "k.prefix, k.expires_at, k.last_used_at, k.created_at, u.email "
-	    "FROM api_keys k JOIN users u ON u.id = k.user_id "
-	    "WHERE ?1 = '' OR k.user_id = ?1 "
-	    "ORDER BY k.created_at DESC, k.rowid DESC")) == NULL) {
-		reply_internal(req);
-		return;
-	}
-	db_bind(st, 1, u.id);
-	apikeys_reply(req, st);
+	apikeys_reply(req, u.id, tree_apikey_owned);
 }
 
 void

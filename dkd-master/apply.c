@@ -217,13 +217,13 @@ scope_in_project(struct apply *ap, const char *scope, const char *scope_id)
 static int
 apply_project_update(struct apply *ap, const struct tval *pl)
 {
-	const char	*name;
+	const char	*name, *msg;
 
 	if (!tval_is(tval_get(pl, "name"), TREE_STR))
 		return (0);
 	name = tval_str(pl, "name");
-	if (blank(name))
-		return (entry_fail(ap, 422, "Name is required."));
+	if ((msg = name_invalid(name)) != NULL)
+		return (entry_fail(ap, 422, "%s", msg));
 	if (db_project_rename(ap->proj.id, name) != ST_OK)
 		return (internal(ap));
 	return (0);
@@ -270,9 +270,8 @@ apply_service_create(struct apply *ap, const struct pending *e,
 		for (i = 0; i < envs->n; i++) {
 			key = tval_str(&envs->items[i], "key");
 			value = tval_str(&envs->items[i], "value");
-			if (env_key_invalid(key) != NULL)
-				return (entry_fail(ap, 422, "%s",
-				    env_key_invalid(key)));
+			if ((msg = env_key_invalid(key)) != NULL)
+				return (entry_fail(ap, 422, "%s", msg));
 			memset(&v, 0, sizeof(v));
 			uuid_new(v.id);
 			strlcpy(v.scope, "service", sizeof(v.scope));
@@ -342,7 +341,7 @@ apply_service_update(struct apply *ap, const struct pending *e,
     const struct tval *pl)
 {
 	struct service	 s;
-	const char	*id, *name, *icon;
+	const char	*id, *name, *icon, *msg;
 	char		 old[SERVICE_NAME_LEN + 1];
 	int		 rc;
 
@@ -357,9 +356,8 @@ apply_service_update(struct apply *ap, const struct pending *e,
 	name = tval_str(pl, "name");
 	icon = tval_str(pl, "icon_url");
 	if (name != NULL && strcmp(name, s.name) != 0) {
-		if (service_name_invalid(name) != NULL)
-			return (entry_fail(ap, 422, "%s",
-			    service_name_invalid(name)));
+		if ((msg = service_name_invalid(name)) != NULL)
+			return (entry_fail(ap, 422, "%s", msg));
 		if ((rc = db_service_rename(s.id, name)) == ST_EXISTS)
 			return (entry_fail(ap, 409, "A service named \"%s\" "
 			    "already exists in the project.", name));
@@ -411,18 +409,15 @@ apply_env_create(struct apply *ap, const struct pending *e,
     const struct tval *pl)
 {
 	struct envvar	 v;
-	const char	*scope, *key, *value, *owner;
+	const char	*scope, *key, *value, *owner, *msg;
 	int		 rc;
 
 	scope = tval_str(pl, "scope");
 	key = tval_str(pl, "key");
 	value = tval_str(pl, "value");
-	if (scope == NULL || (strcmp(scope, "project") != 0 &&
-	    strcmp(scope, "group") != 0 && strcmp(scope, "service") != 0))
-		return (entry_fail(ap, 422, "Scope must be project, group or "
-		    "service."));
-	if (env_key_invalid(key) != NULL)
-		return (entry_fail(ap, 422, "%s", env_key_invalid(key)));
+	if ((msg = env_scope_invalid(scope)) != NULL ||
+	    (msg = env_key_invalid(key)) != NULL)
+		return (entry_fail(ap, 422, "%s", msg));
 	if (e->parent_temp_id[0] != '\0') {
 		if ((owner = temp_map(ap, e->parent_temp_id)) == NULL)
 			return (entry_fail(ap, 422, "Pending env var "

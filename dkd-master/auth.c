@@ -16,7 +16,6 @@
 
 #include <sys/types.h>
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,9 +23,9 @@
 
 #include <event2/event.h>
 
-#include "db.h"
 #include "dkd.h"
 #include "log.h"
+#include "store.h"
 
 /*
  * Sign-in: sessions, tokens, the first-run setup token, and resolving a
@@ -56,13 +55,18 @@ static char		 dummy_hash[HASH_MAX];
 static struct event	*cleanup_ev;
 
 static void	sessions_cleanup(int, short, void *);
-static int	sessions_delete_others(const char *, const char *);
 static int	hex_equal(const char *, const char *, size_t);
-static int	session_create(const char *, char [TOKEN_LEN + 1],
-		    char [TOKEN_LEN + 1], char [DBTIME_LEN + 1]);
+static void	session_tokens(struct session *, time_t,
+		    char [TOKEN_LEN + 1], char [TOKEN_LEN + 1]);
+static int	session_create(const char *, struct session *,
+		    char [TOKEN_LEN + 1], char [TOKEN_LEN + 1]);
 static void	tree_tokens(struct wbuf *, const char *, const char *,
 		    const char *);
+static void	reply_tokens(struct request *, int, const struct session *,
+		    char [TOKEN_LEN + 1], char [TOKEN_LEN + 1]);
 static void	dummy_hashed(int, const char *, void *);
+static void	password_check(struct request *, const char *, const char *,
+		    int, const char *, hasher_cb);
 static void	login_verified(int, const char *, void *);
 static void	register_hashed(int, const char *, void *);
 static void	profile_verified(int, const char *, void *);
@@ -116,10 +120,10 @@ void
 auth_setup_token_refresh(void)
 {
 	char	 url[512];
-	int	 n;
+	int64_t	 n;
 
 	/* On a database error keep what we have; the next call decides. */
-	if ((n = user_count()) == -1)
+	if (db_user_count(&n) != ST_OK)
 		return;
 	if (n != 0) {
 		explicit_bzero(setup_token, sizeof(setup_token));
@@ -153,46 +157,12 @@ hex_equal(const char *a, const char *b, size_t len)
 static void
 sessions_cleanup(int fd, short event, void *arg)
 {
-	sqlite3_stmt	*st;
-	char		 now[DBTIME_LEN + 1];
+	char	 now[DBTIME_LEN + 1];
+	int	 n;
 
 	dbtime(time(NULL), now);
-	if ((st = db_prepare("DELETE FROM sessions WHERE "
-	    "refresh_expires_at < ?")) == NULL)
-		return;
-	db_bind(st, 1, now);
-	if (db_step_done(st) == SQLITE_DONE && db_changes() > 0)
-		log_debug("removed %d expired sessions", db_changes());
-}
-
-int
-sessions_delete_user(const char *user_id)
-{
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("DELETE FROM sessions WHERE user_id = ?")) ==
-	    NULL)
-		return (-1);
-	db_bind(st, 1, user_id);
-	return (db_step_done(st) == SQLITE_DONE ? 0 : -1);
-}
-
-/*
- * End every session of user_id but the one whose access token hash is
- * keep (the caller's; an API key's hash matches no session, so then
- * every session ends).  -> how many ended, or -1.
- */
-static int
-sessions_delete_others(const char *user_id, const char *keep)
-{
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("DELETE FROM sessions WHERE user_id = ? AND "
-	    "access_token_hash != ?")) == NULL)
-		return (-1);
-	db_bind(st, 1, user_id);
-	db_bind(st, 2, keep);
-	return (db_step_done(st) == SQLITE_DONE ? db_changes() : -1);
+	if (db_sessions_expire(now, &n) == ST_OK && n > 0)
+		log_debug("removed %d expired sessions", n);
 }
 
 /*
@@ -202,98 +172,59 @@ sessions_delete_others(const char *user_id, const char *keep)
 int
 auth_resolve(struct request *req)
 {
-	sqlite3_stmt	*st;
-	char		 now[DBTIME_LEN + 1], key_id[UUID_LEN + 1];
-	const char	*last;
+	struct apikey	 k;
+	char		 now[DBTIME_LEN + 1];
 	time_t		 t, lt;
-	int		 rc, bad = 0;
+	int		 rc;
 
 	if (req->token_hash[0] == '\0')
 		return (0);
 	t = time(NULL);
 	dbtime(t, now);
-	if ((st = db_prepare("SELECT u.id, u.email, u.name, u.role, "
-	    "u.created_at, u.updated_at FROM sessions s JOIN users u ON "
-	    "u.id = s.user_id WHERE s.access_token_hash = ? AND "
-	    "s.expires_at > ?")) == NULL)
-		return (-1);
-	db_bind(st, 1, req->token_hash);
-	db_bind(st, 2, now);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && user_from_row(st, 0, &req->user) == 0)
+	if ((rc = db_session_user(req->token_hash, now, &req->user)) == ST_OK) {
 		req->authed = 1;
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return (req->authed ? 0 : -1);
-	if (rc != SQLITE_DONE)
-		return (-1);
-
-	if ((st = db_prepare("SELECT u.id, u.email, u.name, u.role, "
-	    "u.created_at, u.updated_at, k.id, k.last_used_at FROM api_keys k "
-	    "JOIN users u ON u.id = k.user_id WHERE k.token_hash = ? AND "
-	    "(k.expires_at IS NULL OR k.expires_at > ?)")) == NULL)
-		return (-1);
-	db_bind(st, 1, req->token_hash);
-	db_bind(st, 2, now);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		if (user_from_row(st, 0, &req->user) == -1 ||
-		    strlcpy(key_id, db_text(st, 6), sizeof(key_id)) >=
-		    sizeof(key_id))
-			bad = 1;
-		last = db_ntext(st, 7);
-		if (last == NULL || dbtime_parse(last, &lt) == -1 ||
-		    t - lt >= LAST_USED_SLACK)
-			lt = 0;
-		req->authed = !bad;
+		return (0);
 	}
-	sqlite3_reset(st);
-	if (bad)
+	if (rc != ST_NONE)
 		return (-1);
-	if (rc == SQLITE_ROW && lt == 0) {
-		/* Best effort: a failure here does not fail the request. */
-		if ((st = db_prepare("UPDATE api_keys SET last_used_at = ? "
-		    "WHERE id = ?")) != NULL) {
-			db_bind(st, 1, now);
-			db_bind(st, 2, key_id);
-			(void)db_step_done(st);
-		}
-	}
-	return (rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1);
+	if ((rc = db_apikey_user(req->token_hash, now, &req->user, &k)) !=
+	    ST_OK)
+		return (rc == ST_NONE ? 0 : -1);
+	req->authed = 1;
+	/* Best effort: a failure here does not fail the request. */
+	if (k.last_used_at[0] == '\0' ||
+	    dbtime_parse(k.last_used_at, &lt) == -1 ||
+	    t - lt >= LAST_USED_SLACK)
+		db_apikey_touch(k.id, now);
+	return (0);
 }
 
-/* A new session for user_id; the plaintext tokens go to the caller. */
-static int
-session_create(const char *user_id, char access[TOKEN_LEN + 1],
-    char refresh[TOKEN_LEN + 1], char expires[DBTIME_LEN + 1])
+/* Fresh tokens for s from time t; the plaintext goes to the caller. */
+static void
+session_tokens(struct session *s, time_t t, char access[TOKEN_LEN + 1],
+    char refresh[TOKEN_LEN + 1])
 {
-	sqlite3_stmt	*st;
-	char		 id[UUID_LEN + 1], ah[SHA256_HEX_LEN + 1];
-	char		 rh[SHA256_HEX_LEN + 1], rexp[DBTIME_LEN + 1];
-	char		 now[DBTIME_LEN + 1];
-	time_t		 t = time(NULL);
-
-	uuid_new(id);
 	token_new(access);
 	token_new(refresh);
-	sha256_hex(access, strlen(access), ah);
-	sha256_hex(refresh, strlen(refresh), rh);
-	dbtime(t, now);
-	dbtime(t + ACCESS_TTL, expires);
-	dbtime(t + REFRESH_TTL, rexp);
-	if ((st = db_prepare("INSERT INTO sessions (id, user_id, "
-	    "access_token_hash, refresh_token_hash, expires_at, "
-	    "refresh_expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"))
-	    == NULL)
-		return (-1);
-	db_bind(st, 1, id);
-	db_bind(st, 2, user_id);
-	db_bind(st, 3, ah);
-	db_bind(st, 4, rh);
-	db_bind(st, 5, expires);
-	db_bind(st, 6, rexp);
-	db_bind(st, 7, now);
-	return (db_step_done(st) == SQLITE_DONE ? 0 : -1);
+	sha256_hex(access, strlen(access), s->access_hash);
+	sha256_hex(refresh, strlen(refresh), s->refresh_hash);
+	dbtime(t + ACCESS_TTL, s->expires_at);
+	dbtime(t + REFRESH_TTL, s->refresh_expires_at);
+}
+
+/* A new session s for user_id. */
+static int
+session_create(const char *user_id, struct session *s,
+    char access[TOKEN_LEN + 1], char refresh[TOKEN_LEN + 1])
+{
+	time_t	 t = time(NULL);
+
+	memset(s, 0, sizeof(*s));
+	uuid_new(s->id);
+	strlcpy(s->user_id, user_id, sizeof(s->user_id));
+	dbtime(t, s->created_at);
+	session_tokens(s, t, access, refresh);
+	return (db_session_insert(s));
 }
 
 static void
@@ -307,14 +238,37 @@ tree_tokens(struct wbuf *w, const char *access, const char *refresh,
 	tree_end(w);
 }
 
+/*
+ * The answer to a login or a refresh, by the outcome rc of storing the
+ * session s: its tokens, 401 for a refresh token used already (ST_NONE)
+ * or 500.  The plaintext tokens are wiped either way.
+ */
+static void
+reply_tokens(struct request *req, int rc, const struct session *s,
+    char access[TOKEN_LEN + 1], char refresh[TOKEN_LEN + 1])
+{
+	struct wbuf	 w;
+
+	if (rc == ST_OK) {
+		tree_new(&w);
+		tree_tokens(&w, access, refresh, s->expires_at);
+		reply_tree(req, 200, &w);
+	} else if (rc == ST_NONE)
+		reply_error(req, 401, "Invalid refresh token.");
+	else
+		reply_internal(req);
+	explicit_bzero(access, TOKEN_LEN + 1);
+	explicit_bzero(refresh, TOKEN_LEN + 1);
+}
+
 /* GET /api/auth/register */
 void
 op_can_register(struct request *req)
 {
 	struct wbuf	 w;
-	int		 n;
+	int64_t		 n;
 
-	if ((n = user_count()) == -1) {
+	if (db_user_count(&n) != ST_OK) {
 		reply_internal(req);
 		return;
 	}
@@ -331,9 +285,9 @@ op_register(struct request *req)
 {
 	struct op_args	*a = &req->args;
 	struct verrors	 ve = { 0 };
-	int		 n;
+	int64_t		 n;
 
-	if ((n = user_count()) == -1) {
+	if (db_user_count(&n) != ST_OK) {
 		reply_internal(req);
 		return;
 	}
@@ -351,14 +305,12 @@ op_register(struct request *req)
 		    "see the dkd log or run dkctl setup-token.");
 		return;
 	}
-	if (!a->present[REGISTER_EMAIL])
-		verror_add(&ve, "email", "Email is required.");
-	else
-		check_email(&ve, "email", a->str[REGISTER_EMAIL]);
-	if (!a->present[REGISTER_NAME] || blank(a->str[REGISTER_NAME]))
-		verror_add(&ve, "name", "Name is required.");
-	validate_password(&ve, "password", a->present[REGISTER_PASSWORD] ?
-	    a->str[REGISTER_PASSWORD] : NULL);
+	verror_check(&ve, "email", email_check(a->present[REGISTER_EMAIL] ?
+	    a->str[REGISTER_EMAIL] : NULL));
+	verror_check(&ve, "name", name_invalid(a->present[REGISTER_NAME] ?
+	    a->str[REGISTER_NAME] : NULL));
+	verror_check(&ve, "password", password_invalid(
+	    a->present[REGISTER_PASSWORD] ? a->str[REGISTER_PASSWORD] : NULL));
 	if (ve.n > 0) {
 		reply_invalid(req, &ve);
 		return;
@@ -368,12 +320,9 @@ op_register(struct request *req)
 		reply_error(req, 409, "Registration is in progress.");
 		return;
 	}
-	if (hasher_hash(a->str[REGISTER_PASSWORD], register_hashed,
-	    req) == -1) {
-		reply_error(req, 503, "Too busy, try again.");
-		return;
-	}
-	setup_busy = 1;
+	if (hash_or_reply(req, a->str[REGISTER_PASSWORD], register_hashed) ==
+	    0)
+		setup_busy = 1;
 }
 
 static void
@@ -381,50 +330,86 @@ register_hashed(int result, const char *hash, void *arg)
 {
 	struct request	*req = arg;
 	struct op_args	*a = &req->args;
+	struct session	 s;
 	struct wbuf	 w;
 	struct user	 u;
-	char		 id[UUID_LEN + 1], access[TOKEN_LEN + 1];
-	char		 refresh[TOKEN_LEN + 1], expires[DBTIME_LEN + 1];
-	int		 n, status;
+	char		 access[TOKEN_LEN + 1], refresh[TOKEN_LEN + 1];
+	int64_t		 n;
+	int		 rc;
 
 	setup_busy = 0;
-	if (result != 0 || db_begin() == -1) {
+	if (result != 0 || store_begin() != ST_OK) {
 		reply_internal(req);
 		return;
 	}
-	if ((n = user_count()) != 0) {
-		db_rollback();
-		if (n == -1)
+	if ((rc = db_user_count(&n)) != ST_OK || n != 0) {
+		store_rollback();
+		if (rc != ST_OK)
 			reply_internal(req);
 		else
 			reply_error(req, 409, "Registration is closed.");
 		return;
 	}
-	status = user_insert(a->str[REGISTER_EMAIL], a->str[REGISTER_NAME],
-	    hash, "admin", id);
-	if (status != 201 || session_create(id, access, refresh,
-	    expires) == -1 || db_commit() == -1) {
-		db_rollback();
+	user_init(&u, a->str[REGISTER_EMAIL], a->str[REGISTER_NAME], "admin");
+	if (db_user_insert(&u, hash) != ST_OK ||
+	    session_create(u.id, &s, access, refresh) != ST_OK ||
+	    store_commit() != ST_OK) {
+		store_rollback();
 		reply_internal(req);
 		goto done;
 	}
 	auth_setup_token_refresh();
-	log_info("first admin %s registered", a->str[REGISTER_EMAIL]);
-	if (user_by_id(id, &u) != 1) {
-		reply_internal(req);
-		goto done;
-	}
+	log_info("first admin %s registered", u.email);
 	tree_new(&w);
 	tree_map(&w);
 	tree_key(&w, "user");
 	tree_user(&w, &u);
 	tree_key(&w, "tokens");
-	tree_tokens(&w, access, refresh, expires);
+	tree_tokens(&w, access, refresh, s.expires_at);
 	tree_end(&w);
 	reply_tree(req, 201, &w);
 done:
 	explicit_bzero(access, sizeof(access));
 	explicit_bzero(refresh, sizeof(refresh));
+}
+
+/*
+ * Check password against the account of email, counted by the throttle
+ * under email and the client's address; cb gets a struct login.  An
+ * unknown email is checked against the dummy hash, so that timing
+ * tells nothing, when unknown_ok; else it is an internal error.
+ */
+static void
+password_check(struct request *req, const char *email, const char *password,
+    int unknown_ok, const char *too_many, hasher_cb cb)
+{
+	struct login	*l;
+	char		 hash[HASH_MAX];
+	int		 wait, rc;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		reply_internal(req);
+		return;
+	}
+	l->req = req;
+	if ((wait = throttle_try(email, req->client, &l->when)) > 0) {
+		free(l);
+		reply_retry(req, 429, wait, too_many);
+		return;
+	}
+	rc = db_user_by_email(email, &l->user, hash, sizeof(hash));
+	l->known = rc == ST_OK;
+	if (rc == ST_ERROR || (rc == ST_NONE && !unknown_ok)) {
+		throttle_forget(email, req->client, l->when);
+		free(l);
+		reply_internal(req);
+	} else if (hasher_verify(l->known ? hash : dummy_hash, password, cb,
+	    l) == -1) {
+		throttle_forget(email, req->client, l->when);
+		free(l);
+		reply_error(req, 503, "Too busy, try again.");
+	}
+	explicit_bzero(hash, sizeof(hash));
 }
 
 /* POST /api/auth/login */
@@ -433,9 +418,6 @@ op_login(struct request *req)
 {
 	struct op_args	*a = &req->args;
 	struct verrors	 ve = { 0 };
-	struct login	*l;
-	char		 hash[HASH_MAX];
-	int		 wait, rc;
 
 	if (a->present[LOGIN_EMAIL])
 		email_normalize(a->str[LOGIN_EMAIL]);
@@ -447,33 +429,8 @@ op_login(struct request *req)
 		reply_invalid(req, &ve);
 		return;
 	}
-	if ((l = calloc(1, sizeof(*l))) == NULL) {
-		reply_internal(req);
-		return;
-	}
-	l->req = req;
-	if ((wait = throttle_try(a->str[LOGIN_EMAIL], req->client,
-	    &l->when)) > 0) {
-		free(l);
-		reply_retry(req, 429, wait,
-		    "Too many login attempts. Try again later.");
-		return;
-	}
-	rc = user_by_email(a->str[LOGIN_EMAIL], &l->user, hash, sizeof(hash));
-	if (rc == -1) {
-		throttle_forget(a->str[LOGIN_EMAIL], req->client, l->when);
-		free(l);
-		reply_internal(req);
-		return;
-	}
-	l->known = rc == 1;
-	if (hasher_verify(l->known ? hash : dummy_hash,
-	    a->str[LOGIN_PASSWORD], login_verified, l) == -1) {
-		throttle_forget(a->str[LOGIN_EMAIL], req->client, l->when);
-		free(l);
-		reply_error(req, 503, "Too busy, try again.");
-	}
-	explicit_bzero(hash, sizeof(hash));
+	password_check(req, a->str[LOGIN_EMAIL], a->str[LOGIN_PASSWORD], 1,
+	    "Too many login attempts. Try again later.", login_verified);
 }
 
 /* A failed check stays counted by the throttle; a success clears it. */
@@ -483,9 +440,9 @@ login_verified(int result, const char *unused, void *arg)
 	struct login	*l = arg;
 	struct request	*req = l->req;
 	struct op_args	*a = &req->args;
-	struct wbuf	 w;
+	struct session	 s;
 	char		 access[TOKEN_LEN + 1], refresh[TOKEN_LEN + 1];
-	char		 expires[DBTIME_LEN + 1];
+	int		 rc;
 
 	if (result != 0 || !l->known) {
 		free(l);
@@ -493,29 +450,9 @@ login_verified(int result, const char *unused, void *arg)
 		return;
 	}
 	throttle_success(a->str[LOGIN_EMAIL], req->client, l->when);
-	if (session_create(l->user.id, access, refresh, expires) == -1) {
-		free(l);
-		reply_internal(req);
-		goto done;
-	}
+	rc = session_create(l->user.id, &s, access, refresh);
 	free(l);
-	tree_new(&w);
-	tree_tokens(&w, access, refresh, expires);
-	reply_tree(req, 200, &w);
-done:
-	explicit_bzero(access, sizeof(access));
-	explicit_bzero(refresh, sizeof(refresh));
-}
-
-static int
-session_delete(const char *id)
-{
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("DELETE FROM sessions WHERE id = ?")) == NULL)
-		return (-1);
-	db_bind(st, 1, id);
-	return (db_step_done(st) == SQLITE_DONE ? 0 : -1);
+	reply_tokens(req, rc, &s, access, refresh);
 }
 
 /*
@@ -527,102 +464,52 @@ void
 op_refresh(struct request *req)
 {
 	struct op_args	*a = &req->args;
-	sqlite3_stmt	*st;
-	struct wbuf	 w;
-	char		 id[UUID_LEN + 1], rexp[DBTIME_LEN + 1];
+	struct session	 s;
 	char		 now[DBTIME_LEN + 1], access[TOKEN_LEN + 1];
-	char		 refresh[TOKEN_LEN + 1], expires[DBTIME_LEN + 1];
-	char		 ah[SHA256_HEX_LEN + 1], rh[SHA256_HEX_LEN + 1];
+	char		 refresh[TOKEN_LEN + 1];
+	const char	*gone = NULL;
 	time_t		 t = time(NULL);
-	int		 rc, current = 0, bad = 0;
+	int		 rc, current = 0;
 
 	if (!a->present[REFRESH_TOKEN] || *a->str[REFRESH_TOKEN] == '\0') {
 		reply_error(req, 401, "Refresh token is required.");
 		return;
 	}
-	if ((st = db_prepare("SELECT id, refresh_expires_at, "
-	    "refresh_token_hash = ?1 FROM sessions WHERE "
-	    "refresh_token_hash = ?1 OR previous_refresh_hash = ?1")) ==
-	    NULL) {
-		reply_internal(req);
-		return;
-	}
-	db_bind(st, 1, a->str[REFRESH_TOKEN]);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (strlcpy(id, db_text(st, 0), sizeof(id)) >= sizeof(id) ||
-		    strlcpy(rexp, db_text(st, 1), sizeof(rexp)) >=
-		    sizeof(rexp))
-			bad = 1;
-		current = sqlite3_column_int(st, 2);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW || bad) {
-		if (rc == SQLITE_DONE)
+	if ((rc = db_session_by_refresh(a->str[REFRESH_TOKEN], &s,
+	    &current)) != ST_OK) {
+		if (rc == ST_NONE)
 			reply_error(req, 401, "Invalid refresh token.");
 		else
 			reply_internal(req);
 		return;
 	}
-	if (!current) {
-		if (session_delete(id) == -1) {
-			reply_internal(req);
-			return;
-		}
-		log_warnx("a rotated refresh token was presented again (from "
-		    "%s): session %s ended", req->client, id);
-		reply_error(req, 401, "Invalid refresh token.");
-		return;
-	}
 	dbtime(t, now);
-	if (strcmp(rexp, now) <= 0) {
-		if (session_delete(id) == -1) {
+	if (!current)
+		gone = "Invalid refresh token.";
+	else if (strcmp(s.refresh_expires_at, now) <= 0)
+		gone = "Refresh token has expired.";
+	if (gone != NULL) {
+		if (db_session_delete(s.id) != ST_OK) {
 			reply_internal(req);
 			return;
 		}
-		reply_error(req, 401, "Refresh token has expired.");
+		if (!current)
+			log_warnx("a rotated refresh token was presented "
+			    "again (from %s): session %s ended", req->client,
+			    s.id);
+		reply_error(req, 401, "%s", gone);
 		return;
 	}
-	token_new(access);
-	token_new(refresh);
-	sha256_hex(access, strlen(access), ah);
-	sha256_hex(refresh, strlen(refresh), rh);
-	dbtime(t + ACCESS_TTL, expires);
-	dbtime(t + REFRESH_TTL, rexp);
-	/* The old hash in the WHERE makes a token good for one refresh. */
-	if ((st = db_prepare("UPDATE sessions SET access_token_hash = ?, "
-	    "refresh_token_hash = ?, previous_refresh_hash = "
-	    "refresh_token_hash, expires_at = ?, refresh_expires_at = ? "
-	    "WHERE id = ? AND refresh_token_hash = ?")) == NULL) {
-		reply_internal(req);
-		goto done;
-	}
-	db_bind(st, 1, ah);
-	db_bind(st, 2, rh);
-	db_bind(st, 3, expires);
-	db_bind(st, 4, rexp);
-	db_bind(st, 5, id);
-	db_bind(st, 6, a->str[REFRESH_TOKEN]);
-	if ((rc = db_step_done(st)) != SQLITE_DONE) {
-		reply_internal(req);
-		goto done;
-	}
-	if (db_changes() != 1) {
-		reply_error(req, 401, "Invalid refresh token.");
-		goto done;
-	}
-	tree_new(&w);
-	tree_tokens(&w, access, refresh, expires);
-	reply_tree(req, 200, &w);
-done:
-	explicit_bzero(access, sizeof(access));
-	explicit_bzero(refresh, sizeof(refresh));
+	session_tokens(&s, t, access, refresh);
+	reply_tokens(req, db_session_rotate(&s, a->str[REFRESH_TOKEN]), &s,
+	    access, refresh);
 }
 
 /* POST /api/auth/logout: every session of the caller ends. */
 void
 op_logout(struct request *req)
 {
-	if (sessions_delete_user(req->user.id) == -1)
+	if (db_sessions_delete_user(req->user.id, NULL, NULL) != ST_OK)
 		reply_internal(req);
 	else
 		reply_empty(req, 204);
@@ -631,11 +518,7 @@ op_logout(struct request *req)
 void
 op_me(struct request *req)
 {
-	struct wbuf	 w;
-
-	tree_new(&w);
-	tree_user(&w, &req->user);
-	reply_tree(req, 200, &w);
+	reply_item(req, 200, tree_user, &req->user);
 }
 
 /*
@@ -649,20 +532,18 @@ op_profile(struct request *req)
 {
 	struct op_args	*a = &req->args;
 	struct verrors	 ve = { 0 };
-	struct login	*l;
-	char		 hash[HASH_MAX];
-	int		 new_email = 0, wait, rc;
+	int		 new_email = 0;
 
 	if (a->present[PROFILE_EMAIL]) {
-		check_email(&ve, "email", a->str[PROFILE_EMAIL]);
+		verror_check(&ve, "email", email_check(a->str[PROFILE_EMAIL]));
 		new_email = ve.n == 0 &&
 		    strcmp(a->str[PROFILE_EMAIL], req->user.email) != 0;
 	}
-	if (a->present[PROFILE_NAME] && blank(a->str[PROFILE_NAME]))
-		verror_add(&ve, "name", "Name is required.");
+	if (a->present[PROFILE_NAME])
+		verror_check(&ve, "name", name_invalid(a->str[PROFILE_NAME]));
 	if (a->present[PROFILE_NEW_PASSWORD])
-		validate_password(&ve, "new_password",
-		    a->str[PROFILE_NEW_PASSWORD]);
+		verror_check(&ve, "new_password",
+		    password_invalid(a->str[PROFILE_NEW_PASSWORD]));
 	if ((a->present[PROFILE_NEW_PASSWORD] || new_email) &&
 	    (!a->present[PROFILE_CURRENT_PASSWORD] ||
 	    *a->str[PROFILE_CURRENT_PASSWORD] == '\0'))
@@ -676,29 +557,9 @@ op_profile(struct request *req)
 		profile_hashed(0, NULL, req);
 		return;
 	}
-	if ((l = calloc(1, sizeof(*l))) == NULL) {
-		reply_internal(req);
-		return;
-	}
-	l->req = req;
-	if ((wait = throttle_try(req->user.email, req->client,
-	    &l->when)) > 0) {
-		free(l);
-		reply_retry(req, 429, wait,
-		    "Too many password attempts. Try again later.");
-		return;
-	}
-	if ((rc = user_by_email(req->user.email, &l->user, hash,
-	    sizeof(hash))) != 1 || hasher_verify(hash,
-	    a->str[PROFILE_CURRENT_PASSWORD], profile_verified, l) == -1) {
-		throttle_forget(req->user.email, req->client, l->when);
-		free(l);
-		if (rc != 1)
-			reply_internal(req);
-		else
-			reply_error(req, 503, "Too busy, try again.");
-	}
-	explicit_bzero(hash, sizeof(hash));
+	password_check(req, req->user.email,
+	    a->str[PROFILE_CURRENT_PASSWORD], 0,
+	    "Too many password attempts. Try again later.", profile_verified);
 }
 
 static void
@@ -721,62 +582,47 @@ profile_verified(int result, const char *unused, void *arg)
 		profile_hashed(0, NULL, req);
 		return;
 	}
-	if (hasher_hash(req->args.str[PROFILE_NEW_PASSWORD], profile_hashed,
-	    req) == -1)
-		reply_error(req, 503, "Too busy, try again.");
+	(void)hash_or_reply(req, req->args.str[PROFILE_NEW_PASSWORD],
+	    profile_hashed);
 }
 
 /* Write the profile; a new password (hash) ends the other sessions. */
 static void
 profile_hashed(int result, const char *hash, void *arg)
 {
-	struct request	*req = arg;
-	struct op_args	*a = &req->args;
-	sqlite3_stmt	*st;
-	struct wbuf	 w;
-	struct user	 u;
-	char		 now[DBTIME_LEN + 1];
-	int		 rc, ended = 0;
+	struct request		*req = arg;
+	struct op_args		*a = &req->args;
+	struct user_change	 c = { 0 };
+	struct user		 u;
+	int			 rc, ended = 0;
 
-	if (result != 0 || db_begin() == -1) {
+	if (result != 0 || store_begin() != ST_OK) {
 		reply_internal(req);
 		return;
 	}
-	dbtime(time(NULL), now);
-	if ((st = db_prepare("UPDATE users SET email = coalesce(?, email), "
-	    "name = coalesce(?, name), password_hash = coalesce(?, "
-	    "password_hash), updated_at = ? WHERE id = ?")) == NULL)
-		goto fail;
-	db_bind(st, 1, a->present[PROFILE_EMAIL] ? a->str[PROFILE_EMAIL] :
-	    NULL);
-	db_bind(st, 2, a->present[PROFILE_NAME] ? a->str[PROFILE_NAME] :
-	    NULL);
-	db_bind(st, 3, hash);
-	db_bind(st, 4, now);
-	db_bind(st, 5, req->user.id);
-	if ((rc = db_step_done(st)) == SQLITE_CONSTRAINT) {
-		db_rollback();
-		reply_error(req, 409, "A user with that email already exists.");
+	c.email = a->present[PROFILE_EMAIL] ? a->str[PROFILE_EMAIL] : NULL;
+	c.name = a->present[PROFILE_NAME] ? a->str[PROFILE_NAME] : NULL;
+	c.password_hash = hash;
+	if ((rc = db_user_update(req->user.id, &c)) == ST_EXISTS) {
+		store_rollback();
+		reply_email_taken(req);
 		return;
 	}
-	if (rc != SQLITE_DONE || (hash != NULL && (ended =
-	    sessions_delete_others(req->user.id, req->token_hash)) == -1) ||
-	    db_commit() == -1)
-		goto fail;
+	if (rc != ST_OK || (hash != NULL && db_sessions_delete_user(
+	    req->user.id, req->token_hash, &ended) != ST_OK) ||
+	    store_commit() != ST_OK) {
+		store_rollback();
+		reply_internal(req);
+		return;
+	}
 	if (hash != NULL)
 		log_info("%s changed their password; %d other sessions ended",
 		    req->user.email, ended);
-	if (user_by_id(req->user.id, &u) != 1) {
+	if (db_user_get(req->user.id, &u) != ST_OK) {
 		reply_internal(req);
 		return;
 	}
-	tree_new(&w);
-	tree_user(&w, &u);
-	reply_tree(req, 200, &w);
-	return;
-fail:
-	db_rollback();
-	reply_internal(req);
+	reply_item(req, 200, tree_user, &u);
 }
 
 /* dkctl setup-token */

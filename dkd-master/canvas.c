@@ -36,8 +36,6 @@
 
 #define NODE_MOVES_MAX	1000
 
-static const char *node_types[] = { "service", "note", "group", "label" };
-
 /* A number at key: 1 and *d, 0 when absent or null, -1 not a number. */
 static int
 tval_num(const struct tval *v, const char *key, double *d)
@@ -80,11 +78,7 @@ reply_empty_map(struct request *req)
 static void
 publish_node(const struct canvas_node *n)
 {
-	struct wbuf	 w;
-
-	tree_new(&w);
-	tree_node(&w, n);
-	events_publish(n->project_id, "node:upserted", &w, 0);
+	events_publish_item(n->project_id, "node:upserted", NULL, tree_node, n);
 }
 
 static void
@@ -188,18 +182,13 @@ node_from_payload(struct request *req, const struct tval *pl,
 {
 	static const char	*bad = "Failed to save node.";
 	const char		*id, *type, *label, *sid, *parent, *data;
-	size_t			 i;
 	int			 rc;
 
 	memset(n, 0, sizeof(*n));
 	if (pl->tag != TREE_MAP ||
 	    (id = tval_id(pl, "id", sizeof(n->id))) == NULL ||
-	    (type = tval_str(pl, "type")) == NULL)
-		return (bad);
-	for (i = 0; i < nitems(node_types); i++)
-		if (strcmp(type, node_types[i]) == 0)
-			break;
-	if (i == nitems(node_types))
+	    (type = tval_str(pl, "type")) == NULL ||
+	    node_type_invalid(type) != NULL)
 		return (bad);
 	label = tval_str(pl, "label");
 	if (tval_get(pl, "label") != NULL && !tval_is(tval_get(pl, "label"),
@@ -493,7 +482,6 @@ op_canvas_edge_upsert(struct request *req)
 	static const char	*bad = "Failed to save edge.";
 	struct canvas_edge	 e, old, saved;
 	struct canvas_node	 n;
-	struct wbuf		 w;
 	const char		*id, *src, *dst, *label, *data;
 	int			 rc;
 
@@ -561,9 +549,8 @@ op_canvas_edge_upsert(struct request *req)
 		return;
 	}
 	if (db_edge_get(e.id, &saved) == ST_OK) {
-		tree_new(&w);
-		tree_edge(&w, &saved);
-		events_publish(saved.project_id, "edge:upserted", &w, 0);
+		events_publish_item(saved.project_id, "edge:upserted", NULL,
+		    tree_edge, &saved);
 		canvas_edge_free(&saved);
 	}
 	reply_empty_map(req);

@@ -449,8 +449,7 @@ control_event(const struct msg_event *ev)
 			continue;
 		}
 		wbuf_init(&wb, DKD_IMSG_MAX_CONTROL - IMSG_HEADER_SIZE);
-		wire_put_i64(&wb, time(NULL));
-		msg_event_put(&wb, ev);
+		msg_ctl_event_put(&wb, time(NULL), ev);
 		if (wb.error)
 			events_dropped("dkctl (too large)", ev->type);
 		else

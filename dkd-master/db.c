@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -338,6 +339,16 @@ db_bind(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
 }
 
+/* Bind v[0] to parameter 1, and so on. */
+void
+db_bind_all(sqlite3_stmt *st, const char *const *v, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		db_bind(st, (int)i + 1, v[i]);
+}
+
 /*
  * Step a bound statement that yields one integer (a count) and reset
  * it: the value, or -1 on a database error or no row.
@@ -369,4 +380,174 @@ db_written(int rc)
 	if (rc == SQLITE_DONE)
 		return (ST_OK);
 	return (rc == SQLITE_CONSTRAINT ? ST_EXISTS : ST_ERROR);
+}
+
+/* As db_written, for a write that must touch a row: ST_NONE if none. */
+int
+db_changed(int rc)
+{
+	if (rc != SQLITE_DONE)
+		return (db_written(rc));
+	return (db_changes() > 0 ? ST_OK : ST_NONE);
+}
+
+/* The row a bound statement selects, into item: ST_OK, ST_NONE or ST_ERROR. */
+static int
+db_one(sqlite3_stmt *st, const struct db_kind *k, void *item)
+{
+	int	 rc, rv;
+
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		rv = k->row(st, item);
+	else
+		rv = db_found(rc);
+	sqlite3_reset(st);
+	return (rv);
+}
+
+/* sql with its text parameters bound; NULL if it does not prepare. */
+static sqlite3_stmt *
+db_prepare_args(const char *sql, const char *const *v, size_t n)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare(sql)) != NULL)
+		db_bind_all(st, v, n);
+	return (st);
+}
+
+/* An array of n items of kind k, and what each holds. */
+void
+db_rows_free(const struct db_kind *k, void *rows, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; k->clear != NULL && i < n; i++)
+		k->clear((uint8_t *)rows + i * k->size);
+	free(rows);
+}
+
+/*
+ * Every row a bound statement selects, into a new array at out (a
+ * pointer to the caller's array pointer) and its length into *n.
+ */
+static int
+db_rows(sqlite3_stmt *st, const struct db_kind *k, void *out, size_t *n)
+{
+	uint8_t	*rows = NULL, *r;
+	size_t	 cap = 0;
+	int	 rc;
+
+	*n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			if ((r = reallocarray(rows, cap, k->size)) == NULL) {
+				log_warn("%s", __func__);
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			rows = r;
+		}
+		if (k->row(st, rows + *n * k->size) != ST_OK) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		(*n)++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		db_rows_free(k, rows, *n);
+		rows = NULL;
+		*n = 0;
+	}
+	memcpy(out, &rows, sizeof(rows));
+	return (rc == SQLITE_DONE ? ST_OK : ST_ERROR);
+}
+
+/* The one row sql selects, into item. */
+int
+db_get(const char *sql, const char *const *v, size_t n,
+    const struct db_kind *k, void *item)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare_args(sql, v, n)) == NULL)
+		return (ST_ERROR);
+	return (db_one(st, k, item));
+}
+
+/* Every row sql selects, as db_rows. */
+int
+db_list(const char *sql, const char *const *v, size_t n,
+    const struct db_kind *k, void *out, size_t *nout)
+{
+	sqlite3_stmt	*st;
+	void		*none = NULL;
+
+	if ((st = db_prepare_args(sql, v, n)) == NULL) {
+		memcpy(out, &none, sizeof(none));
+		*nout = 0;
+		return (ST_ERROR);
+	}
+	return (db_rows(st, k, out, nout));
+}
+
+/*
+ * A page of a list: count_sql counts every row, sql selects the page
+ * and has LIMIT and OFFSET as two more parameters after v's.  As
+ * db_list, and how many rows there are in all.
+ */
+int
+db_page(const char *count_sql, const char *sql, const char *const *v,
+    size_t n, int64_t offset, int64_t limit, const struct db_kind *k,
+    void *out, size_t *nout, int64_t *total)
+{
+	sqlite3_stmt	*st;
+	void		*none = NULL;
+
+	memcpy(out, &none, sizeof(none));
+	*nout = 0;
+	if (db_count(count_sql, v, n, total) != ST_OK ||
+	    (st = db_prepare_args(sql, v, n)) == NULL)
+		return (ST_ERROR);
+	sqlite3_bind_int64(st, (int)n + 1, limit);
+	sqlite3_bind_int64(st, (int)n + 2, offset);
+	return (db_rows(st, k, out, nout));
+}
+
+/* The one integer sql yields (a count). */
+int
+db_count(const char *sql, const char *const *v, size_t n, int64_t *count)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare_args(sql, v, n)) == NULL)
+		return (ST_ERROR);
+	return ((*count = db_scalar(st)) == -1 ? ST_ERROR : ST_OK);
+}
+
+/*
+ * A write that must touch a row (an INSERT, or an UPDATE or DELETE of
+ * a row that must be there), as db_changed.
+ */
+int
+db_write(const char *sql, const char *const *v, size_t n)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare_args(sql, v, n)) == NULL)
+		return (ST_ERROR);
+	return (db_changed(db_step_done(st)));
+}
+
+/* A write that may touch no row at all: ST_OK or ST_ERROR. */
+int
+db_run(const char *sql, const char *const *v, size_t n)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_prepare_args(sql, v, n)) == NULL)
+		return (ST_ERROR);
+	return (db_step_done(st) == SQLITE_DONE ? ST_OK : ST_ERROR);
 }

@@ -35,8 +35,10 @@
 	"created_at, updated_at"
 
 static int
-node_row(sqlite3_stmt *st, struct canvas_node *n)
+node_row(sqlite3_stmt *st, void *arg)
 {
+	struct canvas_node	*n = arg;
+
 	memset(n, 0, sizeof(*n));
 	strlcpy(n->id, db_text(st, 0), sizeof(n->id));
 	strlcpy(n->project_id, db_text(st, 1), sizeof(n->project_id));
@@ -63,6 +65,22 @@ node_row(sqlite3_stmt *st, struct canvas_node *n)
 	return (ST_OK);
 }
 
+static void
+node_clear(void *n)
+{
+	canvas_node_free(n);
+}
+
+static const struct db_kind node_kind = {
+	sizeof(struct canvas_node), node_row, node_clear
+};
+
+void
+canvas_nodes_free(struct canvas_node *rows, size_t n)
+{
+	db_rows_free(&node_kind, rows, n);
+}
+
 void
 canvas_node_free(struct canvas_node *n)
 {
@@ -70,94 +88,28 @@ canvas_node_free(struct canvas_node *n)
 	n->data = NULL;
 }
 
-void
-canvas_nodes_free(struct canvas_node *rows, size_t n)
-{
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		canvas_node_free(&rows[i]);
-	free(rows);
-}
-
-static int
-node_one(sqlite3_stmt *st, struct canvas_node *n)
-{
-	int	 rc, rv;
-
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		rv = node_row(st, n);
-	else
-		rv = db_found(rc);
-	sqlite3_reset(st);
-	return (rv);
-}
-
 /* Node id, whichever project it is in: the caller checks. */
 int
 db_node_get(const char *id, struct canvas_node *n)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("SELECT " NODE_COLS " FROM canvas_nodes WHERE "
-	    "id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	return (node_one(st, n));
+	return (db_get("SELECT " NODE_COLS " FROM canvas_nodes WHERE id = ?",
+	    DB_ARGS(id), &node_kind, n));
 }
 
 int
 db_node_of_service(const char *service_id, struct canvas_node *n)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("SELECT " NODE_COLS " FROM canvas_nodes WHERE "
-	    "service_id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, service_id);
-	return (node_one(st, n));
+	return (db_get("SELECT " NODE_COLS " FROM canvas_nodes WHERE "
+	    "service_id = ?", DB_ARGS(service_id), &node_kind, n));
 }
 
 /* The project's nodes: top-level ones first, then oldest first. */
 int
 db_node_list(const char *project_id, struct canvas_node **out, size_t *n)
 {
-	sqlite3_stmt		*st;
-	struct canvas_node	*rows = NULL, *r;
-	size_t			 cap = 0;
-	int			 rc;
-
-	*out = NULL;
-	*n = 0;
-	if ((st = db_prepare("SELECT " NODE_COLS " FROM canvas_nodes WHERE "
-	    "project_id = ? ORDER BY parent_id IS NOT NULL, created_at, "
-	    "rowid")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, project_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			if ((r = reallocarray(rows, cap, sizeof(*r))) == NULL) {
-				log_warn("%s", __func__);
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			rows = r;
-		}
-		if (node_row(st, &rows[*n]) != ST_OK) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		(*n)++;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		canvas_nodes_free(rows, *n);
-		*n = 0;
-		return (ST_ERROR);
-	}
-	*out = rows;
-	return (ST_OK);
+	return (db_list("SELECT " NODE_COLS " FROM canvas_nodes WHERE "
+	    "project_id = ? ORDER BY parent_id IS NOT NULL, created_at, rowid",
+	    DB_ARGS(project_id), &node_kind, out, n));
 }
 
 static void
@@ -215,38 +167,25 @@ db_node_move(const char *project_id, const char *id, double x, double y)
 	sqlite3_bind_double(st, 2, y);
 	db_bind(st, 3, id);
 	db_bind(st, 4, project_id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_changed(db_step_done(st)));
 }
 
 /* Its edges go too; its children move to the top level. */
 int
 db_node_delete(const char *id)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("DELETE FROM canvas_nodes WHERE id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_write("DELETE FROM canvas_nodes WHERE id = ?",
+	    DB_ARGS(id)));
 }
 
 /* The nodes that stand for services staged for creation. */
 int
 db_node_delete_placeholders(const char *project_id)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("DELETE FROM canvas_nodes WHERE project_id = ?1 "
+	return (db_run("DELETE FROM canvas_nodes WHERE project_id = ?1 "
 	    "AND service_id IS NULL AND id IN (SELECT target_temp_id FROM "
 	    "pending_changes WHERE project_id = ?1 AND "
-	    "op = 'service.create')")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, project_id);
-	return (db_step_done(st) == SQLITE_DONE ? ST_OK : ST_ERROR);
+	    "op = 'service.create')", DB_ARGS(project_id)));
 }
 
 /* A placeholder becomes the node of the service it stood for. */
@@ -254,37 +193,23 @@ int
 db_node_link_service(const char *id, const char *service_id,
     const char *label, const char *data)
 {
-	sqlite3_stmt	*st;
-	int		 rc;
-
-	if ((st = db_prepare("UPDATE canvas_nodes SET service_id = ?, "
-	    "label = ?, data = ?, updated_at = datetime('now') WHERE "
-	    "id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, service_id);
-	db_bind(st, 2, label);
-	db_bind(st, 3, data);
-	db_bind(st, 4, id);
-	if ((rc = db_written(db_step_done(st))) != ST_OK)
-		return (rc);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_write("UPDATE canvas_nodes SET service_id = ?, "
+	    "label = ?, data = ?, updated_at = datetime('now') WHERE id = ?",
+	    DB_ARGS(service_id, label, data, id)));
 }
 
 int
 db_node_delete_service(const char *service_id)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("DELETE FROM canvas_nodes WHERE "
-	    "service_id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, service_id);
-	return (db_step_done(st) == SQLITE_DONE ? ST_OK : ST_ERROR);
+	return (db_run("DELETE FROM canvas_nodes WHERE service_id = ?",
+	    DB_ARGS(service_id)));
 }
 
 static int
-edge_row(sqlite3_stmt *st, struct canvas_edge *e)
+edge_row(sqlite3_stmt *st, void *arg)
 {
+	struct canvas_edge	*e = arg;
+
 	memset(e, 0, sizeof(*e));
 	strlcpy(e->id, db_text(st, 0), sizeof(e->id));
 	strlcpy(e->project_id, db_text(st, 1), sizeof(e->project_id));
@@ -310,73 +235,36 @@ canvas_edge_free(struct canvas_edge *e)
 	e->data = e->label = NULL;
 }
 
+static void
+edge_clear(void *e)
+{
+	canvas_edge_free(e);
+}
+
+static const struct db_kind edge_kind = {
+	sizeof(struct canvas_edge), edge_row, edge_clear
+};
+
 void
 canvas_edges_free(struct canvas_edge *rows, size_t n)
 {
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		canvas_edge_free(&rows[i]);
-	free(rows);
+	db_rows_free(&edge_kind, rows, n);
 }
 
 int
 db_edge_get(const char *id, struct canvas_edge *e)
 {
-	sqlite3_stmt	*st;
-	int		 rc, rv;
-
-	if ((st = db_prepare("SELECT " EDGE_COLS " FROM canvas_edges WHERE "
-	    "id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		rv = edge_row(st, e);
-	else
-		rv = db_found(rc);
-	sqlite3_reset(st);
-	return (rv);
+	return (db_get("SELECT " EDGE_COLS " FROM canvas_edges WHERE id = ?",
+	    DB_ARGS(id), &edge_kind, e));
 }
 
 /* The project's edges, oldest first. */
 int
 db_edge_list(const char *project_id, struct canvas_edge **out, size_t *n)
 {
-	sqlite3_stmt		*st;
-	struct canvas_edge	*rows = NULL, *r;
-	size_t			 cap = 0;
-	int			 rc;
-
-	*out = NULL;
-	*n = 0;
-	if ((st = db_prepare("SELECT " EDGE_COLS " FROM canvas_edges WHERE "
-	    "project_id = ? ORDER BY created_at, rowid")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, project_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			if ((r = reallocarray(rows, cap, sizeof(*r))) == NULL) {
-				log_warn("%s", __func__);
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			rows = r;
-		}
-		if (edge_row(st, &rows[*n]) != ST_OK) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		(*n)++;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		canvas_edges_free(rows, *n);
-		*n = 0;
-		return (ST_ERROR);
-	}
-	*out = rows;
-	return (ST_OK);
+	return (db_list("SELECT " EDGE_COLS " FROM canvas_edges WHERE "
+	    "project_id = ? ORDER BY created_at, rowid", DB_ARGS(project_id),
+	    &edge_kind, out, n));
 }
 
 /* Insert or update edge e (never its project); ST_EXISTS: a rule said no. */
@@ -403,39 +291,23 @@ db_edge_upsert(const struct canvas_edge *e)
 int
 db_edge_delete(const char *id)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("DELETE FROM canvas_edges WHERE id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_write("DELETE FROM canvas_edges WHERE id = ?",
+	    DB_ARGS(id)));
 }
 
 /* The env-ref edges the master drew from node source_id. */
 int
 db_edge_delete_managed(const char *source_id)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("DELETE FROM canvas_edges WHERE source_id = ? "
-	    "AND instr(data, '\"managed\"') > 0")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, source_id);
-	return (db_step_done(st) == SQLITE_DONE ? ST_OK : ST_ERROR);
+	return (db_run("DELETE FROM canvas_edges WHERE source_id = ? AND "
+	    "instr(data, '\"managed\"') > 0", DB_ARGS(source_id)));
 }
 
 /* A renamed service's node shows its new name. */
 int
 db_node_relabel_service(const char *service_id, const char *label)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("UPDATE canvas_nodes SET label = ?, updated_at "
-	    "= datetime('now') WHERE service_id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, label);
-	db_bind(st, 2, service_id);
-	return (db_step_done(st) == SQLITE_DONE ? ST_OK : ST_ERROR);
+	return (db_run("UPDATE canvas_nodes SET label = ?, updated_at = "
+	    "datetime('now') WHERE service_id = ?",
+	    DB_ARGS(label, service_id)));
 }

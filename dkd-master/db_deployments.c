@@ -61,9 +61,10 @@ column_blob(sqlite3_stmt *st, int i, struct blob *b)
 }
 
 static int
-deployment_row(sqlite3_stmt *st, struct deployment *d)
+deployment_row(sqlite3_stmt *st, void *arg)
 {
-	int	 err = 0;
+	struct deployment	*d = arg;
+	int			 err = 0;
 
 	memset(d, 0, sizeof(*d));
 	strlcpy(d->id, db_text(st, 0), sizeof(d->id));
@@ -105,14 +106,20 @@ deployment_free(struct deployment *d)
 	d->failure_reason = d->log_tail = NULL;
 }
 
-void
-deployments_free(struct deployment *d, size_t n)
+static void
+deployment_clear(void *d)
 {
-	size_t	 i;
+	deployment_free(d);
+}
 
-	for (i = 0; i < n; i++)
-		deployment_free(&d[i]);
-	free(d);
+static const struct db_kind deployment_kind = {
+	sizeof(struct deployment), deployment_row, deployment_clear
+};
+
+void
+deployments_free(struct deployment *rows, size_t n)
+{
+	db_rows_free(&deployment_kind, rows, n);
 }
 
 static void
@@ -150,15 +157,9 @@ db_deployment_insert(const struct deployment *d)
 int
 db_deployment_cancel_inflight(const char *service_id, const char *except_id)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("UPDATE deployments SET status = 'cancelled' "
-	    "WHERE service_id = ? AND id != ? AND status IN "
-	    "('pending', 'starting')")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, service_id);
-	db_bind(st, 2, except_id);
-	return (db_step_done(st) == SQLITE_DONE ? ST_OK : ST_ERROR);
+	return (db_run("UPDATE deployments SET status = 'cancelled' WHERE "
+	    "service_id = ? AND id != ? AND status IN ('pending', 'starting')",
+	    DB_ARGS(service_id, except_id)));
 }
 
 /* Deployment id of service service_id; ST_NONE when it is not one. */
@@ -166,20 +167,9 @@ int
 db_deployment_get(const char *service_id, const char *id,
     struct deployment *d)
 {
-	sqlite3_stmt	*st;
-	int		 rc, rv;
-
-	if ((st = db_prepare("SELECT " DEPLOYMENT_COLS " FROM deployments "
-	    "WHERE id = ? AND service_id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	db_bind(st, 2, service_id);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		rv = deployment_row(st, d);
-	else
-		rv = db_found(rc);
-	sqlite3_reset(st);
-	return (rv);
+	return (db_get("SELECT " DEPLOYMENT_COLS " FROM deployments WHERE "
+	    "id = ? AND service_id = ?", DB_ARGS(id, service_id),
+	    &deployment_kind, d));
 }
 
 /* A page of the service's deployments, newest first. */
@@ -187,44 +177,11 @@ int
 db_deployment_list(const char *service_id, int64_t offset, int64_t limit,
     struct deployment **out, size_t *n, int64_t *total)
 {
-	sqlite3_stmt		*st;
-	struct deployment	*rows;
-	int			 rc, err = 0;
-
-	*out = NULL;
-	*n = 0;
-	if ((st = db_prepare("SELECT count(*) FROM deployments WHERE "
-	    "service_id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, service_id);
-	if ((*total = db_scalar(st)) == -1)
-		return (ST_ERROR);
-	if ((st = db_prepare("SELECT " DEPLOYMENT_COLS " FROM deployments "
+	return (db_page("SELECT count(*) FROM deployments WHERE "
+	    "service_id = ?", "SELECT " DEPLOYMENT_COLS " FROM deployments "
 	    "WHERE service_id = ? ORDER BY created_at DESC, rowid DESC "
-	    "LIMIT ? OFFSET ?")) == NULL)
-		return (ST_ERROR);
-	if ((rows = calloc((size_t)limit, sizeof(*rows))) == NULL) {
-		log_warn("%s", __func__);
-		return (ST_ERROR);
-	}
-	db_bind(st, 1, service_id);
-	sqlite3_bind_int64(st, 2, limit);
-	sqlite3_bind_int64(st, 3, offset);
-	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW &&
-	    *n < (size_t)limit) {
-		if (deployment_row(st, &rows[*n]) != ST_OK)
-			err = 1;
-		else
-			(*n)++;
-	}
-	sqlite3_reset(st);
-	if (err || (rc != SQLITE_DONE && rc != SQLITE_ROW)) {
-		deployments_free(rows, *n);
-		*n = 0;
-		return (ST_ERROR);
-	}
-	*out = rows;
-	return (ST_OK);
+	    "LIMIT ? OFFSET ?", DB_ARGS(service_id), offset, limit,
+	    &deployment_kind, out, n, total));
 }
 
 /*
@@ -234,56 +191,33 @@ db_deployment_list(const char *service_id, int64_t offset, int64_t limit,
 int
 db_deployment_latest_live(const char *service_id, struct deployment *d)
 {
-	sqlite3_stmt	*st;
-	int		 rc, rv;
-
-	if ((st = db_prepare("SELECT " DEPLOYMENT_COLS " FROM deployments "
-	    "WHERE service_id = ? AND status NOT IN ('cancelled', 'failed') "
-	    "ORDER BY created_at DESC, rowid DESC LIMIT 1")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, service_id);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		rv = deployment_row(st, d);
-	else
-		rv = db_found(rc);
-	sqlite3_reset(st);
-	return (rv);
+	return (db_get("SELECT " DEPLOYMENT_COLS " FROM deployments WHERE "
+	    "service_id = ? AND status NOT IN ('cancelled', 'failed') "
+	    "ORDER BY created_at DESC, rowid DESC LIMIT 1",
+	    DB_ARGS(service_id), &deployment_kind, d));
 }
 
 int
 db_deployment_set_status(const char *id, const char *status)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("UPDATE deployments SET status = ? WHERE "
-	    "id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, status);
-	db_bind(st, 2, id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_write("UPDATE deployments SET status = ? WHERE id = ?",
+	    DB_ARGS(status, id)));
 }
 
 /* Healthy again (a rollback): healthy_at stays if it was ever set. */
 int
 db_deployment_make_healthy(const char *id)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("UPDATE deployments SET status = 'healthy', "
+	return (db_write("UPDATE deployments SET status = 'healthy', "
 	    "healthy_at = coalesce(healthy_at, datetime('now')), "
-	    "failure_reason = NULL WHERE id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	    "failure_reason = NULL WHERE id = ?", DB_ARGS(id)));
 }
 
-static void
-container_row(sqlite3_stmt *st, struct container *c)
+static int
+container_row(sqlite3_stmt *st, void *arg)
 {
+	struct container	*c = arg;
+
 	memset(c, 0, sizeof(*c));
 	strlcpy(c->id, db_text(st, 0), sizeof(c->id));
 	strlcpy(c->service_id, db_text(st, 1), sizeof(c->service_id));
@@ -291,7 +225,12 @@ container_row(sqlite3_stmt *st, struct container *c)
 	strlcpy(c->docker_id, db_text(st, 3), sizeof(c->docker_id));
 	strlcpy(c->status, db_text(st, 4), sizeof(c->status));
 	strlcpy(c->created_at, db_text(st, 5), sizeof(c->created_at));
+	return (ST_OK);
 }
+
+static const struct db_kind container_kind = {
+	sizeof(struct container), container_row, NULL
+};
 
 /*
  * A page of the service's containers, newest first, of deployment
@@ -302,46 +241,15 @@ db_container_list(const char *service_id, const char *deployment_id,
     const char *status, int64_t offset, int64_t limit, struct container **out,
     size_t *n, int64_t *total)
 {
-	sqlite3_stmt		*st;
-	struct container	*rows;
-	int			 rc;
-
-	*out = NULL;
-	*n = 0;
-	if ((st = db_prepare("SELECT count(*) FROM containers WHERE "
+	return (db_page("SELECT count(*) FROM containers WHERE "
 	    "service_id = ?1 AND (?2 = '' OR deployment_id = ?2) AND "
-	    "(?3 = '' OR status = ?3)")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, service_id);
-	db_bind(st, 2, deployment_id);
-	db_bind(st, 3, status);
-	if ((*total = db_scalar(st)) == -1)
-		return (ST_ERROR);
-	if ((st = db_prepare("SELECT id, service_id, deployment_id, "
-	    "docker_container_id, status, created_at FROM containers WHERE "
-	    "service_id = ?1 AND (?2 = '' OR deployment_id = ?2) AND "
-	    "(?3 = '' OR status = ?3) ORDER BY created_at DESC, rowid DESC "
-	    "LIMIT ?4 OFFSET ?5")) == NULL)
-		return (ST_ERROR);
-	if ((rows = calloc((size_t)limit, sizeof(*rows))) == NULL) {
-		log_warn("%s", __func__);
-		return (ST_ERROR);
-	}
-	db_bind(st, 1, service_id);
-	db_bind(st, 2, deployment_id);
-	db_bind(st, 3, status);
-	sqlite3_bind_int64(st, 4, limit);
-	sqlite3_bind_int64(st, 5, offset);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < (size_t)limit)
-		container_row(st, &rows[(*n)++]);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		free(rows);
-		*n = 0;
-		return (ST_ERROR);
-	}
-	*out = rows;
-	return (ST_OK);
+	    "(?3 = '' OR status = ?3)", "SELECT id, service_id, "
+	    "deployment_id, docker_container_id, status, created_at FROM "
+	    "containers WHERE service_id = ?1 AND (?2 = '' OR "
+	    "deployment_id = ?2) AND (?3 = '' OR status = ?3) "
+	    "ORDER BY created_at DESC, rowid DESC LIMIT ?4 OFFSET ?5",
+	    DB_ARGS(service_id, deployment_id, status), offset, limit,
+	    &container_kind, out, n, total));
 }
 
 /*
@@ -354,19 +262,8 @@ db_container_list(const char *service_id, const char *deployment_id,
 int
 db_deployment_by_id(const char *id, struct deployment *d)
 {
-	sqlite3_stmt	*st;
-	int		 rc, rv;
-
-	if ((st = db_prepare("SELECT " DEPLOYMENT_COLS " FROM deployments "
-	    "WHERE id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		rv = deployment_row(st, d);
-	else
-		rv = db_found(rc);
-	sqlite3_reset(st);
-	return (rv);
+	return (db_get("SELECT " DEPLOYMENT_COLS " FROM deployments WHERE "
+	    "id = ?", DB_ARGS(id), &deployment_kind, d));
 }
 
 /* The service's pending, starting and healthy deployments, oldest first. */
@@ -374,82 +271,33 @@ int
 db_deployment_inflight(const char *service_id, struct deployment **out,
     size_t *n)
 {
-	sqlite3_stmt		*st;
-	struct deployment	*rows = NULL, *r;
-	size_t			 cap = 0;
-	int			 rc, err = 0;
-
-	*out = NULL;
-	*n = 0;
-	if ((st = db_prepare("SELECT " DEPLOYMENT_COLS " FROM deployments "
-	    "WHERE service_id = ? AND status IN ('pending', 'starting', "
-	    "'healthy') ORDER BY created_at, rowid")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, service_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap == 0 ? 4 : cap * 2;
-			if ((r = reallocarray(rows, cap, sizeof(*r))) == NULL) {
-				log_warn("%s", __func__);
-				err = 1;
-				break;
-			}
-			rows = r;
-		}
-		if (deployment_row(st, &rows[*n]) != ST_OK) {
-			err = 1;
-			break;
-		}
-		(*n)++;
-	}
-	sqlite3_reset(st);
-	if (err || rc != SQLITE_DONE) {
-		deployments_free(rows, *n);
-		*n = 0;
-		return (ST_ERROR);
-	}
-	*out = rows;
-	return (ST_OK);
+	return (db_list("SELECT " DEPLOYMENT_COLS " FROM deployments WHERE "
+	    "service_id = ? AND status IN ('pending', 'starting', 'healthy') "
+	    "ORDER BY created_at, rowid", DB_ARGS(service_id),
+	    &deployment_kind, out, n));
 }
 
 /* MarkStarting: pending -> starting, started_at stamped once. */
 int
 db_deployment_mark_starting(const char *id)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("UPDATE deployments SET status = 'starting', "
-	    "started_at = coalesce(started_at, datetime('now')) WHERE "
-	    "id = ? AND status = 'pending'")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_write("UPDATE deployments SET status = 'starting', "
+	    "started_at = coalesce(started_at, datetime('now')) WHERE id = ? "
+	    "AND status = 'pending'", DB_ARGS(id)));
 }
 
 /* IncrementAttempt of a deployment on its way; the new count in *count. */
 int
 db_deployment_attempt(const char *id, int64_t *count)
 {
-	sqlite3_stmt	*st;
+	int	 rc;
 
-	if ((st = db_prepare("UPDATE deployments SET attempt_count = "
+	if ((rc = db_write("UPDATE deployments SET attempt_count = "
 	    "attempt_count + 1 WHERE id = ? AND status IN ('pending', "
-	    "'starting')")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	if (db_changes() == 0)
-		return (ST_NONE);
-	if ((st = db_prepare("SELECT attempt_count FROM deployments WHERE "
-	    "id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	if ((*count = db_scalar(st)) == -1)
-		return (ST_ERROR);
-	return (ST_OK);
+	    "'starting')", DB_ARGS(id))) != ST_OK)
+		return (rc);
+	return (db_count("SELECT attempt_count FROM deployments WHERE id = ?",
+	    DB_ARGS(id), count));
 }
 
 /*
@@ -474,9 +322,7 @@ db_deployment_mark_failed(const char *id, const char *reason,
 	db_bind(st, 3, log_tail != NULL && *log_tail != '\0' ? log_tail :
 	    NULL);
 	db_bind(st, 4, id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_changed(db_step_done(st)));
 }
 
 /* MarkHealthy of a deployment on its way; the service is the caller's. */
@@ -492,90 +338,37 @@ db_deployment_mark_healthy(const char *id, int64_t baseline)
 		return (ST_ERROR);
 	sqlite3_bind_int64(st, 1, baseline);
 	db_bind(st, 2, id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_changed(db_step_done(st)));
 }
 
 int
 db_deployment_healthy_count(const char *service_id, int64_t *n)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("SELECT count(*) FROM deployments WHERE "
-	    "service_id = ? AND status = 'healthy'")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, service_id);
-	if ((*n = db_scalar(st)) == -1)
-		return (ST_ERROR);
-	return (ST_OK);
+	return (db_count("SELECT count(*) FROM deployments WHERE "
+	    "service_id = ? AND status = 'healthy'", DB_ARGS(service_id), n));
 }
 
 /* Every container row of the service, oldest first. */
 int
 db_container_all(const char *service_id, struct container **out, size_t *n)
 {
-	sqlite3_stmt		*st;
-	struct container	*rows = NULL, *r;
-	size_t			 cap = 0;
-	int			 rc;
-
-	*out = NULL;
-	*n = 0;
-	if ((st = db_prepare("SELECT id, service_id, deployment_id, "
+	return (db_list("SELECT id, service_id, deployment_id, "
 	    "docker_container_id, status, created_at FROM containers WHERE "
-	    "service_id = ? ORDER BY created_at, rowid")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, service_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap == 0 ? 4 : cap * 2;
-			if ((r = reallocarray(rows, cap, sizeof(*r))) == NULL) {
-				log_warn("%s", __func__);
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			rows = r;
-		}
-		container_row(st, &rows[(*n)++]);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		free(rows);
-		*n = 0;
-		return (ST_ERROR);
-	}
-	*out = rows;
-	return (ST_OK);
+	    "service_id = ? ORDER BY created_at, rowid", DB_ARGS(service_id),
+	    &container_kind, out, n));
 }
 
 int
 db_container_insert(const struct container *c)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("INSERT INTO containers (id, service_id, "
+	return (db_write("INSERT INTO containers (id, service_id, "
 	    "deployment_id, docker_container_id, status, created_at) VALUES "
-	    "(?, ?, ?, ?, ?, ?)")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, c->id);
-	db_bind(st, 2, c->service_id);
-	db_bind(st, 3, c->deployment_id);
-	db_bind(st, 4, c->docker_id);
-	db_bind(st, 5, c->status);
-	db_bind(st, 6, c->created_at);
-	return (db_written(db_step_done(st)));
+	    "(?, ?, ?, ?, ?, ?)", DB_ARGS(c->id, c->service_id,
+	    c->deployment_id, c->docker_id, c->status, c->created_at)));
 }
 
 int
 db_container_delete(const char *id)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("DELETE FROM containers WHERE id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_write("DELETE FROM containers WHERE id = ?", DB_ARGS(id)));
 }

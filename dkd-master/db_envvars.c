@@ -33,8 +33,10 @@
 	"updated_at"
 
 static int
-envvar_row(sqlite3_stmt *st, struct envvar *e)
+envvar_row(sqlite3_stmt *st, void *arg)
 {
+	struct envvar	*e = arg;
+
 	memset(e, 0, sizeof(*e));
 	strlcpy(e->id, db_text(st, 0), sizeof(e->id));
 	strlcpy(e->scope, db_text(st, 1), sizeof(e->scope));
@@ -59,50 +61,20 @@ envvar_clear(struct envvar *e)
 	e->value = NULL;
 }
 
+static void
+envvar_clear_row(void *e)
+{
+	envvar_clear(e);
+}
+
+static const struct db_kind envvar_kind = {
+	sizeof(struct envvar), envvar_row, envvar_clear_row
+};
+
 void
 envvars_free(struct envvar *rows, size_t n)
 {
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		envvar_clear(&rows[i]);
-	free(rows);
-}
-
-/* Every row a bound statement yields. */
-static int
-envvar_rows(sqlite3_stmt *st, struct envvar **out, size_t *n)
-{
-	struct envvar	*rows = NULL, *r;
-	size_t		 cap = 0;
-	int		 rc;
-
-	*out = NULL;
-	*n = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			if ((r = reallocarray(rows, cap, sizeof(*r))) == NULL) {
-				log_warn("%s", __func__);
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			rows = r;
-		}
-		if (envvar_row(st, &rows[*n]) != ST_OK) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		(*n)++;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		envvars_free(rows, *n);
-		*n = 0;
-		return (ST_ERROR);
-	}
-	*out = rows;
-	return (ST_OK);
+	db_rows_free(&envvar_kind, rows, n);
 }
 
 /* The variables of one scope, by key. */
@@ -110,113 +82,58 @@ int
 db_envvar_list(const char *scope, const char *scope_id, struct envvar **out,
     size_t *n)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("SELECT " ENVVAR_COLS " FROM env_vars WHERE "
-	    "scope = ? AND scope_id = ? ORDER BY key")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, scope);
-	db_bind(st, 2, scope_id);
-	return (envvar_rows(st, out, n));
+	return (db_list("SELECT " ENVVAR_COLS " FROM env_vars WHERE "
+	    "scope = ? AND scope_id = ? ORDER BY key", DB_ARGS(scope, scope_id),
+	    &envvar_kind, out, n));
 }
 
 /* Every variable of a project: its own, its groups' and its services'. */
 int
 db_envvar_project(const char *project_id, struct envvar **out, size_t *n)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("SELECT " ENVVAR_COLS " FROM env_vars WHERE "
+	return (db_list("SELECT " ENVVAR_COLS " FROM env_vars WHERE "
 	    "(scope = 'project' AND scope_id = ?1) OR (scope = 'service' AND "
 	    "scope_id IN (SELECT id FROM services WHERE project_id = ?1)) OR "
 	    "(scope = 'group' AND scope_id IN (SELECT id FROM canvas_nodes "
 	    "WHERE project_id = ?1 AND type = 'group')) "
-	    "ORDER BY scope, scope_id, key")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, project_id);
-	return (envvar_rows(st, out, n));
+	    "ORDER BY scope, scope_id, key", DB_ARGS(project_id), &envvar_kind,
+	    out, n));
 }
 
 int
 db_envvar_get(const char *id, struct envvar *e)
 {
-	sqlite3_stmt	*st;
-	int		 rc, rv;
-
-	if ((st = db_prepare("SELECT " ENVVAR_COLS " FROM env_vars WHERE "
-	    "id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		rv = envvar_row(st, e);
-	else
-		rv = db_found(rc);
-	sqlite3_reset(st);
-	return (rv);
+	return (db_get("SELECT " ENVVAR_COLS " FROM env_vars WHERE id = ?",
+	    DB_ARGS(id), &envvar_kind, e));
 }
 
 int
 db_envvar_find(const char *scope, const char *scope_id, const char *key,
     struct envvar *e)
 {
-	sqlite3_stmt	*st;
-	int		 rc, rv;
-
-	if ((st = db_prepare("SELECT " ENVVAR_COLS " FROM env_vars WHERE "
-	    "scope = ? AND scope_id = ? AND key = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, scope);
-	db_bind(st, 2, scope_id);
-	db_bind(st, 3, key);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		rv = envvar_row(st, e);
-	else
-		rv = db_found(rc);
-	sqlite3_reset(st);
-	return (rv);
+	return (db_get("SELECT " ENVVAR_COLS " FROM env_vars WHERE "
+	    "scope = ? AND scope_id = ? AND key = ?",
+	    DB_ARGS(scope, scope_id, key), &envvar_kind, e));
 }
 
 /* ST_EXISTS when the scope has that key already. */
 int
 db_envvar_insert(const struct envvar *e)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("INSERT INTO env_vars (id, scope, scope_id, key, "
-	    "value) VALUES (?, ?, ?, ?, ?)")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, e->id);
-	db_bind(st, 2, e->scope);
-	db_bind(st, 3, e->scope_id);
-	db_bind(st, 4, e->key);
-	db_bind(st, 5, e->value);
-	return (db_written(db_step_done(st)));
+	return (db_write("INSERT INTO env_vars (id, scope, scope_id, key, "
+	    "value) VALUES (?, ?, ?, ?, ?)", DB_ARGS(e->id, e->scope,
+	    e->scope_id, e->key, e->value)));
 }
 
 int
 db_envvar_set_value(const char *id, const char *value)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("UPDATE env_vars SET value = ?, updated_at = "
-	    "datetime('now') WHERE id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, value);
-	db_bind(st, 2, id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_write("UPDATE env_vars SET value = ?, updated_at = "
+	    "datetime('now') WHERE id = ?", DB_ARGS(value, id)));
 }
 
 int
 db_envvar_delete(const char *id)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("DELETE FROM env_vars WHERE id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_write("DELETE FROM env_vars WHERE id = ?", DB_ARGS(id)));
 }

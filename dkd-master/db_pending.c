@@ -34,8 +34,9 @@
 	"created_at"
 
 static int
-pending_row(sqlite3_stmt *st, struct pending *p)
+pending_row(sqlite3_stmt *st, void *arg)
 {
+	struct pending	*p = arg;
 	const void	*b;
 	int		 len;
 
@@ -61,75 +62,38 @@ pending_free(struct pending *p)
 	blob_free(&p->payload);
 }
 
+static void
+pending_clear(void *p)
+{
+	pending_free(p);
+}
+
+static const struct db_kind pending_kind = {
+	sizeof(struct pending), pending_row, pending_clear
+};
+
 void
 pendings_free(struct pending *rows, size_t n)
 {
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		pending_free(&rows[i]);
-	free(rows);
+	db_rows_free(&pending_kind, rows, n);
 }
 
 /* The project's log, oldest first. */
 int
 db_pending_list(const char *project_id, struct pending **out, size_t *n)
 {
-	sqlite3_stmt	*st;
-	struct pending	*rows = NULL, *r;
-	size_t		 cap = 0;
-	int		 rc;
-
-	*out = NULL;
-	*n = 0;
-	if ((st = db_prepare("SELECT " PENDING_COLS " FROM pending_changes "
-	    "WHERE project_id = ? ORDER BY seq")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, project_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			if ((r = reallocarray(rows, cap, sizeof(*r))) == NULL) {
-				log_warn("%s", __func__);
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			rows = r;
-		}
-		if (pending_row(st, &rows[*n]) != ST_OK) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		(*n)++;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		pendings_free(rows, *n);
-		*n = 0;
-		return (ST_ERROR);
-	}
-	*out = rows;
-	return (ST_OK);
+	return (db_list("SELECT " PENDING_COLS " FROM pending_changes WHERE "
+	    "project_id = ? ORDER BY seq", DB_ARGS(project_id), &pending_kind,
+	    out, n));
 }
 
 /* Entry id of project_id's log; ST_NONE when it is not one. */
 int
 db_pending_get(const char *project_id, const char *id, struct pending *p)
 {
-	sqlite3_stmt	*st;
-	int		 rc, rv;
-
-	if ((st = db_prepare("SELECT " PENDING_COLS " FROM pending_changes "
-	    "WHERE id = ? AND project_id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	db_bind(st, 2, project_id);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		rv = pending_row(st, p);
-	else
-		rv = db_found(rc);
-	sqlite3_reset(st);
-	return (rv);
+	return (db_get("SELECT " PENDING_COLS " FROM pending_changes WHERE "
+	    "id = ? AND project_id = ?", DB_ARGS(id, project_id),
+	    &pending_kind, p));
 }
 
 /*
@@ -142,11 +106,8 @@ db_pending_append(struct pending *p)
 	sqlite3_stmt	*st;
 	int64_t		 seq;
 
-	if ((st = db_prepare("SELECT coalesce(max(seq), 0) FROM "
-	    "pending_changes WHERE project_id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, p->project_id);
-	if ((seq = db_scalar(st)) == -1)
+	if (db_count("SELECT coalesce(max(seq), 0) FROM pending_changes "
+	    "WHERE project_id = ?", DB_ARGS(p->project_id), &seq) != ST_OK)
 		return (ST_ERROR);
 	p->seq = seq + 1;
 	uuid_new(p->id);
@@ -174,47 +135,41 @@ db_pending_append(struct pending *p)
 int
 db_pending_delete(const char *id)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("DELETE FROM pending_changes WHERE id = ?")) ==
-	    NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_write("DELETE FROM pending_changes WHERE id = ?",
+	    DB_ARGS(id)));
 }
 
 /* The whole log of the project. */
 int
 db_pending_clear(const char *project_id)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("DELETE FROM pending_changes WHERE "
-	    "project_id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, project_id);
-	return (db_step_done(st) == SQLITE_DONE ? ST_OK : ST_ERROR);
+	return (db_run("DELETE FROM pending_changes WHERE project_id = ?",
+	    DB_ARGS(project_id)));
 }
 
-/* Collect the ids a bound SELECT yields, then run the bound DELETE. */
+/*
+ * Add the ids select yields to ids, then run delete; both take the
+ * parameters v.
+ */
 static int
-remove_selected(sqlite3_stmt *sel, sqlite3_stmt *del, struct idlist *ids)
+remove_selected(const char *select, const char *delete,
+    const char *const *v, size_t n, struct idlist *ids)
 {
-	int	 rc;
+	sqlite3_stmt	*sel;
+	int		 rc;
 
+	if ((sel = db_prepare(select)) == NULL)
+		return (ST_ERROR);
+	db_bind_all(sel, v, n);
 	while ((rc = sqlite3_step(sel)) == SQLITE_ROW)
 		if (idlist_add(ids, db_text(sel, 0)) != ST_OK) {
 			rc = SQLITE_NOMEM;
 			break;
 		}
 	sqlite3_reset(sel);
-	if (rc != SQLITE_DONE) {
-		sqlite3_reset(del);
+	if (rc != SQLITE_DONE)
 		return (ST_ERROR);
-	}
-	return (db_step_done(del) == SQLITE_DONE ? ST_OK : ST_ERROR);
+	return (db_run(delete, v, n));
 }
 
 /*
@@ -225,20 +180,11 @@ int
 db_pending_remove_temp(const char *project_id, const char *temp_id,
     struct idlist *ids)
 {
-	sqlite3_stmt	*sel, *del;
-
-	if ((sel = db_prepare("SELECT id FROM pending_changes WHERE "
+	return (remove_selected("SELECT id FROM pending_changes WHERE "
 	    "project_id = ?1 AND (target_temp_id = ?2 OR parent_temp_id = ?2) "
-	    "ORDER BY seq")) == NULL ||
-	    (del = db_prepare("DELETE FROM pending_changes WHERE "
-	    "project_id = ?1 AND (target_temp_id = ?2 OR parent_temp_id = ?2)"))
-	    == NULL)
-		return (ST_ERROR);
-	db_bind(sel, 1, project_id);
-	db_bind(sel, 2, temp_id);
-	db_bind(del, 1, project_id);
-	db_bind(del, 2, temp_id);
-	return (remove_selected(sel, del, ids));
+	    "ORDER BY seq", "DELETE FROM pending_changes WHERE "
+	    "project_id = ?1 AND (target_temp_id = ?2 OR parent_temp_id = ?2)",
+	    DB_ARGS(project_id, temp_id), ids));
 }
 
 /*
@@ -249,20 +195,13 @@ int
 db_pending_remove_group(const char *project_id, const char *group_id,
     struct idlist *ids)
 {
-	sqlite3_stmt	*sel, *del;
-
-	if ((sel = db_prepare("SELECT id FROM pending_changes WHERE "
+	return (remove_selected("SELECT id FROM pending_changes WHERE "
 	    "project_id = ?1 AND target_type = 'env_var' AND "
 	    "(target_id = ?2 OR target_id IN (SELECT id FROM env_vars WHERE "
-	    "scope = 'group' AND scope_id = ?2)) ORDER BY seq")) == NULL ||
-	    (del = db_prepare("DELETE FROM pending_changes WHERE "
+	    "scope = 'group' AND scope_id = ?2)) ORDER BY seq",
+	    "DELETE FROM pending_changes WHERE "
 	    "project_id = ?1 AND target_type = 'env_var' AND "
 	    "(target_id = ?2 OR target_id IN (SELECT id FROM env_vars WHERE "
-	    "scope = 'group' AND scope_id = ?2))")) == NULL)
-		return (ST_ERROR);
-	db_bind(sel, 1, project_id);
-	db_bind(sel, 2, group_id);
-	db_bind(del, 1, project_id);
-	db_bind(del, 2, group_id);
-	return (remove_selected(sel, del, ids));
+	    "scope = 'group' AND scope_id = ?2))",
+	    DB_ARGS(project_id, group_id), ids));
 }

@@ -27,48 +27,38 @@
 
 #define PROJECT_COLS	"id, name, slug, created_at, updated_at"
 
-static void
-project_row(sqlite3_stmt *st, struct project *p)
+static int
+project_row(sqlite3_stmt *st, void *arg)
 {
+	struct project	*p = arg;
+
 	memset(p, 0, sizeof(*p));
 	strlcpy(p->id, db_text(st, 0), sizeof(p->id));
 	strlcpy(p->name, db_text(st, 1), sizeof(p->name));
 	strlcpy(p->slug, db_text(st, 2), sizeof(p->slug));
 	strlcpy(p->created_at, db_text(st, 3), sizeof(p->created_at));
 	strlcpy(p->updated_at, db_text(st, 4), sizeof(p->updated_at));
+	return (ST_OK);
 }
+
+static const struct db_kind project_kind = {
+	sizeof(struct project), project_row, NULL
+};
 
 int
 db_project_get(const char *id, struct project *p)
 {
-	sqlite3_stmt	*st;
-	int		 rc;
-
-	if ((st = db_prepare("SELECT " PROJECT_COLS " FROM projects "
-	    "WHERE id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		project_row(st, p);
-	sqlite3_reset(st);
-	return (db_found(rc));
+	return (db_get("SELECT " PROJECT_COLS " FROM projects WHERE id = ?",
+	    DB_ARGS(id), &project_kind, p));
 }
 
 /* ST_EXISTS when the slug is taken: the caller draws another. */
 int
 db_project_insert(const struct project *p)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("INSERT INTO projects (" PROJECT_COLS ") "
-	    "VALUES (?, ?, ?, ?, ?)")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, p->id);
-	db_bind(st, 2, p->name);
-	db_bind(st, 3, p->slug);
-	db_bind(st, 4, p->created_at);
-	db_bind(st, 5, p->updated_at);
-	return (db_written(db_step_done(st)));
+	return (db_write("INSERT INTO projects (" PROJECT_COLS ") "
+	    "VALUES (?, ?, ?, ?, ?)", DB_ARGS(p->id, p->name, p->slug,
+	    p->created_at, p->updated_at)));
 }
 
 /*
@@ -79,40 +69,12 @@ int
 db_project_list(const char *name, int64_t offset, int64_t limit,
     struct project **out, size_t *n, int64_t *total)
 {
-	sqlite3_stmt	*st;
-	struct project	*rows;
-	int		 rc;
-
-	*out = NULL;
-	*n = 0;
-	if ((st = db_prepare("SELECT count(*) FROM projects WHERE "
-	    "?1 = '' OR instr(lower(name), lower(?1)) > 0")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, name);
-	if ((*total = db_scalar(st)) == -1)
-		return (ST_ERROR);
-	if ((st = db_prepare("SELECT " PROJECT_COLS " FROM projects WHERE "
+	return (db_page("SELECT count(*) FROM projects WHERE "
+	    "?1 = '' OR instr(lower(name), lower(?1)) > 0",
+	    "SELECT " PROJECT_COLS " FROM projects WHERE "
 	    "?1 = '' OR instr(lower(name), lower(?1)) > 0 "
-	    "ORDER BY created_at DESC, rowid DESC LIMIT ?2 OFFSET ?3")) ==
-	    NULL)
-		return (ST_ERROR);
-	if ((rows = calloc((size_t)limit, sizeof(*rows))) == NULL) {
-		log_warn("%s", __func__);
-		return (ST_ERROR);
-	}
-	db_bind(st, 1, name);
-	sqlite3_bind_int64(st, 2, limit);
-	sqlite3_bind_int64(st, 3, offset);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < (size_t)limit)
-		project_row(st, &rows[(*n)++]);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		free(rows);
-		*n = 0;
-		return (ST_ERROR);
-	}
-	*out = rows;
-	return (ST_OK);
+	    "ORDER BY created_at DESC, rowid DESC LIMIT ?2 OFFSET ?3",
+	    DB_ARGS(name), offset, limit, &project_kind, out, n, total));
 }
 
 /* How many services project id has; ST_NONE if there is no project. */
@@ -140,14 +102,7 @@ db_project_services(const char *id, int64_t *count)
 int
 db_project_delete(const char *id)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("DELETE FROM projects WHERE id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_write("DELETE FROM projects WHERE id = ?", DB_ARGS(id)));
 }
 
 /*
@@ -185,14 +140,6 @@ db_project_find(const char *ref, struct project *p)
 int
 db_project_rename(const char *id, const char *name)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("UPDATE projects SET name = ?, updated_at = "
-	    "datetime('now') WHERE id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, name);
-	db_bind(st, 2, id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_write("UPDATE projects SET name = ?, updated_at = "
+	    "datetime('now') WHERE id = ?", DB_ARGS(name, id)));
 }

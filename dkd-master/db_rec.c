@@ -16,68 +16,50 @@
 
 #include <sys/types.h>
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
-#include "log.h"
 #include "store.h"
 
 /* What a full resync of the reconciler reads: every project, service. */
+
+static int
+project_ref_row(sqlite3_stmt *st, void *arg)
+{
+	struct project_ref	*r = arg;
+
+	strlcpy(r->id, db_text(st, 0), sizeof(r->id));
+	strlcpy(r->slug, db_text(st, 1), sizeof(r->slug));
+	return (ST_OK);
+}
+
+static const struct db_kind project_ref_kind = {
+	sizeof(struct project_ref), project_ref_row, NULL
+};
+
+static int
+id_row(sqlite3_stmt *st, void *arg)
+{
+	char	*id = arg;
+
+	strlcpy(id, db_text(st, 0), UUID_LEN + 1);
+	return (ST_OK);
+}
+
+static const struct db_kind id_kind = { UUID_LEN + 1, id_row, NULL };
 
 /* Every project's id and slug, oldest first. */
 int
 db_project_refs(struct project_ref **out, size_t *n)
 {
-	sqlite3_stmt		*st;
-	struct project_ref	*rows = NULL, *r;
-	size_t			 cap = 0;
-	int			 rc;
-
-	*out = NULL;
-	*n = 0;
-	if ((st = db_prepare("SELECT id, slug FROM projects ORDER BY "
-	    "created_at, rowid")) == NULL)
-		return (ST_ERROR);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			if ((r = reallocarray(rows, cap, sizeof(*r))) == NULL) {
-				log_warn("%s", __func__);
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			rows = r;
-		}
-		r = &rows[(*n)++];
-		strlcpy(r->id, db_text(st, 0), sizeof(r->id));
-		strlcpy(r->slug, db_text(st, 1), sizeof(r->slug));
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		free(rows);
-		*n = 0;
-		return (ST_ERROR);
-	}
-	*out = rows;
-	return (ST_OK);
+	return (db_list("SELECT id, slug FROM projects ORDER BY created_at, "
+	    "rowid", NULL, 0, &project_ref_kind, out, n));
 }
 
-/* Every service's id, oldest first, appended to l. */
+/* Every service's id, oldest first, into l (empty before). */
 int
 db_service_ids(struct idlist *l)
 {
-	sqlite3_stmt	*st;
-	int		 rc;
-
-	if ((st = db_prepare("SELECT id FROM services ORDER BY created_at, "
-	    "rowid")) == NULL)
-		return (ST_ERROR);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (idlist_add(l, db_text(st, 0)) != ST_OK) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-	sqlite3_reset(st);
-	return (rc == SQLITE_DONE ? ST_OK : ST_ERROR);
+	return (db_list("SELECT id FROM services ORDER BY created_at, rowid",
+	    NULL, 0, &id_kind, &l->ids, &l->n));
 }

@@ -30,9 +30,11 @@
 	"d.id, d.image, d.replicas, d.created_at FROM services s " \
 	"LEFT JOIN deployments d ON d.id = s.active_deployment_id "
 
-static void
-service_row(sqlite3_stmt *st, struct service *s)
+static int
+service_row(sqlite3_stmt *st, void *arg)
 {
+	struct service	*s = arg;
+
 	memset(s, 0, sizeof(*s));
 	strlcpy(s->id, db_text(st, 0), sizeof(s->id));
 	strlcpy(s->project_id, db_text(st, 1), sizeof(s->project_id));
@@ -50,59 +52,51 @@ service_row(sqlite3_stmt *st, struct service *s)
 		strlcpy(s->active_created_at, db_text(st, 11),
 		    sizeof(s->active_created_at));
 	}
+	return (ST_OK);
 }
+
+static const struct db_kind service_kind = {
+	sizeof(struct service), service_row, NULL
+};
+
+static int
+service_ref_row(sqlite3_stmt *st, void *arg)
+{
+	struct service_ref	*r = arg;
+
+	strlcpy(r->id, db_text(st, 0), sizeof(r->id));
+	strlcpy(r->name, db_text(st, 1), sizeof(r->name));
+	return (ST_OK);
+}
+
+static const struct db_kind service_ref_kind = {
+	sizeof(struct service_ref), service_ref_row, NULL
+};
 
 /* Service id of project project_id: ST_NONE when it is not there. */
 int
 db_service_get(const char *project_id, const char *id, struct service *s)
 {
-	sqlite3_stmt	*st;
-	int		 rc;
-
-	if ((st = db_prepare(SERVICE_SELECT "WHERE s.id = ? AND "
-	    "s.project_id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	db_bind(st, 2, project_id);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		service_row(st, s);
-	sqlite3_reset(st);
-	return (db_found(rc));
+	return (db_get(SERVICE_SELECT "WHERE s.id = ? AND s.project_id = ?",
+	    DB_ARGS(id, project_id), &service_kind, s));
 }
 
 int
 db_service_by_id(const char *id, struct service *s)
 {
-	sqlite3_stmt	*st;
-	int		 rc;
-
-	if ((st = db_prepare(SERVICE_SELECT "WHERE s.id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		service_row(st, s);
-	sqlite3_reset(st);
-	return (db_found(rc));
+	return (db_get(SERVICE_SELECT "WHERE s.id = ?", DB_ARGS(id),
+	    &service_kind, s));
 }
 
 /* ST_EXISTS when the project has a service of that name. */
 int
 db_service_insert(const struct service *s)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("INSERT INTO services (id, project_id, name, "
-	    "status, icon_url, created_at, updated_at) VALUES "
-	    "(?, ?, ?, ?, ?, ?, ?)")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, s->id);
-	db_bind(st, 2, s->project_id);
-	db_bind(st, 3, s->name);
-	db_bind(st, 4, s->status);
-	db_bind(st, 5, s->icon_url[0] != '\0' ? s->icon_url : NULL);
-	db_bind(st, 6, s->created_at);
-	db_bind(st, 7, s->updated_at);
-	return (db_written(db_step_done(st)));
+	return (db_write("INSERT INTO services (id, project_id, name, status, "
+	    "icon_url, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+	    DB_ARGS(s->id, s->project_id, s->name, s->status,
+	    s->icon_url[0] != '\0' ? s->icon_url : NULL, s->created_at,
+	    s->updated_at)));
 }
 
 /*
@@ -114,133 +108,48 @@ db_service_list(const char *project_id, const char *name, const char *status,
     int64_t offset, int64_t limit, struct service **out, size_t *n,
     int64_t *total)
 {
-	sqlite3_stmt	*st;
-	struct service	*rows;
-	int		 rc;
-
-	*out = NULL;
-	*n = 0;
-	if ((st = db_prepare("SELECT count(*) FROM services WHERE "
+	return (db_page("SELECT count(*) FROM services WHERE "
 	    "project_id = ?1 AND (?2 = '' OR instr(lower(name), lower(?2)) "
-	    "> 0) AND (?3 = '' OR status = ?3)")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, project_id);
-	db_bind(st, 2, name);
-	db_bind(st, 3, status);
-	if ((*total = db_scalar(st)) == -1)
-		return (ST_ERROR);
-	if ((st = db_prepare(SERVICE_SELECT "WHERE s.project_id = ?1 AND "
+	    "> 0) AND (?3 = '' OR status = ?3)",
+	    SERVICE_SELECT "WHERE s.project_id = ?1 AND "
 	    "(?2 = '' OR instr(lower(s.name), lower(?2)) > 0) AND "
 	    "(?3 = '' OR s.status = ?3) "
-	    "ORDER BY s.created_at DESC, s.rowid DESC LIMIT ?4 OFFSET ?5")) ==
-	    NULL)
-		return (ST_ERROR);
-	if ((rows = calloc((size_t)limit, sizeof(*rows))) == NULL) {
-		log_warn("%s", __func__);
-		return (ST_ERROR);
-	}
-	db_bind(st, 1, project_id);
-	db_bind(st, 2, name);
-	db_bind(st, 3, status);
-	sqlite3_bind_int64(st, 4, limit);
-	sqlite3_bind_int64(st, 5, offset);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < (size_t)limit)
-		service_row(st, &rows[(*n)++]);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		free(rows);
-		*n = 0;
-		return (ST_ERROR);
-	}
-	*out = rows;
-	return (ST_OK);
+	    "ORDER BY s.created_at DESC, s.rowid DESC LIMIT ?4 OFFSET ?5",
+	    DB_ARGS(project_id, name, status), offset, limit, &service_kind,
+	    out, n, total));
 }
 
 /* Every service of the project: id and name, oldest first. */
 int
 db_service_refs(const char *project_id, struct service_ref **out, size_t *n)
 {
-	sqlite3_stmt		*st;
-	struct service_ref	*rows = NULL, *r;
-	size_t			 cap = 0;
-	int			 rc;
-
-	*out = NULL;
-	*n = 0;
-	if ((st = db_prepare("SELECT id, name FROM services WHERE "
-	    "project_id = ? ORDER BY created_at, rowid")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, project_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			if ((r = reallocarray(rows, cap, sizeof(*r))) == NULL) {
-				log_warn("%s", __func__);
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			rows = r;
-		}
-		r = &rows[(*n)++];
-		strlcpy(r->id, db_text(st, 0), sizeof(r->id));
-		strlcpy(r->name, db_text(st, 1), sizeof(r->name));
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		free(rows);
-		*n = 0;
-		return (ST_ERROR);
-	}
-	*out = rows;
-	return (ST_OK);
+	return (db_list("SELECT id, name FROM services WHERE project_id = ? "
+	    "ORDER BY created_at, rowid", DB_ARGS(project_id),
+	    &service_ref_kind, out, n));
 }
 
 /* ST_EXISTS when the name is taken in the project. */
 int
 db_service_rename(const char *id, const char *name)
 {
-	sqlite3_stmt	*st;
-	int		 rc;
-
-	if ((st = db_prepare("UPDATE services SET name = ?, updated_at = "
-	    "datetime('now') WHERE id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, name);
-	db_bind(st, 2, id);
-	if ((rc = db_written(db_step_done(st))) != ST_OK)
-		return (rc);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_write("UPDATE services SET name = ?, updated_at = "
+	    "datetime('now') WHERE id = ?", DB_ARGS(name, id)));
 }
 
 /* An empty icon clears it. */
 int
 db_service_set_icon(const char *id, const char *icon)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("UPDATE services SET icon_url = ?, updated_at = "
-	    "datetime('now') WHERE id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, icon[0] != '\0' ? icon : NULL);
-	db_bind(st, 2, id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_write("UPDATE services SET icon_url = ?, updated_at = "
+	    "datetime('now') WHERE id = ?",
+	    DB_ARGS(icon[0] != '\0' ? icon : NULL, id)));
 }
 
 int
 db_service_set_status(const char *id, const char *status)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("UPDATE services SET status = ?, updated_at = "
-	    "datetime('now') WHERE id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, status);
-	db_bind(st, 2, id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_write("UPDATE services SET status = ?, updated_at = "
+	    "datetime('now') WHERE id = ?", DB_ARGS(status, id)));
 }
 
 /* The active deployment, and the status that goes with the change. */
@@ -248,78 +157,60 @@ int
 db_service_set_active(const char *id, const char *deployment_id,
     const char *status)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("UPDATE services SET active_deployment_id = ?, "
-	    "status = ?, updated_at = datetime('now') WHERE id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, deployment_id);
-	db_bind(st, 2, status);
-	db_bind(st, 3, id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_write("UPDATE services SET active_deployment_id = ?, "
+	    "status = ?, updated_at = datetime('now') WHERE id = ?",
+	    DB_ARGS(deployment_id, status, id)));
 }
 
 /* Deployments, containers and service env vars go with it. */
 int
 db_service_delete(const char *id)
 {
-	sqlite3_stmt	*st;
-
-	if ((st = db_prepare("DELETE FROM services WHERE id = ?")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_write("DELETE FROM services WHERE id = ?", DB_ARGS(id)));
 }
 
 /* Has the service ever been deployed (a deployment not cancelled)? */
 int
 db_service_deployed(const char *id, int *deployed)
 {
-	sqlite3_stmt	*st;
-	int64_t		 v;
+	int64_t	 v;
+	int	 rc;
 
-	if ((st = db_prepare("SELECT EXISTS (SELECT 1 FROM deployments WHERE "
-	    "service_id = ? AND status != 'cancelled')")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	if ((v = db_scalar(st)) == -1)
-		return (ST_ERROR);
-	*deployed = v > 0;
-	return (ST_OK);
+	if ((rc = db_count("SELECT EXISTS (SELECT 1 FROM deployments WHERE "
+	    "service_id = ? AND status != 'cancelled')", DB_ARGS(id), &v)) ==
+	    ST_OK)
+		*deployed = v > 0;
+	return (rc);
 }
 
 /*
  * The named volumes of the service (Decision 8): a tree, an array of
  * {name, path}; b->p is NULL when it has none.
  */
+static int
+volumes_row(sqlite3_stmt *st, void *arg)
+{
+	struct blob	*b = arg;
+	int		 len;
+
+	memset(b, 0, sizeof(*b));
+	if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+		return (ST_OK);
+	len = sqlite3_column_bytes(st, 0);
+	return (blob_copy(b, sqlite3_column_blob(st, 0), len > 0 ?
+	    (size_t)len : 0));
+}
+
+static const struct db_kind volumes_kind = {
+	sizeof(struct blob), volumes_row, NULL
+};
+
 int
 db_service_volumes(const char *id, struct blob *b)
 {
-	sqlite3_stmt	*st;
-	const void	*p;
-	int		 rc, rv, len;
-
 	memset(b, 0, sizeof(*b));
-	if ((st = db_prepare("SELECT volumes FROM services WHERE id = ?")) ==
-	    NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, id);
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return (db_found(rc));
-	}
-	rv = ST_OK;
-	if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		p = sqlite3_column_blob(st, 0);
-		len = sqlite3_column_bytes(st, 0);
-		rv = blob_copy(b, p, len > 0 ? (size_t)len : 0);
-	}
-	sqlite3_reset(st);
-	return (rv);
+	return (db_get("SELECT volumes FROM services WHERE id = ?",
+	    DB_ARGS(id), &volumes_kind, b));
 }
 
 int
@@ -335,7 +226,5 @@ db_service_set_volumes(const char *id, const struct blob *b)
 	else
 		sqlite3_bind_blob(st, 1, b->p, (int)b->len, SQLITE_STATIC);
 	db_bind(st, 2, id);
-	if (db_step_done(st) != SQLITE_DONE)
-		return (ST_ERROR);
-	return (db_changes() > 0 ? ST_OK : ST_NONE);
+	return (db_changed(db_step_done(st)));
 }

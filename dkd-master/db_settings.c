@@ -43,16 +43,10 @@ db_setting_get(const char *key, char *buf, size_t len)
 int
 db_setting_set(const char *key, const char *value)
 {
-	sqlite3_stmt	*st;
-	char		 now[DBTIME_LEN + 1];
+	char	 now[DBTIME_LEN + 1];
 
 	dbtime(time(NULL), now);
-	if ((st = db_prepare("INSERT INTO system_settings (key, value, "
+	return (db_write("INSERT INTO system_settings (key, value, "
 	    "updated_at) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO UPDATE SET "
-	    "value = ?2, updated_at = ?3")) == NULL)
-		return (ST_ERROR);
-	db_bind(st, 1, key);
-	db_bind(st, 2, value);
-	db_bind(st, 3, now);
-	return (db_written(db_step_done(st)));
+	    "value = ?2, updated_at = ?3", DB_ARGS(key, value, now)));
 }

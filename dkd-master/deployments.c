@@ -16,7 +16,6 @@
 
 #include <sys/types.h>
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,28 +34,6 @@
  * for a pass over the service.
  */
 
-#define REPLICAS_MAX	100
-
-/* NULL for a plausible Docker image reference, else the problem. */
-const char *
-image_invalid(const char *image)
-{
-	const char	*p;
-
-	if (image == NULL || blank(image))
-		return ("Image is required.");
-	if (strlen(image) > 512)
-		return ("Image must be at most 512 characters long.");
-	for (p = image; *p != '\0'; p++)
-		if (!(isascii((unsigned char)*p) &&
-		    (isalnum((unsigned char)*p) || strchr("._/:@-", *p) !=
-		    NULL)))
-			return ("Image must be a Docker image reference.");
-	if (!isalnum((unsigned char)image[0]))
-		return ("Image must be a Docker image reference.");
-	return (NULL);
-}
-
 /*
  * PortMapping[] from a request, checked, written to w in the stored
  * form; NULL, or what is wrong.
@@ -65,6 +42,7 @@ const char *
 ports_encode(const struct tval *v, struct wbuf *w)
 {
 	const struct tval	*p, *cp, *hp, *proto;
+	const char		*msg;
 	size_t			 i;
 
 	if (v == NULL || v->tag == TREE_NULL) {
@@ -92,9 +70,9 @@ ports_encode(const struct tval *v, struct wbuf *w)
 		    TREE_INT || hp->i < 1 || hp->i > 65535))
 			return ("host_port must be a port number (1-65535).");
 		if (proto != NULL && proto->tag != TREE_NULL &&
-		    (proto->tag != TREE_STR || (strcmp(proto->s, "tcp") != 0 &&
-		    strcmp(proto->s, "udp") != 0 && proto->s[0] != '\0')))
-			return ("protocol must be tcp or udp.");
+		    (msg = protocol_invalid(proto->tag == TREE_STR ?
+		    proto->s : NULL)) != NULL)
+			return (msg);
 		tree_map(w);
 		tree_kv_int(w, "container_port", cp->i);
 		if (hp != NULL && hp->tag == TREE_INT)
@@ -411,14 +389,8 @@ deploy_create_tx(struct env_model *m, const struct service *s,
 void
 publish_deployment(const char *project_id, const struct deployment *d)
 {
-	struct wbuf	 w;
-
-	tree_new(&w);
-	tree_map(&w);
-	tree_key(&w, "deployment");
-	tree_deployment_event(&w, d);
-	tree_end(&w);
-	events_publish(project_id, "deployment:created", &w, 0);
+	events_publish_item(project_id, "deployment:created", "deployment",
+	    tree_deployment_event, d);
 }
 
 static int
@@ -433,11 +405,9 @@ deploy_args_check(struct request *req, struct wbuf *ports,
 	if ((msg = image_invalid(a->present[DEPLOY_IMAGE] ?
 	    a->str[DEPLOY_IMAGE] : NULL)) != NULL)
 		verror_add(&ve, "image", msg);
-	if (a->present[DEPLOY_REPLICAS] && a->num[DEPLOY_REPLICAS] < 0)
-		verror_add(&ve, "replicas", "Replicas must be zero or more.");
-	else if (a->present[DEPLOY_REPLICAS] &&
-	    a->num[DEPLOY_REPLICAS] > REPLICAS_MAX)
-		verror_add(&ve, "replicas", "Replicas must be at most 100.");
+	if (a->present[DEPLOY_REPLICAS] &&
+	    (msg = replicas_invalid(a->num[DEPLOY_REPLICAS])) != NULL)
+		verror_add(&ve, "replicas", msg);
 	if (a->present[DEPLOY_ENV_VARS] &&
 	    a->val[DEPLOY_ENV_VARS].tag != TREE_NULL) {
 		if ((msg = env_overlay_check(&a->val[DEPLOY_ENV_VARS])) !=
@@ -556,7 +526,6 @@ op_deployment_get(struct request *req)
 	struct project		 proj;
 	struct service		 s;
 	struct deployment	 d;
-	struct wbuf		 w;
 	int			 rc;
 
 	if (project_or_reply(req, a->str[DEPLOYMENT_PID], &proj) == -1 ||
@@ -567,10 +536,8 @@ op_deployment_get(struct request *req)
 		reply_store(req, rc, "Deployment not found.");
 		return;
 	}
-	tree_new(&w);
-	tree_deployment(&w, &d);
+	reply_item(req, 200, tree_deployment, &d);
 	deployment_free(&d);
-	reply_tree(req, 200, &w);
 }
 
 /*
@@ -587,7 +554,6 @@ op_service_rollback(struct request *req)
 	struct service		 s, after;
 	struct deployment	 d, prev;
 	struct verrors		 ve = { 0 };
-	struct wbuf		 w;
 	const char		*id;
 	int			 rc;
 
@@ -639,9 +605,7 @@ op_service_rollback(struct request *req)
 		publish_status(&after, s.status);
 	publish_service(&after);
 	rec_push(s.id);
-	tree_new(&w);
-	tree_service(&w, &after);
-	reply_tree(req, 200, &w);
+	reply_item(req, 200, tree_service, &after);
 	return;
 fault:
 	store_rollback();
@@ -691,17 +655,14 @@ op_container_list(struct request *req)
 	struct container	*rows;
 	struct page		 pg;
 	size_t			 n;
-	int64_t			 total;
+	int64_t			 total, offset, limit;
 
 	if (project_or_reply(req, a->str[CONTAINERS_PID], &proj) == -1 ||
 	    service_or_reply(req, &proj, a->str[CONTAINERS_SID], &s) == -1)
 		return;
-	memset(&pg, 0, sizeof(pg));
-	(void)lenient_int(req, CONTAINERS_OFFSET, &pg.asked_offset);
-	(void)lenient_int(req, CONTAINERS_LIMIT, &pg.asked_limit);
-	pg.offset = pg.asked_offset < 0 ? 0 : pg.asked_offset;
-	pg.limit = pg.asked_limit <= 0 ? 20 : pg.asked_limit > 100 ? 100 :
-	    pg.asked_limit;
+	(void)lenient_int(req, CONTAINERS_OFFSET, &offset);
+	(void)lenient_int(req, CONTAINERS_LIMIT, &limit);
+	page_set(&pg, offset, limit);
 	if (db_container_list(s.id, a->present[CONTAINERS_DEPLOYMENT_ID] ?
 	    a->str[CONTAINERS_DEPLOYMENT_ID] : "",
 	    a->present[CONTAINERS_STATUS] ? a->str[CONTAINERS_STATUS] : "",

@@ -47,22 +47,22 @@ api_reply(struct request *req, struct wbuf *wb)
 static void
 api_reply_bare(uint32_t id, int status)
 {
-	struct wbuf	 wb;
+	struct msg_reply	 m = { .status = (uint32_t)status };
+	struct wbuf		 wb;
 
 	wbuf_init(&wb, 16);
-	wire_put_u32(&wb, (uint32_t)status);
-	wire_put_u32(&wb, 0);
+	msg_reply_put(&wb, &m);
 	(void)supervisor_send(PROC_API, IMSG_API_RESPONSE, id, &wb);
 	wbuf_free(&wb);
 }
 
-/* IMSG_API_REQUEST: u32 op, str token hash, str client, op fields. */
+/* IMSG_API_REQUEST: its header (msg.h), then the op's fields. */
 int
 master_dispatch_api(struct imsg *imsg)
 {
-	struct request	*req;
-	struct rbuf	 r;
-	uint32_t	 op;
+	struct msg_request	 m;
+	struct request		*req;
+	struct rbuf		 r;
 
 	if (imsg->hdr.type != IMSG_API_REQUEST)
 		return (-1);
@@ -73,10 +73,11 @@ master_dispatch_api(struct imsg *imsg)
 	}
 	req->generation = supervisor_generation(PROC_API);
 	rbuf_init(&r, imsg->data, imsg->len);
-	op = wire_get_u32(&r);
-	wire_get_strbuf(&r, req->token_hash, sizeof(req->token_hash));
-	wire_get_strbuf(&r, req->client, sizeof(req->client));
-	if (request_decode(req, op, &r) == -1)
+	(void)msg_request_get(&r, &m);
+	strlcpy(req->token_hash, m.token, sizeof(req->token_hash));
+	strlcpy(req->client, m.client, sizeof(req->client));
+	/* A header that did not decode leaves r->error for this to see. */
+	if (request_decode(req, m.op, &r) == -1)
 		return (-1);
 	request_run(req);
 	return (0);

@@ -30,22 +30,12 @@
 #include "msg.h"
 #include "ops.h"
 #include "proc.h"
+#include "store.h"
 #include "tree.h"
 #include "util.h"
+#include "validate.h"
 
 struct dkd_worker;
-
-#define EMAIL_LEN	254
-#define NAME_LEN	255
-
-struct user {
-	char		 id[UUID_LEN + 1];
-	char		 email[EMAIL_LEN + 1];
-	char		 name[NAME_LEN + 1];
-	char		 role[8];
-	char		 created_at[DBTIME_LEN + 1];
-	char		 updated_at[DBTIME_LEN + 1];
-};
 
 #define TICKET_LEN	64	/* hex */
 
@@ -144,6 +134,7 @@ int	 request_decode(struct request *, uint32_t, struct rbuf *);
 void	 request_as_root(struct request *);
 void	 request_run(struct request *);
 void	 reply_tree(struct request *, int, struct wbuf *);
+void	 reply_item(struct request *, int, tree_render_fn, const void *);
 void	 reply_empty(struct request *, int);
 void	 reply_error(struct request *, int, const char *, ...)
 	    __attribute__((__format__ (printf, 3, 4)));
@@ -152,17 +143,17 @@ void	 reply_invalid(struct request *, struct verrors *);
 void	 reply_internal(struct request *);
 void	 request_free(struct request *);
 void	 verror_add(struct verrors *, const char *, const char *);
+void	 verror_check(struct verrors *, const char *, const char *);
 int	 tree_new(struct wbuf *);
-void	 tree_user(struct wbuf *, const struct user *);
+void	 tree_user(struct wbuf *, const void *);
 void	 tree_time(struct wbuf *, const char *, const char *);
-void	 list_params(struct request *, int, int, int64_t *, int64_t *);
+void	 page_set(struct page *, int64_t, int64_t);
 void	 page_from_args(struct request *, int, int, struct page *);
 void	 reply_page(struct request *, const struct page *, int64_t,
 	    const void *, size_t, size_t, tree_render_fn);
 void	 reply_list(struct request *, const void *, size_t, size_t,
 	    tree_render_fn);
 void	 reply_store(struct request *, int, const char *);
-void	 tree_list_end(struct wbuf *, struct request *, int, int, int64_t);
 
 /* auth.c */
 void	 auth_init(void);
@@ -175,7 +166,6 @@ void	 op_refresh(struct request *);
 void	 op_logout(struct request *);
 void	 op_me(struct request *);
 void	 op_profile(struct request *);
-int	 sessions_delete_user(const char *);
 void	 op_ctl_setup_token(struct request *);
 
 /* hasher.c */
@@ -190,17 +180,10 @@ void	 throttle_success(const char *, const char *, time_t);
 void	 throttle_forget(const char *, const char *, time_t);
 
 /* users.c */
-int	 user_by_id(const char *, struct user *);
-int	 user_by_email(const char *, struct user *, char *, size_t);
-int	 user_count(void);
-int	 validate_email(const char *);
-void	 check_email(struct verrors *, const char *, char *);
+int	 hash_or_reply(struct request *, const char *, hasher_cb);
+void	 user_init(struct user *, const char *, const char *, const char *);
+void	 reply_email_taken(struct request *);
 int	 user_by_email_or_404(struct request *, char *, struct user *);
-void	 validate_password(struct verrors *, const char *, const char *);
-int	 blank(const char *);
-void	 email_normalize(char *);
-int	 user_insert(const char *, const char *, const char *,
-	    const char *, char [UUID_LEN + 1]);
 void	 op_user_create(struct request *);
 void	 op_user_list(struct request *);
 void	 op_user_get(struct request *);
@@ -224,14 +207,8 @@ struct fault {
 	char		 msg[512];
 };
 
-/* Storage types (store.h) and the env model (envref.c). */
-struct blob;
-struct deployment;
+/* The env model (envref.c). */
 struct env_model;
-struct idlist;
-struct pending;
-struct project;
-struct service;
 
 /* projects.c */
 void	 project_slug(const char *, char *, size_t);
@@ -243,8 +220,6 @@ void	 op_project_update(struct request *);
 int	 project_or_reply(struct request *, const char *, struct project *);
 
 /* services.c */
-const char *service_name_invalid(const char *);
-const char *icon_url_invalid(const char *);
 int	 service_or_reply(struct request *, const struct project *,
 	    const char *, struct service *);
 void	 publish_service(const struct service *);
@@ -255,7 +230,6 @@ void	 op_service_update(struct request *);
 void	 op_service_delete(struct request *);
 
 /* deployments.c */
-const char *image_invalid(const char *);
 const char *ports_encode(const struct tval *, struct wbuf *);
 int	 deploy_sync_edges(struct env_model *, const char *, const char *);
 int	 deploy_create_tx(struct env_model *, const struct service *,
@@ -270,7 +244,6 @@ void	 op_service_rollback(struct request *);
 void	 op_container_list(struct request *);
 
 /* envvars.c */
-const char *env_key_invalid(const char *);
 void	 op_env_create(struct request *);
 void	 op_env_list(struct request *);
 void	 op_env_update(struct request *);
@@ -306,6 +279,8 @@ int	 pending_stage_tx(struct request *, struct pending *,
 	    struct fault *);
 int	 pending_stage(struct request *, struct pending *, struct fault *);
 void	 reply_staged(struct request *, struct pending *, int);
+void	 stage_reply(struct request *, const char *, const char *,
+	    const char *, const char *, struct wbuf *, int);
 int	 pending_coalesce_reparent(struct request *, const char *,
 	    const char *, const char *, const char *, struct idlist *,
 	    struct pending *, int *, struct fault *);
@@ -398,6 +373,8 @@ int	 tickets_project_live(const char *);
 
 /* events.c */
 void	 events_publish(const char *, const char *, struct wbuf *, uint32_t);
+void	 events_publish_item(const char *, const char *, const char *,
+	    tree_render_fn, const void *);
 void	 events_dropped(const char *, const char *);
 
 /* control.c */

@@ -16,7 +16,6 @@
 
 #include <sys/types.h>
 
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -509,22 +508,6 @@ merge(struct env_model *m)
 	return (0);
 }
 
-static int
-ref_name_char(int c, int first)
-{
-	if (isascii(c) && isalnum(c))
-		return (1);
-	return (!first && (c == '_' || c == '-'));
-}
-
-static int
-ref_field_char(int c, int first)
-{
-	if (isascii(c) && isalpha(c))
-		return (1);
-	return (c == '_' || (!first && isascii(c) && isdigit(c)));
-}
-
 /*
  * A reference at s (which starts with "${{"): its name and field, and
  * its length; 0 when s does not hold one.
@@ -540,17 +523,17 @@ envref_parse(const char *s, const char **name, size_t *namelen,
 	while (*p == ' ' || *p == '\t')
 		p++;
 	*name = p;
-	if (!ref_name_char((unsigned char)*p, 1))
+	if (!service_name_char((unsigned char)*p, 1))
 		return (0);
-	while (ref_name_char((unsigned char)*p, 0))
+	while (service_name_char((unsigned char)*p, 0))
 		p++;
 	*namelen = p - *name;
 	if (*p++ != '.')
 		return (0);
 	*field = p;
-	if (!ref_field_char((unsigned char)*p, 1))
+	if (!env_key_char((unsigned char)*p, 1))
 		return (0);
-	while (ref_field_char((unsigned char)*p, 0))
+	while (env_key_char((unsigned char)*p, 0))
 		p++;
 	*fieldlen = p - *field;
 	while (*p == ' ' || *p == '\t')

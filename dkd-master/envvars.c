@@ -16,7 +16,6 @@
 
 #include <sys/types.h>
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,23 +41,6 @@ struct env_req {
 	char		 owner_id[NODE_ID_LEN + 1];	/* as checked */
 	struct project	 proj;
 };
-
-/* NULL for a good key, else what is wrong with it. */
-const char *
-env_key_invalid(const char *key)
-{
-	const char	*p;
-
-	if (key == NULL || *key == '\0')
-		return ("Key is required.");
-	for (p = key; *p != '\0'; p++)
-		if (!(isascii((unsigned char)*p) &&
-		    (isalpha((unsigned char)*p) || *p == '_' ||
-		    (p > key && isdigit((unsigned char)*p)))))
-			return ("Key must contain only letters, digits and "
-			    "underscores, and cannot start with a digit.");
-	return (NULL);
-}
 
 /* Which fields an op has where. */
 static void
@@ -214,7 +196,6 @@ op_env_create(struct request *req)
 {
 	struct env_req	 e;
 	struct verrors	 ve = { 0 };
-	struct pending	 p;
 	struct wbuf	 w;
 	const char	*msg;
 	int		 rc;
@@ -241,13 +222,8 @@ op_env_create(struct request *req)
 	tree_kv_str(&w, "key", e.key);
 	tree_kv_str(&w, "value", e.value != NULL ? e.value : "");
 	tree_end(&w);
-	if (pending_init(&p, e.proj.id, "env_var.create", "env_var", &w) ==
-	    -1) {
-		reply_internal(req);
-		return;
-	}
-	strlcpy(p.target_id, e.owner_id, sizeof(p.target_id));
-	reply_staged(req, &p, 201);
+	stage_reply(req, e.proj.id, "env_var.create", "env_var", e.owner_id,
+	    &w, 201);
 }
 
 /* GET .../env-vars: what is applied, by key. */
@@ -270,69 +246,51 @@ op_env_list(struct request *req)
 }
 
 /* PATCH .../env-vars/{id} {value}: stage a new value. */
-void
-op_env_update(struct request *req)
+/*
+ * Stage the update (with the new value) or the removal of the env var
+ * of the path; the payload keeps the old value for the Apply.
+ */
+static void
+env_stage_change(struct request *req, int update)
 {
 	struct env_req	 e;
 	struct envvar	 v;
-	struct pending	 p;
 	struct wbuf	 w;
 
 	env_req_fill(req, &e);
-	if (env_owner(req, &e) == -1)
+	if (env_owner(req, &e) == -1 || env_item(req, &e, &v) == -1)
 		return;
-	if (env_item(req, &e, &v) == -1)
-		return;
-	if (e.value == NULL) {
+	if (update && e.value == NULL) {
 		envvar_clear(&v);
 		reply_error(req, 400, "value is required.");
 		return;
 	}
 	tree_new(&w);
 	tree_map(&w);
-	tree_kv_str(&w, "value", e.value);
-	tree_kv_str(&w, "old_value", v.value);
+	if (update) {
+		tree_kv_str(&w, "value", e.value);
+		tree_kv_str(&w, "old_value", v.value);
+	}
 	tree_kv_str(&w, "scope", v.scope);
 	tree_kv_str(&w, "scope_id", v.scope_id);
 	tree_kv_str(&w, "key", v.key);
+	if (!update)
+		tree_kv_str(&w, "old_value", v.value);
 	tree_end(&w);
 	envvar_clear(&v);
-	if (pending_init(&p, e.proj.id, "env_var.update", "env_var", &w) ==
-	    -1) {
-		reply_internal(req);
-		return;
-	}
-	strlcpy(p.target_id, v.id, sizeof(p.target_id));
-	reply_staged(req, &p, 200);
+	stage_reply(req, e.proj.id, update ? "env_var.update" :
+	    "env_var.delete", "env_var", v.id, &w, 200);
+}
+
+void
+op_env_update(struct request *req)
+{
+	env_stage_change(req, 1);
 }
 
 /* DELETE .../env-vars/{id}: stage its removal. */
 void
 op_env_delete(struct request *req)
 {
-	struct env_req	 e;
-	struct envvar	 v;
-	struct pending	 p;
-	struct wbuf	 w;
-
-	env_req_fill(req, &e);
-	if (env_owner(req, &e) == -1)
-		return;
-	if (env_item(req, &e, &v) == -1)
-		return;
-	tree_new(&w);
-	tree_map(&w);
-	tree_kv_str(&w, "scope", v.scope);
-	tree_kv_str(&w, "scope_id", v.scope_id);
-	tree_kv_str(&w, "key", v.key);
-	tree_kv_str(&w, "old_value", v.value);
-	tree_end(&w);
-	envvar_clear(&v);
-	if (pending_init(&p, e.proj.id, "env_var.delete", "env_var", &w) ==
-	    -1) {
-		reply_internal(req);
-		return;
-	}
-	strlcpy(p.target_id, v.id, sizeof(p.target_id));
-	reply_staged(req, &p, 200);
+	env_stage_change(req, 0);
 }

@@ -59,6 +59,24 @@ events_dropped(const char *who, const char *type)
  * Publish type with payload (a tree from tree_new(); taken and freed)
  * to project_id's subscribers, except dkd-api's connection except_conn.
  */
+/* An event whose payload is one item, or {key: item} with a key. */
+void
+events_publish_item(const char *project_id, const char *type,
+    const char *key, tree_render_fn render, const void *item)
+{
+	struct wbuf	 w;
+
+	tree_new(&w);
+	if (key != NULL) {
+		tree_map(&w);
+		tree_key(&w, key);
+	}
+	render(&w, item);
+	if (key != NULL)
+		tree_end(&w);
+	events_publish(project_id, type, &w, 0);
+}
+
 void
 events_publish(const char *project_id, const char *type,
     struct wbuf *payload, uint32_t except_conn)

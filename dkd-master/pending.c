@@ -294,14 +294,31 @@ reply_staged(struct request *req, struct pending *p, int status)
 	reply_tree(req, status, &w);
 }
 
+/*
+ * Stage op on target_id (NULL: none) of project_id, with the payload w,
+ * and answer with the entry and status.  Takes w.
+ */
+void
+stage_reply(struct request *req, const char *project_id, const char *op,
+    const char *target_type, const char *target_id, struct wbuf *w,
+    int status)
+{
+	struct pending	 p;
+
+	if (pending_init(&p, project_id, op, target_type, w) == -1) {
+		reply_internal(req);
+		return;
+	}
+	if (target_id != NULL)
+		strlcpy(p.target_id, target_id, sizeof(p.target_id));
+	reply_staged(req, &p, status);
+}
+
 void
 publish_pending_added(const struct pending *p)
 {
-	struct wbuf	 w;
-
-	tree_new(&w);
-	tree_pending_event(&w, p);
-	events_publish(p->project_id, "pending-change:added", &w, 0);
+	events_publish_item(p->project_id, "pending-change:added", NULL,
+	    tree_pending_event, p);
 }
 
 void

@@ -25,6 +25,7 @@
 #include "compat.h"
 #include "presets.h"
 #include "util.h"
+#include "validate.h"
 
 /*
  * The preset catalog's file format (data/presets.conf): blocks of
@@ -166,17 +167,6 @@ expect_value(struct lexer *lx, const char *what, char *dst, size_t len)
 }
 
 static int
-env_key_valid(const char *k)
-{
-	if (!isalpha((unsigned char)*k) && *k != '_')
-		return (0);
-	for (; *k != '\0'; k++)
-		if (!isalnum((unsigned char)*k) && *k != '_')
-			return (0);
-	return (1);
-}
-
-static int
 id_valid(const char *id)
 {
 	if (*id == '\0')
@@ -225,7 +215,7 @@ parse_statement(struct lexer *lx, struct preset *p)
 			return (lex_error(lx, "port %s is %s", val, errstr));
 		if (expect_value(lx, "port protocol", val, sizeof(val)) == -1)
 			return (-1);
-		if (strcmp(val, "tcp") != 0 && strcmp(val, "udp") != 0)
+		if (*val == '\0' || protocol_invalid(val) != NULL)
 			return (lex_error(lx, "port protocol must be tcp or "
 			    "udp"));
 		strlcpy(p->protos[p->nports], val, sizeof(p->protos[0]));
@@ -238,7 +228,7 @@ parse_statement(struct lexer *lx, struct preset *p)
 		e = &p->env[p->nenv];
 		if (expect_value(lx, "env", e->key, sizeof(e->key)) == -1)
 			return (-1);
-		if (!env_key_valid(e->key))
+		if (env_key_invalid(e->key) != NULL)
 			return (lex_error(lx, "env key %s is not a valid "
 			    "name", e->key));
 		for (i = 0; i < p->nenv; i++)

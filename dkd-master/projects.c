@@ -51,16 +51,6 @@ tree_project(struct wbuf *w, const void *arg)
 	tree_end(w);
 }
 
-static void
-reply_project(struct request *req, int status, const struct project *p)
-{
-	struct wbuf	 w;
-
-	tree_new(&w);
-	tree_project(&w, p);
-	reply_tree(req, status, &w);
-}
-
 /*
  * Lower-case the name, keep letters and digits, turn every other run
  * into one '-', trim dashes, cut at 40 characters, "project" if nothing
@@ -122,8 +112,8 @@ op_project_create(struct request *req)
 	struct project	 p;
 	int		 i, rc = ST_EXISTS;
 
-	if (!a->present[PROJECT_NAME] || blank(a->str[PROJECT_NAME]))
-		verror_add(&ve, "name", "Name is required.");
+	verror_check(&ve, "name", name_invalid(a->present[PROJECT_NAME] ?
+	    a->str[PROJECT_NAME] : NULL));
 	if (ve.n > 0) {
 		reply_invalid(req, &ve);
 		return;
@@ -146,7 +136,7 @@ op_project_create(struct request *req)
 	    req->user.email);
 	/* The reconciler makes its network. */
 	rec_trigger(NULL);
-	reply_project(req, 201, &p);
+	reply_item(req, 201, tree_project, &p);
 }
 
 /* GET /api/projects?name&offset&limit, newest first. */
@@ -179,7 +169,7 @@ op_project_get(struct request *req)
 		reply_store(req, rc, "Project not found.");
 		return;
 	}
-	reply_project(req, 200, &p);
+	reply_item(req, 200, tree_project, &p);
 }
 
 /* DELETE /api/projects/{id}: only once it has no services. */
@@ -250,14 +240,14 @@ op_project_update(struct request *req)
 	struct op_args	*a = &req->args;
 	struct project	 proj;
 	struct verrors	 ve = { 0 };
-	struct pending	 p;
 	struct wbuf	 w;
 
 	if (project_or_reply(req, a->str[PROJECT_UPDATE_ID], &proj) == -1)
 		return;
-	if (a->present[PROJECT_UPDATE_NAME] &&
-	    blank(a->str[PROJECT_UPDATE_NAME])) {
-		verror_add(&ve, "name", "Name is required.");
+	if (a->present[PROJECT_UPDATE_NAME])
+		verror_check(&ve, "name",
+		    name_invalid(a->str[PROJECT_UPDATE_NAME]));
+	if (ve.n > 0) {
 		reply_invalid(req, &ve);
 		return;
 	}
@@ -266,10 +256,6 @@ op_project_update(struct request *req)
 	if (a->present[PROJECT_UPDATE_NAME])
 		tree_kv_str(&w, "name", a->str[PROJECT_UPDATE_NAME]);
 	tree_end(&w);
-	if (pending_init(&p, proj.id, "project.update", "project", &w) == -1) {
-		reply_internal(req);
-		return;
-	}
-	strlcpy(p.target_id, proj.id, sizeof(p.target_id));
-	reply_staged(req, &p, 200);
+	stage_reply(req, proj.id, "project.update", "project", proj.id, &w,
+	    200);
 }

@@ -167,26 +167,28 @@ static void
 reply_send(struct request *req, int status, const char *retry_after,
     struct wbuf *tree)
 {
-	struct wbuf	 wb;
+	struct msg_reply	 m;
+	struct wbuf		 wb;
 
-	wbuf_init(&wb, REPLY_MAX);
-	wire_put_u32(&wb, (uint32_t)status);
-	wire_put_u32(&wb, retry_after != NULL ? 1 : 0);
-	if (retry_after != NULL) {
-		wire_put_str(&wb, "Retry-After");
-		wire_put_str(&wb, retry_after);
-	}
+	memset(&m, 0, sizeof(m));
+	m.status = (uint32_t)status;
+	if (retry_after != NULL)
+		strlcpy(m.retry_after, retry_after, sizeof(m.retry_after));
 	if (tree != NULL) {
-		if (tree->error)
-			wb.error = tree->error;
-		wire_put_raw(&wb, tree->buf, tree->len);
+		m.tree = tree->buf;
+		m.tree_len = tree->len;
 	}
+	wbuf_init(&wb, REPLY_MAX);
+	msg_reply_put(&wb, &m);
+	if (tree != NULL && tree->error)
+		wb.error = tree->error;
 	if (wb.error) {
 		log_warnx("reply to %s too large or broken", req->spec->name);
 		wbuf_free(&wb);
+		memset(&m, 0, sizeof(m));
+		m.status = 500;
 		wbuf_init(&wb, 64);
-		wire_put_u32(&wb, 500);
-		wire_put_u32(&wb, 0);
+		msg_reply_put(&wb, &m);
 	}
 	req->reply(req, &wb);
 	wbuf_free(&wb);
@@ -198,6 +200,18 @@ tree_new(struct wbuf *w)
 {
 	wbuf_init(w, REPLY_MAX - 64);
 	return (0);
+}
+
+/* One item, rendered, as the answer. */
+void
+reply_item(struct request *req, int status, tree_render_fn render,
+    const void *item)
+{
+	struct wbuf	 w;
+
+	tree_new(&w);
+	render(&w, item);
+	reply_tree(req, status, &w);
 }
 
 /* Takes the tree and the request. */
@@ -292,6 +306,14 @@ verror_add(struct verrors *ve, const char *field, const char *msg)
 	ve->n++;
 }
 
+/* A validator's verdict (validate.c): a failure under field, if any. */
+void
+verror_check(struct verrors *ve, const char *field, const char *msg)
+{
+	if (msg != NULL)
+		verror_add(ve, field, msg);
+}
+
 /* A database time as RFC 3339, or null. */
 void
 tree_time(struct wbuf *w, const char *key, const char *db)
@@ -306,8 +328,10 @@ tree_time(struct wbuf *w, const char *key, const char *db)
 }
 
 void
-tree_user(struct wbuf *w, const struct user *u)
+tree_user(struct wbuf *w, const void *arg)
 {
+	const struct user	*u = arg;
+
 	tree_map(w);
 	tree_kv_str(w, "id", u->id);
 	tree_kv_str(w, "email", u->email);
@@ -318,49 +342,28 @@ tree_user(struct wbuf *w, const struct user *u)
 	tree_end(w);
 }
 
-/* Effective paging: limit <= 0 is 20, above 100 is 100, offset >= 0. */
-void
-list_params(struct request *req, int offidx, int limidx, int64_t *offset,
-    int64_t *limit)
-{
-	*offset = req->args.present[offidx] ? req->args.num[offidx] : 0;
-	*limit = req->args.present[limidx] ? req->args.num[limidx] : 0;
-	if (*offset < 0)
-		*offset = 0;
-	if (*limit <= 0)
-		*limit = 20;
-	if (*limit > 100)
-		*limit = 100;
-}
-
-/* Close a paged list: the data array is open; echo what was asked. */
-void
-tree_list_end(struct wbuf *w, struct request *req, int offidx, int limidx,
-    int64_t total)
-{
-	tree_end(w);
-	tree_kv_int(w, "total_count", total);
-	tree_kv_int(w, "offset", req->args.present[offidx] ?
-	    req->args.num[offidx] : 0);
-	tree_kv_int(w, "limit", req->args.present[limidx] ?
-	    req->args.num[limidx] : 0);
-	tree_end(w);
-}
-
 /* Paging as asked, and as done: limit 20 by default, at most 100. */
+void
+page_set(struct page *pg, int64_t offset, int64_t limit)
+{
+	pg->asked_offset = offset;
+	pg->asked_limit = limit;
+	pg->offset = offset < 0 ? 0 : offset;
+	pg->limit = limit;
+	if (pg->limit <= 0)
+		pg->limit = 20;
+	if (pg->limit > 100)
+		pg->limit = 100;
+}
+
+/* Paging from the op's offset and limit fields. */
 void
 page_from_args(struct request *req, int offidx, int limidx, struct page *pg)
 {
 	struct op_args	*a = &req->args;
 
-	pg->asked_offset = a->present[offidx] ? a->num[offidx] : 0;
-	pg->asked_limit = a->present[limidx] ? a->num[limidx] : 0;
-	pg->offset = pg->asked_offset < 0 ? 0 : pg->asked_offset;
-	pg->limit = pg->asked_limit;
-	if (pg->limit <= 0)
-		pg->limit = 20;
-	if (pg->limit > 100)
-		pg->limit = 100;
+	page_set(pg, a->present[offidx] ? a->num[offidx] : 0,
+	    a->present[limidx] ? a->num[limidx] : 0);
 }
 
 /* {"data": [the items, rendered], ... (the map is left open) */

@@ -16,10 +16,8 @@
 
 #include <sys/types.h>
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "dkd.h"
@@ -31,68 +29,6 @@
  * icon changes and deletion are staged and happen on Deploy.  A service
  * is always looked up under the project of the path (Decision 7).
  */
-
-#define NEW_SERVICE_NAME_MAX	63	/* a DNS label */
-
-/*
- * NULL for a good service name, else what is wrong with it.  Names end
- * up in container aliases and in ${{name.HOST}}, so they keep to what
- * both allow.
- */
-const char *
-service_name_invalid(const char *name)
-{
-	const char	*p;
-
-	if (name == NULL || blank(name))
-		return ("Name is required.");
-	if (strlen(name) > NEW_SERVICE_NAME_MAX)
-		return ("Name must be at most 63 characters long.");
-	for (p = name; *p != '\0'; p++)
-		if (!(isascii((unsigned char)*p) &&
-		    (isalnum((unsigned char)*p) ||
-		    (p > name && (*p == '-' || *p == '_')))))
-			return ("Name may contain only letters, digits, '-' "
-			    "and '_', and must start with a letter or "
-			    "digit.");
-	return (NULL);
-}
-
-/* NULL for "" or a good icon URL: http(s), with a host. */
-const char *
-icon_url_invalid(const char *url)
-{
-	static const char	*msg = "Icon URL must be an http or https "
-	    "URL with a host.";
-	const char		*p, *host, *end, *at, *colon;
-
-	if (url == NULL || *url == '\0')
-		return (NULL);
-	if (strlen(url) > ICON_URL_LEN)
-		return ("Icon URL must be at most 2048 characters long.");
-	for (p = url; *p != '\0'; p++)
-		if ((unsigned char)*p <= ' ' || *p == 0x7f)
-			return (msg);
-	if (strncasecmp(url, "http://", 7) == 0)
-		host = url + 7;
-	else if (strncasecmp(url, "https://", 8) == 0)
-		host = url + 8;
-	else
-		return (msg);
-	end = host + strcspn(host, "/?#");
-	/* user:password@host:port */
-	for (at = NULL, p = host; p < end; p++)
-		if (*p == '@')
-			at = p;
-	if (at != NULL)
-		host = at + 1;
-	colon = memchr(host, ':', end - host);
-	if (*host == '[')
-		colon = memchr(host, ']', end - host);
-	if ((colon != NULL ? colon : end) == host)
-		return (msg);
-	return (NULL);
-}
 
 /*
  * Service ref of project p, into s.  dkctl may name it too.  -1 once
@@ -123,27 +59,11 @@ service_or_reply(struct request *req, const struct project *p,
 	return (0);
 }
 
-static void
-reply_service(struct request *req, int status, const struct service *s)
-{
-	struct wbuf	 w;
-
-	tree_new(&w);
-	tree_service(&w, s);
-	reply_tree(req, status, &w);
-}
-
 void
 publish_service(const struct service *s)
 {
-	struct wbuf	 w;
-
-	tree_new(&w);
-	tree_map(&w);
-	tree_key(&w, "service");
-	tree_service(&w, s);
-	tree_end(&w);
-	events_publish(s->project_id, "service:upserted", &w, 0);
+	events_publish_item(s->project_id, "service:upserted", "service",
+	    tree_service, s);
 }
 
 /* POST /api/projects/{pid}/services {name}: a service row, at once. */
@@ -196,7 +116,7 @@ op_service_create(struct request *req)
 	    s.id, proj.id, req->user.email[0] != '\0' ? req->user.email :
 	    req->user.name);
 	publish_service(&s);
-	reply_service(req, 201, &s);
+	reply_item(req, 201, tree_service, &s);
 	return;
 fault:
 	store_rollback();
@@ -237,7 +157,7 @@ op_service_get(struct request *req)
 	if (project_or_reply(req, req->args.str[SERVICE_PID], &proj) == -1 ||
 	    service_or_reply(req, &proj, req->args.str[SERVICE_SID], &s) == -1)
 		return;
-	reply_service(req, 200, &s);
+	reply_item(req, 200, tree_service, &s);
 }
 
 /* PATCH /api/projects/{pid}/services/{sid} {name?, icon_url?}: staged. */
@@ -248,7 +168,6 @@ op_service_update(struct request *req)
 	struct project	 proj;
 	struct service	 s;
 	struct verrors	 ve = { 0 };
-	struct pending	 p;
 	struct wbuf	 w;
 	const char	*msg;
 
@@ -274,12 +193,7 @@ op_service_update(struct request *req)
 	if (a->present[SERVICE_UPDATE_ICON_URL])
 		tree_kv_str(&w, "icon_url", a->str[SERVICE_UPDATE_ICON_URL]);
 	tree_end(&w);
-	if (pending_init(&p, proj.id, "service.update", "service", &w) == -1) {
-		reply_internal(req);
-		return;
-	}
-	strlcpy(p.target_id, s.id, sizeof(p.target_id));
-	reply_staged(req, &p, 200);
+	stage_reply(req, proj.id, "service.update", "service", s.id, &w, 200);
 }
 
 /*
@@ -312,10 +226,5 @@ op_service_delete(struct request *req)
 	tree_new(&w);
 	tree_map(&w);
 	tree_end(&w);
-	if (pending_init(&p, proj.id, "service.delete", "service", &w) == -1) {
-		reply_internal(req);
-		return;
-	}
-	strlcpy(p.target_id, s.id, sizeof(p.target_id));
-	reply_staged(req, &p, 200);
+	stage_reply(req, proj.id, "service.delete", "service", s.id, &w, 200);
 }

@@ -33,6 +33,51 @@
 
 #include "util.h"
 
+#define EMAIL_LEN	254
+#define NAME_LEN	255
+#define ROLE_LEN	7	/* "admin", "member" */
+
+struct user {
+	char		 id[UUID_LEN + 1];
+	char		 email[EMAIL_LEN + 1];
+	char		 name[NAME_LEN + 1];
+	char		 role[ROLE_LEN + 1];
+	char		 created_at[DBTIME_LEN + 1];
+	char		 updated_at[DBTIME_LEN + 1];
+};
+
+/* What an update of a user writes; NULL keeps a field as it is. */
+struct user_change {
+	const char	*email;
+	const char	*name;
+	const char	*password_hash;
+	const char	*role;
+};
+
+struct session {
+	char		 id[UUID_LEN + 1];
+	char		 user_id[UUID_LEN + 1];
+	char		 access_hash[SHA256_HEX_LEN + 1];
+	char		 refresh_hash[SHA256_HEX_LEN + 1];
+	char		 expires_at[DBTIME_LEN + 1];
+	char		 refresh_expires_at[DBTIME_LEN + 1];
+	char		 created_at[DBTIME_LEN + 1];
+};
+
+#define APIKEY_PREFIX_LEN	8
+
+struct apikey {
+	char		 id[UUID_LEN + 1];
+	char		 user_id[UUID_LEN + 1];
+	char		 description[NAME_LEN + 1];
+	char		 prefix[APIKEY_PREFIX_LEN + 1];
+	char		 token_hash[SHA256_HEX_LEN + 1];	/* to insert */
+	char		 expires_at[DBTIME_LEN + 1];	/* "": never */
+	char		 last_used_at[DBTIME_LEN + 1];	/* "": never */
+	char		 created_at[DBTIME_LEN + 1];
+	char		 user_email[EMAIL_LEN + 1];	/* lists */
+};
+
 #define PROJECT_NAME_LEN	255
 #define PROJECT_SLUG_LEN	160	/* a 128-byte base, "-" and 6 hex */
 
@@ -177,6 +222,35 @@ void	 blob_free(struct blob *);
 int	 blob_copy(struct blob *, const void *, size_t);
 int	 idlist_add(struct idlist *, const char *);
 void	 idlist_free(struct idlist *);
+
+/* db_users.c */
+int	 db_user_get(const char *, struct user *);
+int	 db_user_by_email(const char *, struct user *, char *, size_t);
+int	 db_user_count(int64_t *);
+int	 db_user_admins_besides(const char *, int64_t *);
+int	 db_user_insert(const struct user *, const char *);
+int	 db_user_update(const char *, const struct user_change *);
+int	 db_user_list(const char *, const char *, int64_t, int64_t,
+	    struct user **, size_t *, int64_t *);
+int	 db_user_delete(const char *);
+
+/* db_sessions.c */
+int	 db_session_insert(const struct session *);
+int	 db_session_user(const char *, const char *, struct user *);
+int	 db_session_by_refresh(const char *, struct session *, int *);
+int	 db_session_rotate(const struct session *, const char *);
+int	 db_session_delete(const char *);
+int	 db_sessions_delete_user(const char *, const char *, int *);
+int	 db_sessions_expire(const char *, int *);
+
+/* db_apikeys.c */
+int	 db_apikey_insert(const struct apikey *);
+int	 db_apikey_count(const char *, int64_t *);
+int	 db_apikey_list(const char *, struct apikey **, size_t *);
+int	 db_apikey_delete(const char *, const char *);
+int	 db_apikey_user(const char *, const char *, struct user *,
+	    struct apikey *);
+void	 db_apikey_touch(const char *, const char *);
 
 /* db_projects.c */
 int	 db_project_get(const char *, struct project *);

@@ -327,16 +327,19 @@ child_spawn(struct child *w)
 static void
 child_send_config(struct child *w)
 {
+	struct sandbox_cfg	 sc;
 	struct dkd_settings	 s;
 	struct wbuf		 wb;
 	int			 fd;
 
+	memset(&sc, 0, sizeof(sc));
+	sc.uid = w->uid;
+	sc.gid = w->gid;
+	sc.extra_gid = w->extra_gid;
+	strlcpy(sc.chroot, w->chroot, sizeof(sc.chroot));
+	sc.master_pid = getpid();
 	wbuf_init(&wb, DKD_IMSG_MAX_INTERNAL);
-	wire_put_u32(&wb, w->uid);
-	wire_put_u32(&wb, w->gid);
-	wire_put_u32(&wb, w->extra_gid);
-	wire_put_str(&wb, w->chroot);
-	wire_put_u32(&wb, (uint32_t)getpid());
+	msg_sandbox_put(&wb, &sc);
 	if (imsgev_compose_wire(&w->iev, IMSG_CFG_SANDBOX, 0, -1, &wb) == -1)
 		fatal("%s: compose", __func__);
 	wbuf_free(&wb);

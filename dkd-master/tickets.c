@@ -179,9 +179,9 @@ ticket_resolve(struct request *req)
 
 	if ((t = ticket_find(req->token_hash)) == NULL)
 		return (0);
-	if ((rc = user_by_id(t->user_id, &req->user)) == -1)
+	if ((rc = db_user_get(t->user_id, &req->user)) == ST_ERROR)
 		return (-1);
-	if (rc == 0) {
+	if (rc == ST_NONE) {
 		ticket_remove(t);
 		return (0);
 	}

@@ -43,16 +43,13 @@ static void
 master_reads(const struct wbuf *wb, uint32_t want)
 {
 	const struct op_spec	*spec;
+	struct msg_request	 m;
 	struct op_args		 a;
 	struct rbuf		 r;
-	char			 token[SHA256_HEX_LEN + 1], client[64];
-	uint32_t		 op;
 
 	rbuf_init(&r, wb->buf, wb->len);
-	op = wire_get_u32(&r);
-	wire_get_strbuf(&r, token, sizeof(token));
-	wire_get_strbuf(&r, client, sizeof(client));
-	if (r.error || op != want || (spec = op_spec(op)) == NULL ||
+	if (msg_request_get(&r, &m) == -1 || m.op != want ||
+	    (spec = op_spec(m.op)) == NULL ||
 	    (spec->callers & CALLER_API) == 0 ||
 	    op_args_get(&r, spec, &a) == -1)
 		__builtin_trap();

@@ -167,22 +167,17 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 static void
 fuzz_reply(struct request *req, struct wbuf *wb)
 {
-	yajl_gen	 g;
-	struct rbuf	 r;
-	uint32_t	 status, n, i;
+	struct msg_reply	 m;
+	yajl_gen		 g;
+	struct rbuf		 r;
 
 	replies++;
 	rbuf_init(&r, wb->buf, wb->len);
-	status = wire_get_u32(&r);
-	n = wire_get_u32(&r);
-	for (i = 0; i < n && !r.error; i++) {
-		free(wire_get_str(&r, DKD_STR_MAX));
-		free(wire_get_str(&r, DKD_STR_MAX));
-	}
-	if (r.error || status < 100 || status > 599)
+	if (msg_reply_get(&r, &m) == -1)
 		abort();
-	if (r.off == r.len)
+	if (m.tree_len == 0)
 		return;
+	rbuf_init(&r, m.tree, m.tree_len);
 	if ((g = yajl_gen_alloc(NULL)) == NULL)
 		abort();
 	yajl_gen_config(g, yajl_gen_validate_utf8, 1);

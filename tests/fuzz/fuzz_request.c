@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "msg.h"
 #include "ops.h"
 #include "wire.h"
 
@@ -34,16 +35,12 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct op_spec	*spec;
+	struct msg_request	 m;
 	struct op_args		 a;
 	struct rbuf		 r;
-	char			 token[65], client[64];
-	uint32_t		 op;
 
 	rbuf_init(&r, data, size);
-	op = wire_get_u32(&r);
-	wire_get_strbuf(&r, token, sizeof(token));
-	wire_get_strbuf(&r, client, sizeof(client));
-	if (r.error || (spec = op_spec(op)) == NULL)
+	if (msg_request_get(&r, &m) == -1 || (spec = op_spec(m.op)) == NULL)
 		return (0);
 	if (op_args_get(&r, spec, &a) == -1)
 		return (0);

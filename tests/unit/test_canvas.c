@@ -121,22 +121,22 @@ sql_int(const char *q)
 static void
 reply_cb(struct request *req, struct wbuf *wb)
 {
+	struct msg_reply	 m;
 	yajl_gen		 g;
 	struct rbuf		 r;
 	const unsigned char	*buf;
 	size_t			 len;
-	uint32_t		 n, i;
 
 	rbuf_init(&r, wb->buf, wb->len);
-	status = wire_get_u32(&r);
-	n = wire_get_u32(&r);
-	for (i = 0; i < n; i++) {
-		free(wire_get_str(&r, DKD_STR_MAX));
-		free(wire_get_str(&r, DKD_STR_MAX));
-	}
 	body[0] = '\0';
-	if (r.off == r.len)
+	if (msg_reply_get(&r, &m) == -1) {
+		status = 0;
 		return;
+	}
+	status = m.status;
+	if (m.tree_len == 0)
+		return;
+	rbuf_init(&r, m.tree, m.tree_len);
 	if ((g = yajl_gen_alloc(NULL)) == NULL)
 		abort();
 	if (tree_to_json(&r, g) == -1)

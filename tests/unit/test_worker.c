@@ -39,6 +39,8 @@
 #include "dkd_imsg.h"
 #include "imsg.h"
 #include "log.h"
+#include "msg.h"
+#include "sandbox.h"
 #include "settings.h"
 #include "tap.h"
 #include "wire.h"
@@ -58,14 +60,16 @@ send_config(struct imsgbuf *ib, pid_t master)
 {
 	struct dkd_config	 conf;
 	struct dkd_settings	 s;
+	struct sandbox_cfg	 sc;
 	struct wbuf		 w;
 
+	memset(&sc, 0, sizeof(sc));
+	sc.uid = getuid();
+	sc.gid = getgid();
+	sc.extra_gid = (gid_t)-1;
+	sc.master_pid = master;
 	wbuf_init(&w, 4096);
-	wire_put_u32(&w, getuid());
-	wire_put_u32(&w, getgid());
-	wire_put_u32(&w, (uint32_t)-1);
-	wire_put_str(&w, "");
-	wire_put_u32(&w, (uint32_t)master);
+	msg_sandbox_put(&w, &sc);
 	compose_wire(ib, IMSG_CFG_SANDBOX, &w);
 	config_defaults(&conf);
 	settings_from_config(&s, &conf);
@@ -78,6 +82,32 @@ send_config(struct imsgbuf *ib, pid_t master)
 	wbuf_init(&w, 16);
 	wire_put_u32(&w, 4242);
 	compose_wire(ib, IMSG_PING, &w);
+}
+
+/* IMSG_CFG_SANDBOX through its encoder and decoder (msg.c). */
+static void
+sandbox_codec(void)
+{
+	struct sandbox_cfg	 in, out;
+	struct wbuf		 w;
+	struct rbuf		 r;
+
+	memset(&in, 0, sizeof(in));
+	in.uid = 101;
+	in.gid = 102;
+	in.extra_gid = 103;
+	strlcpy(in.chroot, "/var/lib/deploykit/logs", sizeof(in.chroot));
+	in.master_pid = 4711;
+	wbuf_init(&w, 4096);
+	msg_sandbox_put(&w, &in);
+	rbuf_init(&r, w.buf, w.len);
+	ok(msg_sandbox_get(&r, &out) == 0 && out.uid == 101 &&
+	    out.gid == 102 && out.extra_gid == 103 && out.master_pid == 4711 &&
+	    strcmp(out.chroot, in.chroot) == 0 && !out.received,
+	    "the sandbox configuration decodes as it was encoded");
+	rbuf_init(&r, w.buf, w.len - 1);
+	ok(msg_sandbox_get(&r, &out) == -1, "a cut one does not decode");
+	wbuf_free(&w);
 }
 
 static int
@@ -109,6 +139,11 @@ child(int fd)
 		_exit(90);
 	worker_init(&w, PROC_LOGD, "test", 2, argv);
 	worker_config();
+	/* The jail as the master described it. */
+	if (w.sandbox.uid != getuid() || w.sandbox.gid != getgid() ||
+	    w.sandbox.extra_gid != (gid_t)-1 || w.sandbox.chroot[0] != '\0' ||
+	    w.sandbox.master_pid != getppid())
+		_exit(93);
 	if ((w.base = event_base_new()) == NULL)
 		_exit(91);
 	worker_run();
@@ -125,7 +160,7 @@ main(void)
 	int		 sv[2], status, got_ready = 0, got_pong = 0;
 	uint32_t	 seq = 0;
 
-	plan(5);
+	plan(7);
 	signal(SIGPIPE, SIG_IGN);
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
 		bail("socketpair");
@@ -163,6 +198,8 @@ main(void)
 	ok(waitpid(pid, &status, 0) == pid, "the worker exits when the "
 	    "master goes away");
 	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "with status 0 (status %d)", status);
+	    "with status 0, its jail as sent (status %d)", status);
+
+	sandbox_codec();
 	return (done_testing());
 }
