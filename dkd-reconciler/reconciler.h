@@ -43,6 +43,37 @@ const char *json_get_str(yajl_val, const char *);
 int64_t	 json_get_int(yajl_val, const char *, int64_t);
 yajl_val json_get_array(yajl_val, const char *);
 
+/* queue.c */
+#define QUEUE_BACKOFF_BASE_MS	1000
+#define QUEUE_BACKOFF_MAX_MS	30000
+
+struct queue;
+typedef void	(*queue_fn)(struct queue *, const char *, void *);
+
+struct queue_stats {
+	int		 in_flight;
+	int		 waiting;
+	int		 backing_off;
+	int		 delayed;	/* AddAfter timers, not backoff */
+};
+
+struct queue	*queue_new(struct event_base *, const char *, int, queue_fn,
+		    void *);
+void		 queue_on_change(struct queue *, void (*)(void *), void *);
+void		 queue_add(struct queue *, const char *);
+void		 queue_add_after(struct queue *, const char *, uint64_t);
+void		 queue_add_rate_limited(struct queue *, const char *);
+void		 queue_forget(struct queue *, const char *);
+int		 queue_failures(struct queue *, const char *);
+const char	*queue_get(struct queue *);
+void		 queue_done(struct queue *, const char *);
+int		 queue_processing(struct queue *, const char *);
+void		 queue_stats(struct queue *, struct queue_stats *);
+void		 queue_shutdown(struct queue *);
+void		 queue_free(struct queue *);
+uint64_t	 queue_backoff_ms(int);
+uint64_t	 queue_now_ms(void);
+
 /* sysinfo.c */
 void	 sysinfo_request(uint32_t, int);
 void	 sysinfo_set_api_version(const char *);
