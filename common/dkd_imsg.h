@@ -109,6 +109,25 @@ enum imsg_type {
 	/* reconciler -> master: the request is taken */
 	IMSG_REC_RECONCILE_ACK,	/* the same payload */
 
+	/*
+	 * master -> reconciler: the desired state (RECONCILER-PROTOCOL):
+	 * value trees (tree.h), read with tval.h.  BEGIN, one DESIRED per
+	 * service, END is a full resync; a DESIRED on its own asks for a
+	 * pass over that service.
+	 */
+	IMSG_REC_SYNC_BEGIN,	/* {instance, sequence} */
+	IMSG_REC_DESIRED,	/* one service */
+	IMSG_REC_SYNC_END,	/* {sequence, projects: [{id, slug}]} */
+	/* reconciler -> master */
+	IMSG_REC_REPORT,	/* {kind, ...}: what it did and saw */
+	IMSG_REC_QUEUE,		/* {in_flight, waiting, backing_off,
+				   services} */
+	IMSG_REC_LOGSTREAM,	/* fd: a log stream's read end, and
+				   {container_id, service_id, project_id,
+				   deployment_id, tty} */
+	/* master -> reconciler */
+	IMSG_REC_LOGMARK,	/* {container_id, last} */
+
 	IMSG_TYPE_MAX
 };
 

@@ -61,7 +61,7 @@ sysinfo_request(uint32_t id, int with_df)
 	sr->id = id;
 	sr->pending = 1;
 	if (docker_request("GET", "/info", NULL, SYSINFO_TIMEOUT_MS,
-	    info_done, sr) == -1) {
+	    info_done, sr) == NULL) {
 		strlcpy(sr->di.error, "cannot start a request",
 		    sizeof(sr->di.error));
 		sysinfo_finish(sr);
@@ -71,7 +71,7 @@ sysinfo_request(uint32_t id, int with_df)
 		sr->pending++;
 		sr->di.have_df = 1;
 		if (docker_request("GET", "/system/df", NULL,
-		    SYSINFO_TIMEOUT_MS, df_done, sr) == -1)
+		    SYSINFO_TIMEOUT_MS, df_done, sr) == NULL)
 			sr->pending--;
 	}
 }
