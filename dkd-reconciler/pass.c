@@ -804,9 +804,14 @@ fail_dep(struct pass *p, const struct dep *d, const struct ctr *c,
 	strlcpy(f->deployment_id, d->id, sizeof(f->deployment_id));
 	readiness_failure_reason(o, restart_count, f->reason,
 	    sizeof(f->reason));
+	/*
+	 * The exit code of what exited, also when Docker's restart policy
+	 * has it restarting again already.
+	 */
 	f->exit_code = -1;
 	if (strcmp(o->status, "exited") == 0 || strcmp(o->status, "dead") ==
-	    0)
+	    0 || (strcmp(o->status, "restarting") == 0 &&
+	    c->insp.finished_at_ms > 0))
 		f->exit_code = o->exit_code;
 	note_get(p->svc, d->id)->failed_sent = 1;
 	readiness_forget_dep(p->svc, d->id);
@@ -835,13 +840,17 @@ step_finish(struct pass *p)
 	int64_t			 now = wall_ms();
 	size_t			 i;
 	int			 all_ready, any_failed, max_rc, present, fine;
-	int			 crash, unsettled = 0;
+	int			 crash, unsettled = 0, counted;
+	uint64_t		 mono = queue_now_ms();
 
 	if (w == NULL || w->stopped || w->deleted) {
 		readiness_forget_all(s);
 		pass_wait(p, step_volumes_gone);
 		return;
 	}
+	counted = mono - s->last_obs_ms >= OBS_INTERVAL_MS;
+	if (counted)
+		s->last_obs_ms = mono;
 	readiness_begin(s);
 	for (i = 0; i < w->ndeps; i++) {
 		d = &w->deps[i];
@@ -861,7 +870,7 @@ step_finish(struct pass *p)
 			}
 			m = readiness_slot(s, d, sl->replica, &o);
 			readiness_observe(m, &o, now,
-			    worker->settings.readiness_window_ms, &v);
+			    worker->settings.readiness_window_ms, counted, &v);
 			max_rc = MAXIMUM(max_rc, m->max_restart_count);
 			if (v.bad || v.skipped || !v.ready)
 				unsettled = 1;

@@ -120,10 +120,15 @@ readiness_slot(struct svc *s, const struct dep *d, int replica,
 	return (m);
 }
 
-/* One observation of a slot at now (wall clock, ms). */
+/*
+ * One look at a slot at now (wall clock, ms).  Only a counted look (one
+ * per OBS_INTERVAL_MS, the reference's polling period) moves the bad
+ * counter and the last restart count; the passes that events bring in
+ * between may promote a replica that is plainly fine, never fail one.
+ */
 void
 readiness_observe(struct slotmem *m, const struct obs *o, int64_t now_ms,
-    uint64_t window_ms, struct slot_verdict *v)
+    uint64_t window_ms, int counted, struct slot_verdict *v)
 {
 	int		 bad, rose;
 	int64_t		 ran;
@@ -137,17 +142,24 @@ readiness_observe(struct slotmem *m, const struct obs *o, int64_t now_ms,
 	rose = o->restart_count > m->last_restart_count;
 	bad = rose || status_is(o, "exited") || status_is(o, "dead") ||
 	    status_is(o, "restarting");
-	/* A lower count is a new container in the slot: start from it. */
-	m->last_restart_count = o->restart_count;
 	m->max_restart_count = MAXIMUM(m->max_restart_count,
 	    o->restart_count);
-	if (bad) {
-		m->bad++;
-		v->bad = 1;
-		v->failed = m->bad >= BAD_OBSERVATIONS_MAX;
-		return;
+	if (!counted) {
+		if (bad || m->bad > 0) {
+			v->bad = 1;
+			return;
+		}
+	} else {
+		/* A lower count: a new container in the slot; from it on. */
+		m->last_restart_count = o->restart_count;
+		if (bad) {
+			m->bad++;
+			v->bad = 1;
+			v->failed = m->bad >= BAD_OBSERVATIONS_MAX;
+			return;
+		}
+		m->bad = 0;
 	}
-	m->bad = 0;
 	if (!status_is(o, "running") || o->started_at_ms <= 0)
 		return;
 	ran = now_ms - o->started_at_ms;

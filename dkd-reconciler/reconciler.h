@@ -40,6 +40,7 @@
 #define STOP_TIMEOUT_S		10	/* SIGTERM, then kill (Decision 10) */
 #define INFLIGHT_REQUEUE_MS	2000	/* spec 13.2 step 5 */
 #define BAD_OBSERVATIONS_MAX	3
+#define OBS_INTERVAL_MS		1800	/* a counted readiness look */
 #define SWEEP_KEY		"sweep"
 #define SLUG_MAX		64
 #define SERVICE_NAME_MAX	64
@@ -198,6 +199,7 @@ struct svc {
 	int			 listed;	/* ctrs came from a list */
 	int			 stale;		/* relist before trusting */
 	uint64_t		 ev_seq;	/* of its last event */
+	uint64_t		 last_obs_ms;	/* last counted readiness look */
 	struct slotmems		 mem;
 	struct depnotes		 notes;
 	char			 status_sent[DEPLOY_STATUS_MAX];
@@ -272,7 +274,7 @@ struct slot_verdict {
 struct slotmem	*readiness_slot(struct svc *, const struct dep *, int,
 		    const struct obs *);
 void		 readiness_observe(struct slotmem *, const struct obs *,
-		    int64_t, uint64_t, struct slot_verdict *);
+		    int64_t, uint64_t, int, struct slot_verdict *);
 void		 readiness_begin(struct svc *);
 void		 readiness_end(struct svc *);
 void		 readiness_forget_dep(struct svc *, const char *);

@@ -166,7 +166,7 @@ def build_images(tag):
         os.makedirs(os.path.join(root, "data"))
         shutil.copy("/bin/busybox", os.path.join(root, "bin", "busybox"))
         for a in ("sh", "httpd", "sleep", "wget", "echo", "cat", "ls",
-                  "env", "touch", "test", "nslookup", "seq"):
+                  "env", "touch", "test", "nslookup", "seq", "sed", "head"):
             os.symlink("busybox", os.path.join(root, "bin", a))
         with open(os.path.join(root, "www", "index.html"), "w") as f:
             f.write("hello from %s\n" % tag)
@@ -178,9 +178,15 @@ def build_images(tag):
         "web": '["httpd", "-f", "-p", "8080", "-h", "/www"]',
         "sleep": '["sleep", "100000"]',
         "crash": '["sh", "-c", "echo booting; echo oops >&2; exit 3"]',
-        "late": '["sh", "-c", "echo up; sleep 3; echo down >&2; exit 1"]',
+        # Fine for 3 s, then a crash on every start: a crashloop that
+        # begins after promotion.
+        "late": '["sh", "-c", "test -e /tmp/ran && exit 1; touch /tmp/ran; '
+                'echo up; sleep 3; echo down >&2; exit 1"]',
         "web2": '["sh", "-c", "echo v2 > /www/index.html; '
                 'exec httpd -f -p 8080 -h /www"]',
+        # Exits on its first start only: a restart before promotion.
+        "once": '["sh", "-c", "test -e /tmp/ran || { touch /tmp/ran; '
+                'exit 1; }; exec httpd -f -p 8080 -h /www"]',
     }
     for variant, cmd in cmds.items():
         subprocess.run(["docker", "import", "-c", "CMD %s" % cmd, "-",
