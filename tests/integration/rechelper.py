@@ -352,7 +352,7 @@ class Rec:
         cfd = child.fileno()
         try:
             self.proc = subprocess.Popen(
-                ["/bin/sh", "-c", 'exec "$0" -d 3<&%d %d<&-' % (cfd, cfd),
+                ["/bin/bash", "-c", 'exec "$0" -d 3<&%d %d<&-' % (cfd, cfd),
                  REC], pass_fds=(cfd,), stdin=subprocess.DEVNULL,
                 stdout=logf, stderr=logf, env={})
         finally:
