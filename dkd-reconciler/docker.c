@@ -103,16 +103,25 @@ docker_init(struct event_base *b, const char *path)
 	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, docker_timer_cb);
 }
 
+/*
+ * The process is about to exit: stop all transfers.  Requests in flight
+ * keep their memory (and what their callers hung on them) until exit,
+ * when the kernel closes the sockets; no callback runs.
+ */
 void
 docker_shutdown(void)
 {
 	struct docker_req	*r;
 
-	while ((r = TAILQ_FIRST(&reqs)) != NULL)
-		docker_req_free(r);
-	if (multi != NULL)
-		curl_multi_cleanup(multi);
-	multi = NULL;
+	TAILQ_FOREACH(r, &reqs, entry) {
+		if (r->added)
+			curl_multi_remove_handle(multi, r->easy);
+		r->added = 0;
+		r->cancelled = 1;
+	}
+	event_del(timer_ev);
+	event_del(add_ev);
+	event_del(reap_ev);
 }
 
 /* How many calls were started, for the figures of a resync. */

@@ -7,6 +7,7 @@ and is removed by it at the end, so nothing of anyone else is touched.
 """
 
 import os
+import shutil
 import socket
 import sys
 import tempfile
@@ -84,6 +85,11 @@ class Env:
         self.rec.stop()
         if self.proxy is not None:
             self.proxy.close()
+        # Sanitizer builds: a report in the log fails the test.
+        bad = [x for x in self.rec.log().splitlines()
+               if "runtime error:" in x or "AddressSanitizer" in x or
+               "LeakSanitizer" in x]
+        check(not bad, "sanitizer report from dkd-reconciler", *bad[:20])
 
 
 def cleanup():
@@ -94,6 +100,8 @@ def cleanup():
             pass
         if e.proxy is not None:
             e.proxy.close()
+        if not os.environ.get("R1_KEEP"):
+            shutil.rmtree(e.dir, ignore_errors=True)
     H.cleanup_docker(INSTANCES, TAG)
 
 
