@@ -25,6 +25,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "compat.h"
+#include "docker_info.h"
 #include "reconciler.h"
 
 /*
@@ -147,7 +148,7 @@ dparse_sanitize(char *dst, size_t dstlen, const char *s, size_t len)
 
 	if (dstlen == 0)
 		return;
-	for (i = 0; i < len && s[i] != '\0' && j + 1 < dstlen; i++) {
+	for (i = 0; i < len && j + 1 < dstlen; i++) {
 		if (s[i] == '\n' || s[i] == '\r' || s[i] == '\t')
 			dst[j++] = ' ';
 		else if ((unsigned char)s[i] >= 0x20 &&
@@ -180,9 +181,10 @@ dparse_message(const char *buf, size_t len, long status, char *out,
 	}
 	while (len > 0 && isspace((unsigned char)buf[len - 1]))
 		len--;
+	out[0] = '\0';
 	if (len > 0 && len < 200)
 		dparse_sanitize(out, outlen, buf, len);
-	else
+	if (out[0] == '\0')
 		(void)snprintf(out, outlen, "HTTP %ld", status);
 }
 
@@ -300,7 +302,7 @@ dparse_containers(const char *buf, size_t len, struct drv_container **out,
 		if (copy_field(c->instance, sizeof(c->instance),
 		    l.instance) == -1 ||
 		    copy_field(c->service_id, sizeof(c->service_id),
-		    l.service) == -1)
+		    l.service) == -1 || c->service_id[0] == '\0')
 			continue;
 		/* Not having these is allowed: such a container is stray. */
 		(void)copy_field(c->project_id, sizeof(c->project_id),
@@ -394,7 +396,7 @@ dparse_networks(const char *buf, size_t len, struct drv_network **out,
 		    copy_field(nw->id, sizeof(nw->id),
 		    obj_str(item, "Id", NULL)) == -1 || !is_hex_id(nw->id) ||
 		    copy_field(nw->name, sizeof(nw->name),
-		    obj_str(item, "Name", NULL)) == -1)
+		    obj_str(item, "Name", NULL)) == -1 || nw->name[0] == '\0')
 			continue;
 		read_labels(obj_get(item, "Labels", yajl_t_object), &l);
 		nw->managed = l.managed != NULL &&
@@ -441,7 +443,8 @@ dparse_volumes(const char *buf, size_t len, struct drv_volume **out,
 		memset(vol, 0, sizeof(*vol));
 		if (!YAJL_IS_OBJECT(item) ||
 		    copy_field(vol->name, sizeof(vol->name),
-		    obj_str(item, "Name", NULL)) == -1)
+		    obj_str(item, "Name", NULL)) == -1 ||
+		    vol->name[0] == '\0')
 			continue;
 		read_labels(obj_get(item, "Labels", yajl_t_object), &l);
 		vol->managed = l.managed != NULL &&
@@ -515,6 +518,125 @@ dparse_pull_line(const char *line, size_t len, char *err, size_t errlen)
 	}
 	yajl_tree_free(v);
 	return (rv);
+}
+
+/* GET /version: the engine's version and its newest API version. */
+int
+dparse_version(const char *buf, size_t len, char *server, size_t slen,
+    char *api, size_t alen)
+{
+	yajl_val	 v;
+	char		 err[64];
+	int		 rv = -1;
+
+	if ((v = json_parse(buf, len, err, sizeof(err))) == NULL)
+		return (-1);
+	if (copy_field(server, slen, obj_str(v, "Version", NULL)) == 0 &&
+	    copy_field(api, alen, obj_str(v, "ApiVersion", NULL)) == 0)
+		rv = 0;
+	yajl_tree_free(v);
+	return (rv);
+}
+
+static void
+copy_str(yajl_val v, const char *key, char *dst, size_t len)
+{
+	const char	*s;
+
+	if ((s = obj_str(v, key, NULL)) != NULL)
+		dparse_sanitize(dst, len, s, strlen(s));
+}
+
+/* GET /info, into what /api/system/about and /status show. */
+int
+dparse_info(const char *buf, size_t len, struct docker_info *di, char *err,
+    size_t errlen)
+{
+	yajl_val	 v, warnings, w;
+	const char	*ws;
+	size_t		 i;
+
+	if ((v = json_parse(buf, len, err, errlen)) == NULL)
+		return (-1);
+	if (!YAJL_IS_OBJECT(v)) {
+		(void)snprintf(err, errlen, "not an object");
+		yajl_tree_free(v);
+		return (-1);
+	}
+	copy_str(v, "ServerVersion", di->server_version,
+	    sizeof(di->server_version));
+	copy_str(v, "OperatingSystem", di->os, sizeof(di->os));
+	copy_str(v, "KernelVersion", di->kernel_version,
+	    sizeof(di->kernel_version));
+	copy_str(v, "Architecture", di->architecture,
+	    sizeof(di->architecture));
+	copy_str(v, "Driver", di->storage_driver, sizeof(di->storage_driver));
+	copy_str(v, "LoggingDriver", di->logging_driver,
+	    sizeof(di->logging_driver));
+	copy_str(v, "CgroupDriver", di->cgroup_driver,
+	    sizeof(di->cgroup_driver));
+	copy_str(v, "DockerRootDir", di->root_dir, sizeof(di->root_dir));
+	di->nwarnings = 0;
+	if ((warnings = obj_get(v, "Warnings", yajl_t_array)) != NULL)
+		for (i = 0; i < YAJL_GET_ARRAY(warnings)->len &&
+		    di->nwarnings < DINFO_WARNINGS; i++) {
+			w = YAJL_GET_ARRAY(warnings)->values[i];
+			if ((ws = YAJL_GET_STRING(w)) != NULL)
+				dparse_sanitize(di->warnings[di->nwarnings++],
+				    sizeof(di->warnings[0]), ws, strlen(ws));
+		}
+	di->containers = obj_int(v, "Containers", NULL, 0);
+	di->running = obj_int(v, "ContainersRunning", NULL, 0);
+	di->stopped = obj_int(v, "ContainersStopped", NULL, 0);
+	di->images = obj_int(v, "Images", NULL, 0);
+	yajl_tree_free(v);
+	return (0);
+}
+
+/* Sum a size field over an array of objects (obj.key, or key). */
+static int64_t
+sum_sizes(yajl_val arr, const char *obj, const char *key, int64_t *count)
+{
+	yajl_val	 item;
+	int64_t		 total = 0, n;
+	size_t		 i;
+
+	*count = 0;
+	if (arr == NULL)
+		return (0);
+	for (i = 0; i < YAJL_GET_ARRAY(arr)->len; i++) {
+		item = YAJL_GET_ARRAY(arr)->values[i];
+		(*count)++;
+		n = obj != NULL ? obj_int(item, obj, key, 0) :
+		    obj_int(item, key, NULL, 0);
+		if (n > 0 && total <= INT64_MAX - n)
+			total += n;
+	}
+	return (total);
+}
+
+/* GET /system/df: sizes for /api/system/status. */
+int
+dparse_df(const char *buf, size_t len, struct docker_info *di, char *err,
+    size_t errlen)
+{
+	yajl_val	 v;
+	int64_t		 n;
+
+	if ((v = json_parse(buf, len, err, errlen)) == NULL)
+		return (-1);
+	if (!YAJL_IS_OBJECT(v)) {
+		(void)snprintf(err, errlen, "not an object");
+		yajl_tree_free(v);
+		return (-1);
+	}
+	di->images_size = obj_int(v, "LayersSize", NULL, 0);
+	di->volumes_size = sum_sizes(obj_get(v, "Volumes", yajl_t_array),
+	    "UsageData", "Size", &di->volumes);
+	di->build_cache = sum_sizes(obj_get(v, "BuildCache", yajl_t_array),
+	    NULL, "Size", &n);
+	yajl_tree_free(v);
+	return (0);
 }
 
 /*

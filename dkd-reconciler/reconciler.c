@@ -467,20 +467,15 @@ rec_probe_done(long status, const char *body, size_t len, const char *err,
     void *arg)
 {
 	struct timeval	 tv = { PROBE_INTERVAL, 0 };
-	yajl_val	 v = NULL;
-	const char	*server, *api;
-	char		 msg[256];
+	char		 msg[256], server[64], api[32];
 
 	probe_busy = 0;
 	if (status == 200) {
-		v = json_parse(body, len, msg, sizeof(msg));
-		server = v != NULL ? json_get_str(v, "Version") : NULL;
-		api = v != NULL ? json_get_str(v, "ApiVersion") : NULL;
-		if (server != NULL && api != NULL) {
+		if (dparse_version(body, len, server, sizeof(server), api,
+		    sizeof(api)) == 0) {
 			rec_report_docker(1, server, api, "");
 			sysinfo_set_api_version(api);
 			probe_backoff = 1;
-			yajl_tree_free(v);
 			evtimer_add(probe_ev, &tv);
 			if (!rec->docker_up) {
 				rec->docker_up = 1;
@@ -494,7 +489,6 @@ rec_probe_done(long status, const char *body, size_t len, const char *err,
 		}
 		(void)snprintf(msg, sizeof(msg), "unexpected reply to "
 		    "GET /version");
-		yajl_tree_free(v);
 	} else if (status != 0)
 		(void)snprintf(msg, sizeof(msg), "GET /version: HTTP %ld",
 		    status);

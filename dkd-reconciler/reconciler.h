@@ -79,7 +79,14 @@ void	 docker_cancel(struct docker_req *);
 uint64_t docker_calls(void);
 void	 docker_shutdown(void);
 
+struct docker_info;
+
 /* dparse.c */
+int	 dparse_version(const char *, size_t, char *, size_t, char *, size_t);
+int	 dparse_info(const char *, size_t, struct docker_info *, char *,
+	    size_t);
+int	 dparse_df(const char *, size_t, struct docker_info *, char *,
+	    size_t);
 void	 dparse_sanitize(char *, size_t, const char *, size_t);
 void	 dparse_message(const char *, size_t, long, char *, size_t);
 int	 dparse_id(const char *, size_t, char *, size_t);
@@ -103,9 +110,6 @@ void	 textbuf_free(struct textbuf *);
 
 /* json.c */
 yajl_val json_parse(const char *, size_t, char *, size_t);
-const char *json_get_str(yajl_val, const char *);
-int64_t	 json_get_int(yajl_val, const char *, int64_t);
-yajl_val json_get_array(yajl_val, const char *);
 
 struct tval;
 struct svc;
