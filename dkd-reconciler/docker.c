@@ -51,6 +51,7 @@ struct docker_req {
 	int			 cancelled;
 	int			 stopped;	/* by its data callback */
 	int			 opened;	/* a stream's headers are in */
+	int			 paused;	/* by its data callback */
 	long			 status;
 	char			 errbuf[CURL_ERROR_SIZE];
 	char			 errmsg[CURL_ERROR_SIZE + 256];
@@ -216,7 +217,8 @@ docker_request(const char *method, const char *path, const char *body,
 /*
  * A stream: data_cb gets each piece of a 2xx reply as it comes (and one
  * call with no data when the headers are in); it returns -1 to end the
- * stream.  A reply that is not 2xx is collected and goes to done like a
+ * stream, 1 to pause it (the same bytes come again after
+ * docker_resume()).  A reply that is not 2xx is collected and goes to done like a
  * plain request's.  done runs once at the end unless cancelled;
  * timeout_ms 0 is no time limit, for streams that are only ever
  * cancelled; idle_s > 0 ends a stream that sends nothing that long.
@@ -251,6 +253,21 @@ docker_cancel(struct docker_req *r)
 	r->cb = NULL;
 	r->data_cb = NULL;
 	event_active(reap_ev, 0, 0);
+}
+
+/* Go on with a stream that its data callback paused. */
+void
+docker_resume(struct docker_req *r)
+{
+	struct timeval	 tv = { 0, 0 };
+
+	if (r == NULL || r->cancelled || !r->paused)
+		return;
+	r->paused = 0;
+	if (r->added)
+		(void)curl_easy_pause(r->easy, CURLPAUSE_CONT);
+	/* The transfer may be done now: look, from the loop. */
+	evtimer_add(timer_ev, &tv);
 }
 
 static void
@@ -326,9 +343,14 @@ docker_write(char *data, size_t size, size_t nmemb, void *arg)
 	if (r->cancelled)
 		return (0);
 	if (r->data_cb != NULL && docker_is_2xx(r)) {
-		if (r->data_cb(data, len, r->arg) == -1) {
+		switch (r->data_cb(data, len, r->arg)) {
+		case -1:
 			r->stopped = 1;
 			return (0);
+		case 1:
+			/* curl keeps the bytes and gives them again later. */
+			r->paused = 1;
+			return (CURL_WRITEFUNC_PAUSE);
 		}
 		return (len);
 	}

@@ -158,9 +158,13 @@ typedef void	(*drv_volumes_cb)(const struct drv_res *,
 		    const struct drv_volume *, size_t, void *);
 typedef void	(*drv_text_cb)(const struct drv_res *, const char *, size_t,
 		    void *);
-/* Stream callbacks: NULL event / no data means "the stream is open". */
+/*
+ * Stream callbacks: NULL event / no data means "the stream is open".  A
+ * bytes callback returns 1 to pause the stream (the same bytes come
+ * again after stream_resume()), -1 to end it, else 0.
+ */
 typedef void	(*drv_event_cb)(const struct drv_event *, void *);
-typedef void	(*drv_bytes_cb)(const char *, size_t, void *);
+typedef int	(*drv_bytes_cb)(const char *, size_t, void *);
 
 struct driver {
 	const char	*name;
@@ -190,6 +194,7 @@ struct driver {
 	void	(*volume_remove)(const char *, drv_done_cb, void *);
 	struct drv_stream *(*events)(const struct drv_kv *, size_t, int64_t,
 		    int64_t, drv_event_cb, drv_done_cb, void *);
+	void	(*stream_resume)(struct drv_stream *);
 	void	(*stream_cancel)(struct drv_stream *);
 };
 

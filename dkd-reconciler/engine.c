@@ -780,11 +780,12 @@ static int
 follow_data(const char *data, size_t len, void *arg)
 {
 	struct call	*c = arg;
+	int		 rv;
 
 	if (c->cancelled)
 		return (-1);
-	c->bytes_cb(data, len, c->arg);
-	return (c->cancelled ? -1 : 0);
+	rv = c->bytes_cb(data, len, c->arg);
+	return (c->cancelled ? -1 : rv);
 }
 
 /* An endless stream of a container's log bytes, raw, from since on. */
@@ -956,6 +957,13 @@ engine_stream_cancel(struct drv_stream *c)
 		fatalx("%s: event_base_once", __func__);
 }
 
+static void
+engine_stream_resume(struct drv_stream *c)
+{
+	if (c != NULL && !c->cancelled)
+		docker_resume(c->req);
+}
+
 const struct driver engine_driver = {
 	.name = "engine",
 	.network_list = engine_network_list,
@@ -975,5 +983,6 @@ const struct driver engine_driver = {
 	.volume_list = engine_volume_list,
 	.volume_remove = engine_volume_remove,
 	.events = engine_events,
+	.stream_resume = engine_stream_resume,
 	.stream_cancel = engine_stream_cancel,
 };

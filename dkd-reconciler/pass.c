@@ -298,6 +298,7 @@ inspect_done(const struct drv_res *res, const struct drv_inspect *in,
 		c->inspected = 1;
 		c->dirty = 0;
 		strlcpy(c->state, in->status, sizeof(c->state));
+		logs_ctr_seen(o->p->svc, c);
 	} else if (res->code == DRV_NOTFOUND) {
 		/* Gone behind our back. */
 		svc_ctr_free(o->p->svc, c);

@@ -49,7 +49,8 @@
 /* status 0 means no HTTP answer at all; err then says why. */
 typedef void	(*docker_cb)(long, const char *, size_t, const char *,
 		    void *);
-/* A piece of a stream; NULL, 0 once when it opens.  -1 stops it. */
+/* A piece of a stream; NULL, 0 once when it opens.  -1 stops it, 1
+   pauses it. */
 typedef int	(*docker_data_cb)(const char *, size_t, void *);
 
 struct docker_req;
@@ -76,6 +77,7 @@ struct docker_req *docker_request(const char *, const char *, const char *,
 struct docker_req *docker_stream(const char *, const char *, long, long,
 	    docker_data_cb, docker_cb, void *);
 void	 docker_cancel(struct docker_req *);
+void	 docker_resume(struct docker_req *);
 uint64_t docker_calls(void);
 void	 docker_shutdown(void);
 
@@ -312,6 +314,7 @@ void		 events_stop(void);
 
 /* logs.c */
 void		 logs_event(struct svc *, const struct drv_event *);
+void		 logs_ctr_seen(struct svc *, struct ctr *);
 void		 logs_ctr_gone(struct ctr *);
 int		 logs_mark(const struct tval *);
 void		 logs_shutdown(void);

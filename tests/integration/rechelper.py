@@ -105,6 +105,18 @@ def _t_dec(buf, off):
     raise ValueError("bad tag %d" % tag)
 
 
+def parse_ts(s):
+    """Docker's RFC 3339 nano timestamp as integer nanoseconds (0 if
+    it is not one)."""
+    import calendar
+    m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$",
+                 s)
+    if not m:
+        return 0
+    sec = calendar.timegm(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S"))
+    return sec * 10**9 + int((m.group(2) or "0").ljust(9, "0"))
+
+
 def w_u32(v):
     return struct.pack("<I", v & 0xffffffff)
 
@@ -184,6 +196,12 @@ def build_images(tag):
                 'echo up; sleep 3; echo down >&2; exit 1"]',
         "web2": '["sh", "-c", "echo v2 > /www/index.html; '
                 'exec httpd -f -p 8080 -h /www"]',
+        "talk": '["sh", "-c", "i=0; while true; do echo out $i; '
+                'echo err $i >&2; i=$((i+1)); sleep 0.1; done"]',
+        # 20000 numbered lines of 100 bytes at once, then quiet.
+        "flood": '["sh", "-c", "i=0; while test $i -lt 20000; do echo '
+                 '\\"$i ' + "x" * 90 + '\\"; i=$((i+1)); done; '
+                 'exec sleep 100000"]',
         # Exits on its first start only: a restart before promotion.
         "once": '["sh", "-c", "test -e /tmp/ran || { touch /tmp/ran; '
                 'exit 1; }; exec httpd -f -p 8080 -h /www"]',
@@ -383,13 +401,23 @@ class Rec:
         self.send(itype, t_enc(v))
 
     def _read(self):
+        """Messages as (type, time, value); a message with an fd (the
+        log streams) has value (tree, fd)."""
+        import array
         buf = b""
+        fds = []
         sock = self.sock
         while True:
             try:
-                d = sock.recv(1 << 20)
+                d, anc, _, _ = sock.recvmsg(1 << 20,
+                                            socket.CMSG_SPACE(4 * 16))
             except OSError:
                 d = b""
+            for level, kind, cdata in (anc if d else []):
+                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                    a = array.array("i")
+                    a.frombytes(cdata[:len(cdata) - len(cdata) % 4])
+                    fds.extend(a)
             if not d:
                 with self.cond:
                     self.msgs.append((None, time.monotonic(), None))
@@ -398,13 +426,17 @@ class Rec:
             buf += d
             while len(buf) >= HDR.size:
                 t, ln, _, _ = HDR.unpack_from(buf)
+                has_fd = bool(ln & FD_MARK)
                 ln &= ~FD_MARK
                 if len(buf) < ln:
                     break
                 payload, buf = buf[HDR.size:ln], buf[ln:]
                 v = payload
-                if t in (IMSG["IMSG_REC_REPORT"], IMSG["IMSG_REC_QUEUE"]):
+                if t in (IMSG["IMSG_REC_REPORT"], IMSG["IMSG_REC_QUEUE"],
+                         IMSG["IMSG_REC_LOGSTREAM"]):
                     v = t_dec(payload)
+                if has_fd:
+                    v = (v, fds.pop(0) if fds else None)
                 m = (t, time.monotonic(), v)
                 if t == IMSG["IMSG_REC_REPORT"] and self.on_report:
                     self.on_report(v)
@@ -430,6 +462,12 @@ class Rec:
             return [m[2] for m in self.msgs[since:]
                     if m[0] == IMSG["IMSG_REC_REPORT"] and
                     (kind is None or m[2].get("kind") == kind)]
+
+    def streams(self, since=0):
+        """The log streams handed over: [(tree, fd)]."""
+        with self.cond:
+            return [m[2] for m in self.msgs[since:]
+                    if m[0] == IMSG["IMSG_REC_LOGSTREAM"]]
 
     def mark(self):
         with self.cond:

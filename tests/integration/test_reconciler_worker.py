@@ -593,6 +593,138 @@ def test_noop_resync():
     e.close()
 
 
+def read_frames(fd, want_lines, timeout):
+    """Docker's multiplexed log frames from fd until want_lines lines
+    (or EOF, or timeout): [(stream, timestamp, text)], eof."""
+    import select
+    buf, out, eof = b"", [], False
+    deadline = time.monotonic() + timeout
+    while len(out) < want_lines and time.monotonic() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if not r:
+            continue
+        d = os.read(fd, 65536)
+        if not d:
+            eof = True
+            break
+        buf += d
+        while len(buf) >= 8:
+            n = int.from_bytes(buf[4:8], "big")
+            if len(buf) < 8 + n:
+                break
+            stream, payload, buf = buf[0], buf[8:8 + n], buf[8 + n:]
+            for line in payload.decode().splitlines():
+                ts, _, text = line.partition(" ")
+                out.append((stream, ts, text))
+    return out, eof
+
+
+def wait_eof(fd, timeout):
+    import select
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r and not os.read(fd, 65536):
+            return True
+    return False
+
+
+def test_log_streams():
+    """Issue 9: a follow stream per running container, its read end
+    handed over once with its tree; a mark makes the next stream start
+    where logd's history ends; the stream ends with the container."""
+    e = Env()
+    sid = e.m.service(e.pid, "talk")
+    did = e.m.deploy(sid, IMG["talk"])
+    e.m.sync()
+    e.healthy(did)
+    m = e.rec.wait_msg(lambda m: m[0] == H.IMSG["IMSG_REC_LOGSTREAM"], 10)
+    check(m is not None, "IMSG_REC_LOGSTREAM")
+    tree, fd = m[2]
+    check(fd is not None, "the message carries an fd")
+    cid = e.ctrs(sid)[0]["id"]
+    eq(tree, {"container_id": cid, "service_id": sid, "project_id": e.pid,
+              "deployment_id": did, "tty": False}, "stream tree")
+    lines, _ = read_frames(fd, 20, 10)
+    check(len(lines) >= 20, "lines from the stream: %d" % len(lines))
+    eq({x[0] for x in lines}, {1, 2}, "stdout and stderr frames")
+    check(lines[0][2] in ("out 0", "err 0"), "from the start: %r" %
+          (lines[0],))
+    check(all(H.parse_ts(x[1]) > 0 for x in lines), "timestamps")
+    eq(len(e.rec.streams()), 1, "one stream per container")
+    # logd stored up to here; the container restarts; the next stream
+    # starts there.
+    last = lines[-1][1]
+    e.rec.send_tree(H.IMSG["IMSG_REC_LOGMARK"],
+                    {"container_id": cid, "last": last})
+    mark = e.rec.mark()
+    H.docker("restart", "-t", "1", cid)
+    check(wait_eof(fd, 20), "EOF on the old stream when it stopped")
+    os.close(fd)
+    m = e.rec.wait_msg(lambda m: m[0] == H.IMSG["IMSG_REC_LOGSTREAM"],
+                       20, start=mark)
+    check(m is not None, "a new stream after the restart")
+    fd2 = m[2][1]
+    lines2, _ = read_frames(fd2, 10, 10)
+    check(lines2, "lines from the new stream")
+    t_last = H.parse_ts(last)
+    old = [x for x in lines2 if H.parse_ts(x[1]) < t_last]
+    check(not old, "no line from before the mark", *map(str, old[:5]))
+    check(sum(1 for x in lines2 if x[1] == last) <= 1, "the mark's line "
+          "at most once")
+    # The service goes: the stream ends.
+    e.m.delete_service(sid)
+    check(wait_eof(fd2, 30), "EOF when the container is removed")
+    os.close(fd2)
+    check(e.rec.alive(), "reconciler alive")
+    e.close()
+
+
+def test_log_reader_gone():
+    """logd closes its end: the reconciler stops that stream, lives on,
+    and other streams go on."""
+    e = Env()
+    a = e.m.service(e.pid, "a")
+    da = e.m.deploy(a, IMG["talk"])
+    b = e.m.service(e.pid, "b")
+    db = e.m.deploy(b, IMG["talk"])
+    e.m.sync()
+    e.healthy(da)
+    e.healthy(db)
+    e.until(lambda: len(e.rec.streams()) == 2, 10, "two streams")
+    by_sid = {t["service_id"]: fd for t, fd in e.rec.streams()}
+    os.close(by_sid[a])
+    time.sleep(1)
+    check(e.rec.alive(), "alive after the reader went")
+    lines, eof = read_frames(by_sid[b], 10, 10)
+    check(len(lines) >= 10 and not eof, "the other stream goes on")
+    os.close(by_sid[b])
+    e.close()
+
+
+def test_log_slow_reader():
+    """A reader that does not keep up: the Docker stream is paused, not
+    buffered without end, and nothing is lost or reordered."""
+    e = Env()
+    sid = e.m.service(e.pid, "flood")
+    did = e.m.deploy(sid, IMG["flood"])
+    e.m.sync()
+    e.healthy(did)
+    e.until(lambda: e.rec.streams(), 10, "a stream")
+    fd = e.rec.streams()[0][1]
+    time.sleep(3)
+    rss = int([x for x in open("/proc/%d/status" % e.rec.proc.pid)
+               if x.startswith("VmRSS:")][0].split()[1])
+    check(rss < 40 * 1024, "reconciler RSS %d kB while the reader sleeps"
+          % rss)
+    lines, _ = read_frames(fd, 20000, 60)
+    nums = [int(x[2].split()[0]) for x in lines]
+    eq(len(nums), 20000, "lines read")
+    eq(nums, list(range(20000)), "every line, in order")
+    os.close(fd)
+    e.close()
+
+
 TESTS = [
     ("handshake, Docker reachable, queue report", test_handshake),
     ("deploy: pending -> healthy, container as specified", test_deploy),
@@ -614,6 +746,9 @@ TESTS = [
     ("Docker down and back", test_docker_down),
     ("a hanging pull delays no other service", test_hanging_pull),
     ("a no-op resync: calls and time", test_noop_resync),
+    ("log streams: handed over, marks, EOF", test_log_streams),
+    ("log streams: a reader that goes", test_log_reader_gone),
+    ("log streams: a slow reader", test_log_slow_reader),
 ]
 
 if __name__ == "__main__":
