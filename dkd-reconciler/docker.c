@@ -42,21 +42,21 @@ struct docker_req {
 	TAILQ_ENTRY(docker_req)	 entry;
 	CURL			*easy;
 	struct curl_slist	*headers;
-	char			*body;		/* request body, owned */
+	char			*body;		/* owned */
 	char			*reply;
 	size_t			 replylen;
 	size_t			 replycap;
 	int			 toolarge;
-	int			 added;		/* to the multi handle */
+	int			 added;		/* to the multi */
 	int			 cancelled;
 	int			 stopped;	/* by its data callback */
-	int			 opened;	/* a stream's headers are in */
+	int			 opened;	/* headers are in */
 	int			 paused;	/* by its data callback */
 	long			 status;
 	char			 errbuf[CURL_ERROR_SIZE];
 	char			 errmsg[CURL_ERROR_SIZE + 256];
 	docker_cb		 cb;
-	docker_data_cb		 data_cb;	/* NULL: a plain request */
+	docker_data_cb		 data_cb;	/* NULL: not a stream */
 	void			*arg;
 };
 
@@ -218,8 +218,8 @@ docker_request(const char *method, const char *path, const char *body,
  * A stream: data_cb gets each piece of a 2xx reply as it comes (and one
  * call with no data when the headers are in); it returns -1 to end the
  * stream, 1 to pause it (the same bytes come again after
- * docker_resume()).  A reply that is not 2xx is collected and goes to done like a
- * plain request's.  done runs once at the end unless cancelled;
+ * docker_resume()).  A reply that is not 2xx is collected and goes to
+ * done like a plain request's.  done runs once at the end unless cancelled;
  * timeout_ms 0 is no time limit, for streams that are only ever
  * cancelled; idle_s > 0 ends a stream that sends nothing that long.
  */
@@ -468,7 +468,7 @@ docker_check_done(void)
 		else if (r->stopped)
 			err = "stream stopped";
 		else if (msg->data.result == CURLE_COULDNT_CONNECT) {
-			/* curl would name "localhost port 80": say the socket. */
+			/* Not curl's "localhost port 80": the socket. */
 			curl_easy_getinfo(r->easy, CURLINFO_OS_ERRNO, &oserr);
 			(void)snprintf(r->errmsg, sizeof(r->errmsg),
 			    "cannot connect to %s: %s", socket_path,

@@ -56,7 +56,7 @@ enum drv_code {
 struct drv_res {
 	enum drv_code	 code;
 	long		 status;
-	char		 err[DRV_ERR_MAX];	/* printable, for reasons */
+	char		 err[DRV_ERR_MAX];	/* printable */
 };
 
 struct drv_kv {
@@ -74,7 +74,7 @@ struct drv_container {
 	char		 deployment_id[DRV_UUID_MAX + 1];
 	int		 replica;		/* -1: no usable label */
 	int		 managed;		/* managed-by=deploykit */
-	char		 state[DRV_STATE_MAX];	/* created, running, ... */
+	char		 state[DRV_STATE_MAX];	/* running, ... */
 };
 
 struct drv_inspect {
@@ -85,7 +85,7 @@ struct drv_inspect {
 	int		 oom_killed;
 	int		 restart_count;
 	int		 exit_code;
-	int64_t		 started_at_ms;		/* 0: never started */
+	int64_t		 started_at_ms;		/* 0: never */
 	int64_t		 finished_at_ms;	/* 0: never finished */
 	int		 tty;
 };
@@ -139,8 +139,8 @@ struct drv_spec {
 	size_t			 nports;
 	const struct drv_mount	*mounts;
 	size_t			 nmounts;
-	int64_t			 memory_bytes;		/* 0: no limit */
-	int64_t			 cpu_shares;		/* 0: default */
+	int64_t			 memory_bytes;	/* 0: no limit */
+	int64_t			 cpu_shares;	/* 0: default */
 	int			 stop_timeout;		/* seconds */
 };
 
@@ -187,10 +187,10 @@ struct driver {
 		    void *);
 	struct drv_stream *(*logs_follow)(const char *, const char *,
 		    drv_bytes_cb, drv_done_cb, void *);
-	void	(*volume_create)(const char *, const struct drv_kv *, size_t,
-		    drv_done_cb, void *);
-	void	(*volume_list)(const struct drv_kv *, size_t, drv_volumes_cb,
-		    void *);
+	void	(*volume_create)(const char *, const struct drv_kv *,
+		    size_t, drv_done_cb, void *);
+	void	(*volume_list)(const struct drv_kv *, size_t,
+		    drv_volumes_cb, void *);
 	void	(*volume_remove)(const char *, drv_done_cb, void *);
 	struct drv_stream *(*events)(const struct drv_kv *, size_t, int64_t,
 		    int64_t, drv_event_cb, drv_done_cb, void *);

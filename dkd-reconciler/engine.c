@@ -76,7 +76,7 @@ struct drv_stream {
 	int			 tail;
 	int			 cancelled;
 	struct docker_req	*req;
-	struct lines		*lines;		/* streams of lines */
+	struct lines		*lines;		/* line streams */
 	char			 pull_err[DRV_ERR_MAX];
 };
 
@@ -669,7 +669,8 @@ static void
 engine_container_create(const struct drv_spec *s, drv_id_cb cb, void *arg)
 {
 	struct call	*c = call_new(CALL_ID, arg);
-	char		 e[DRV_NAME_MAX * 3 + 1], path[DRV_NAME_MAX * 3 + 64];
+	char		 e[DRV_NAME_MAX * 3 + 1];
+	char		 path[DRV_NAME_MAX * 3 + 64];
 	char		*body;
 
 	c->cb.id = cb;
@@ -857,7 +858,8 @@ static void
 engine_volume_remove(const char *name, drv_done_cb cb, void *arg)
 {
 	struct call	*c = call_new(CALL_DONE, arg);
-	char		 e[DRV_NAME_MAX * 3 + 1], path[DRV_NAME_MAX * 3 + 32];
+	char		 e[DRV_NAME_MAX * 3 + 1];
+	char		 path[DRV_NAME_MAX * 3 + 32];
 
 	c->cb.done = cb;
 	c->ok_404 = 1;

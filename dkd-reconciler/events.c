@@ -44,10 +44,12 @@
 
 static struct drv_stream	*stream;
 static struct event		*retry_ev;
-static int64_t			 since_ns;	/* where the next one starts */
+/* Where the next stream starts. */
+static int64_t			 since_ns;
 static int64_t			 until_s;
 static int			 backoff_s = 1;
-static int			 broken;	/* events may have been lost */
+/* Events may have gone by unseen. */
+static int			 broken;
 
 static void	events_open(void);
 
@@ -71,8 +73,9 @@ static void
 events_apply(const struct drv_event *ev)
 {
 	static const char	*relist[] = { "create", "destroy", "rename" };
-	static const char	*changed[] = { "start", "die", "restart", "oom",
-				    "stop", "pause", "unpause", "update" };
+	static const char	*changed[] = { "start", "die", "restart",
+				    "oom", "stop", "pause", "unpause",
+				    "update" };
 	struct svc		*s;
 	struct ctr		*c;
 	size_t			 i;

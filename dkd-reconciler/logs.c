@@ -46,7 +46,8 @@
  * stream ends with the container; the pipe is closed, logd sees EOF.
  */
 
-#define LOGS_BUF_MAX	(256 * 1024)	/* kept per stream while paused */
+/* Kept per stream while the reader is behind. */
+#define LOGS_BUF_MAX	(256 * 1024)
 #define LOGS_MARKS_MAX	10000
 #define MARK_MAX	64
 
@@ -59,7 +60,7 @@ struct lstream {
 	char			*buf;
 	size_t			 len;
 	int			 paused;
-	int			 ended;		/* Docker's side is done */
+	int			 ended;		/* Docker is done */
 };
 
 struct mark {

@@ -68,12 +68,12 @@ struct pass {
 	uint64_t		 list_seq;
 	uint64_t		 calls_at_start;
 	uint64_t		 started_ms;
-	enum dep_plan		*plan;		/* one per deployment */
+	enum dep_plan		*plan;		/* per deployment */
 	struct slot		*slots;
 	size_t			 nslots;
 	int			 changed;	/* created or removed */
 	int			 no_create;	/* no network or volume */
-	char			**attempted;	/* deployments reported */
+	char			**attempted;	/* reported */
 	size_t			 nattempted;
 };
 
@@ -365,8 +365,9 @@ step_plan(struct pass *p)
 	char			 name[DRV_NAME_MAX], err[DRV_ERR_MAX];
 	size_t			 i, total = 0;
 	uint64_t		 retry;
-	int			 r, missing, run = w != NULL && !w->stopped &&
-				    !w->deleted;
+	int			 r, missing, run;
+
+	run = w != NULL && !w->stopped && !w->deleted;
 
 	if (run) {
 		if ((p->plan = calloc(w->ndeps + 1, sizeof(*p->plan))) == NULL)
@@ -482,9 +483,9 @@ step_prepare(struct pass *p)
 	labels[n++].value = w->project_id;
 	for (i = 0; i < w->nvols; i++) {
 		o = op_new(p, NULL);
-		if ((size_t)snprintf(o->volume, sizeof(o->volume), "dk-%s-%s-%s",
-		    w->project_slug, w->service_name, w->vols[i].name) >=
-		    sizeof(o->volume)) {
+		if ((size_t)snprintf(o->volume, sizeof(o->volume),
+		    "dk-%s-%s-%s", w->project_slug, w->service_name,
+		    w->vols[i].name) >= sizeof(o->volume)) {
 			p->error = p->no_create = 1;
 			op_done(o);
 			continue;
@@ -840,8 +841,8 @@ step_finish(struct pass *p)
 	const char		*status = NULL;
 	int64_t			 now = wall_ms();
 	size_t			 i;
-	int			 all_ready, any_failed, max_rc, present, fine;
-	int			 crash, unsettled = 0, counted;
+	int			 all_ready, any_failed, max_rc, present;
+	int			 fine, crash, unsettled = 0, counted;
 	uint64_t		 mono = queue_now_ms();
 
 	if (w == NULL || w->stopped || w->deleted) {

@@ -50,8 +50,8 @@ struct qitem {
 	int			 infifo;
 	int			 failures;
 	struct event		*timer;
-	uint64_t		 due;		/* of the timer, monotonic ms */
-	int			 backoff;	/* the timer is a rate limit */
+	uint64_t		 due;		/* monotonic ms */
+	int			 backoff;	/* a rate limit */
 };
 
 RB_HEAD(qitems, qitem);

@@ -166,7 +166,8 @@ readiness_observe(struct slotmem *m, const struct obs *o, int64_t now_ms,
 	if (ran >= 0 && (uint64_t)ran >= window_ms)
 		v->ready = 1;
 	else
-		v->ready_in_ms = ran < 0 ? window_ms : window_ms - (uint64_t)ran;
+		v->ready_in_ms = ran < 0 ? window_ms :
+		    window_ms - (uint64_t)ran;
 }
 
 /* Why a replica failed (spec 13.2 step 4, "reason"). */

@@ -39,7 +39,7 @@
  * probe of /version says whether Docker answers.
  */
 
-#define PROBE_INTERVAL		10	/* seconds, while Docker answers */
+#define PROBE_INTERVAL		10	/* seconds, Docker up */
 #define PROBE_BACKOFF_MAX	30	/* seconds, while it does not */
 #define PROBE_TIMEOUT_MS	5000
 #define PROBE_SOON_MS		500	/* after a failed call */
@@ -54,7 +54,8 @@ struct rec		*rec = &rec_state;
 static struct event	*probe_ev;
 static int		 probe_backoff = 1;
 static int		 probe_busy;
-static int		 docker_seen;	/* up once: a later up is a return */
+/* Up once: a later up is a return. */
+static int		 docker_seen;
 static uint64_t		 resync_calls, resync_ms;
 static int		 resync_measuring;
 

@@ -32,15 +32,15 @@
 #define DOCKER_MAX_REPLY	(16 * 1024 * 1024)
 #define DOCKER_CONNECT_TIMEOUT_MS 3000
 #define JSON_MAX_DEPTH		64
-#define DRV_LIST_MAX		100000	/* objects read from one list */
+#define DRV_LIST_MAX		100000	/* objects kept from a list */
 #define DRV_REPLICAS_MAX	1000
 
 #define LOG_TAIL_LINES		50
-#define LOG_TAIL_MAX		10240	/* bytes of a failure's log tail */
-#define STOP_TIMEOUT_S		10	/* SIGTERM, then kill (Decision 10) */
+#define LOG_TAIL_MAX		10240	/* bytes of a log tail */
+#define STOP_TIMEOUT_S		10	/* then kill (Decision 10) */
 #define INFLIGHT_REQUEUE_MS	2000	/* spec 13.2 step 5 */
 #define BAD_OBSERVATIONS_MAX	3
-#define OBS_INTERVAL_MS		1800	/* a counted readiness look */
+#define OBS_INTERVAL_MS		1800	/* counted readiness looks */
 #define SWEEP_KEY		"sweep"
 #define SLUG_MAX		64
 #define SERVICE_NAME_MAX	64
@@ -84,7 +84,8 @@ void	 docker_shutdown(void);
 struct docker_info;
 
 /* dparse.c */
-int	 dparse_version(const char *, size_t, char *, size_t, char *, size_t);
+int	 dparse_version(const char *, size_t, char *, size_t, char *,
+	    size_t);
 int	 dparse_info(const char *, size_t, struct docker_info *, char *,
 	    size_t);
 int	 dparse_df(const char *, size_t, struct docker_info *, char *,
@@ -120,11 +121,11 @@ struct pass;
 /* One in-flight deployment of a service, as the master wants it. */
 struct dep {
 	char		 id[DRV_UUID_MAX + 1];
-	char		 status[DEPLOY_STATUS_MAX];	/* pending, ... */
+	char		 status[DEPLOY_STATUS_MAX];
 	char		*image;
 	struct drv_kv	*env;		/* owned strings */
 	size_t		 nenv;
-	struct drv_port	*ports;		/* protocol: static strings */
+	struct drv_port	*ports;		/* static protocols */
 	size_t		 nports;
 	int64_t		 memory_mb;	/* 0: none */
 	int64_t		 cpu_shares;	/* 0: none */
@@ -163,9 +164,9 @@ struct ctr {
 	int			 replica;
 	char			 state[DRV_STATE_MAX];
 	int			 inspected;
-	int			 dirty;		/* an event since inspect */
+	int			 dirty;		/* inspect again */
 	int			 busy;		/* a pass acts on it */
-	int			 seen;		/* in the list being merged */
+	int			 seen;		/* in a list merged */
 	struct drv_inspect	 insp;
 };
 TAILQ_HEAD(ctrs, ctr);
@@ -177,8 +178,8 @@ struct slotmem {
 	int			 replica;
 	int			 last_restart_count;
 	int			 max_restart_count;
-	int			 bad;		/* consecutive bad observations */
-	int			 crashloop;	/* failed after promotion */
+	int			 bad;		/* bad looks in a row */
+	int			 crashloop;	/* after promotion */
 	int			 live;		/* seen in this pass */
 };
 TAILQ_HEAD(slotmems, slotmem);
@@ -197,21 +198,21 @@ TAILQ_HEAD(depnotes, depnote);
 struct svc {
 	RB_ENTRY(svc)		 entry;
 	char			 id[DRV_UUID_MAX + 1];
-	struct desired		*want;		/* NULL: orphan, tear down */
-	struct desired		*want_next;	/* came during a pass */
+	struct desired		*want;		/* NULL: orphan */
+	struct desired		*want_next;	/* during a pass */
 	int			 has_next;
-	int			 in_sync;	/* in the resync under way */
+	int			 in_sync;	/* in this resync */
 	struct ctrs		 ctrs;
 	int			 listed;	/* ctrs came from a list */
-	int			 stale;		/* relist before trusting */
+	int			 stale;		/* list it again */
 	uint64_t		 ev_seq;	/* of its last event */
-	uint64_t		 last_obs_ms;	/* last counted readiness look */
+	uint64_t		 last_obs_ms;	/* counted look */
 	struct slotmems		 mem;
 	struct depnotes		 notes;
 	char			 status_sent[DEPLOY_STATUS_MAX];
 	uint64_t		 ctrs_sig;
 	int			 ctrs_sent;
-	int			 volumes_gone;	/* deleted: volumes removed */
+	int			 volumes_gone;	/* after delete */
 	struct pass		*pass;
 };
 RB_HEAD(svcs, svc);
@@ -223,7 +224,7 @@ struct rec {
 	const struct driver	*drv;
 	char			 instance[DRV_UUID_MAX + 1];
 	int			 syncing;	/* between BEGIN and END */
-	int			 synced;	/* a complete sync was seen */
+	int			 synced;	/* a sync was done */
 	int64_t			 sequence;
 	char			**project_ids;
 	char			**project_slugs;
@@ -302,7 +303,8 @@ int		 image_busy(void);
 /* sweep.c */
 void		 sweep_start(struct queue *, const char *, void *);
 int		 net_known(const char *);
-void		 net_ensure(const char *, const char *, drv_done_cb, void *);
+void		 net_ensure(const char *, const char *, drv_done_cb,
+		    void *);
 void		 view_merge(struct svc *, const struct drv_container *,
 		    size_t, int);
 int		 ctr_is_ours(const struct drv_container *);
@@ -322,7 +324,8 @@ void		 logs_shutdown(void);
 /* report.c */
 void		 report_starting(const char *);
 void		 report_attempt_failed(const char *, const char *);
-void		 report_failed(const char *, const char *, int, const char *);
+void		 report_failed(const char *, const char *, int,
+		    const char *);
 void		 report_healthy(const char *, int);
 void		 report_status(const char *, const char *);
 void		 report_containers(struct svc *);

@@ -39,12 +39,12 @@
 
 struct sweep {
 	struct queue		*q;
-	int			 phase;		/* 0 listing, 1 acting */
+	int			 phase;		/* 0 list, 1 act */
 	int			 pending;
 	int			 error;
 	int			 resync;
 	uint64_t		 list_seq;
-	int			 events_ok;	/* when the lists were asked */
+	int			 events_ok;	/* at the start */
 	int			 have_ctrs, have_nets, have_vols;
 	struct drv_container	*cs;
 	size_t			 ncs;

@@ -29,7 +29,7 @@ import threading
 import time
 import uuid
 
-from cheaders import c_enum, c_define
+from cheaders import c_enum
 from dkdtest import LIBEXEC, SRCDIR, Failure
 
 IMSG = c_enum(os.path.join(SRCDIR, "common", "dkd_imsg.h"), "imsg_type")
@@ -237,7 +237,8 @@ def cleanup_docker(instances, image_tag=None):
 
 # ----------------------------------------------------------- the proxy
 
-REQ_RE = re.compile(rb"(GET|POST|DELETE|PUT|HEAD) (/v1\.41/[^ ]*) HTTP/1\.1\r\n")
+REQ_RE = re.compile(
+    rb"(GET|POST|DELETE|PUT|HEAD) (/v1\.41/[^ ]*) HTTP/1\.1\r\n")
 
 
 class DockerProxy:
