@@ -33,11 +33,11 @@
  */
 
 #define DEPS_MAX	32
-#define ENV_MAX		1000
+#define ENV_MAX		10000
 #define PORTS_MAX	100
 #define VOLUMES_MAX	16
-#define REPLICAS_MAX	100
-#define IMAGE_MAX	512
+#define REPLICAS_MAX	1024
+#define IMAGE_MAX	1024
 #define ENV_KEY_MAX	256
 #define ENV_VALUE_MAX	(64 * 1024)
 #define MOUNT_PATH_MAX	1024
@@ -269,8 +269,7 @@ parse_volumes(const struct tval *arr, struct desired *w)
 		name = tval_str(v, "name");
 		path = tval_str(v, "path");
 		if (!safe_name(name, SERVICE_NAME_MAX) || path == NULL ||
-		    path[0] != '/' || strlen(path) > MOUNT_PATH_MAX ||
-		    strchr(path, ',') != NULL)
+		    path[0] != '/' || strlen(path) > MOUNT_PATH_MAX)
 			return (-1);
 		if ((w->vols[i].name = strdup(name)) == NULL ||
 		    (w->vols[i].path = strdup(path)) == NULL)

@@ -32,7 +32,7 @@
 
 #define DRV_ID_MAX	64	/* a Docker object id: 64 hex digits */
 #define DRV_UUID_MAX	64	/* our ids, in labels */
-#define DRV_NAME_MAX	256
+#define DRV_NAME_MAX	512
 #define DRV_STATE_MAX	16
 #define DRV_ERR_MAX	512
 

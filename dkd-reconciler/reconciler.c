@@ -300,14 +300,24 @@ rec_desired(const struct tval *t)
 {
 	struct desired	*w;
 	struct svc	*s;
+	const char	*id;
 	char		 err[256];
 
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		fatal("%s", __func__);
 	if (desired_parse(t, w, err, sizeof(err)) == -1) {
-		log_warnx("IMSG_REC_DESIRED: %s", err);
+		/*
+		 * Not a reason to die (the master would restart us into the
+		 * same message), nor to tear the service down: it stays as
+		 * it is until a DESIRED that can be followed.
+		 */
+		id = tval_str(t, "service_id");
+		log_warnx("IMSG_REC_DESIRED for service %.64s: %s",
+		    id != NULL ? id : "?", err);
+		if (id != NULL && (s = svc_find(id)) != NULL && rec->syncing)
+			s->in_sync = 1;
 		free(w);
-		return (-1);
+		return (0);
 	}
 	s = svc_get(w->service_id);
 	if (rec->syncing)

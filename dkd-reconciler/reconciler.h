@@ -33,7 +33,7 @@
 #define DOCKER_CONNECT_TIMEOUT_MS 3000
 #define JSON_MAX_DEPTH		64
 #define DRV_LIST_MAX		100000	/* objects kept from a list */
-#define DRV_REPLICAS_MAX	1000
+#define DRV_REPLICAS_MAX	1024
 
 #define LOG_TAIL_LINES		50
 #define LOG_TAIL_MAX		10240	/* bytes of a log tail */
@@ -42,8 +42,8 @@
 #define BAD_OBSERVATIONS_MAX	3
 #define OBS_INTERVAL_MS		1800	/* counted readiness looks */
 #define SWEEP_KEY		"sweep"
-#define SLUG_MAX		64
-#define SERVICE_NAME_MAX	64
+#define SLUG_MAX		160
+#define SERVICE_NAME_MAX	255
 #define DEPLOY_STATUS_MAX	16
 
 /* status 0 means no HTTP answer at all; err then says why. */

@@ -208,7 +208,7 @@ net_conflict_listed(const struct drv_res *res, const struct drv_network *ns,
 
 	if (res->code == DRV_OK) {
 		r.code = DRV_FAILED;
-		(void)snprintf(r.err, sizeof(r.err), "network %s exists and "
+		(void)snprintf(r.err, sizeof(r.err), "network %.200s exists and "
 		    "is not ours", no->name);
 		for (i = 0; i < n; i++)
 			if (ns[i].managed && strcmp(ns[i].instance,

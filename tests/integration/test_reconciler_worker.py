@@ -588,6 +588,9 @@ def test_noop_resync():
     for f in figures:
         diag("no-op resync, %d services: %s; proxy saw %d calls" %
              (n, f[0], f[1]))
+    rss = [x for x in open("/proc/%d/status" % e.rec.proc.pid)
+           if x.startswith("VmRSS:")][0].split()[1]
+    diag("dkd-reconciler RSS with %d services: %s kB" % (n, rss))
     ms = min(int(f[0].split(" in ")[1].split(" ms")[0]) for f in figures)
     check(ms < 50, "no-op resync took %d ms" % ms)
     e.close()
