@@ -252,7 +252,8 @@ logs_ctr_seen(struct svc *s, struct ctr *c)
 	int		 fds[2];
 
 	if (!c->inspected || strcmp(c->insp.status, "running") != 0 ||
-	    c->deployment_id[0] == '\0' || lstream_find(c->id) != NULL)
+	    c->deployment_id[0] == '\0' || c->project_id[0] == '\0' ||
+	    lstream_find(c->id) != NULL)
 		return;
 	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) == -1) {
 		log_warn("%s: pipe2", __func__);
@@ -323,8 +324,11 @@ logs_mark(const struct tval *t)
 
 	if (id == NULL || last == NULL || id[0] == '\0' ||
 	    strlen(id) > DRV_ID_MAX || strlen(last) >= MARK_MAX ||
-	    dparse_time(last) < 0)
-		return (-1);
+	    dparse_time(last) < 0) {
+		/* At worst a stream starts from the start: no reason to die. */
+		log_warnx("IMSG_REC_LOGMARK: no usable container or time");
+		return (0);
+	}
 	if ((m = mark_find(id)) == NULL) {
 		if (nmarks >= LOGS_MARKS_MAX) {
 			/* The oldest goes; at worst logd drops a repeat. */
