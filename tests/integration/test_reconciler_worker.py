@@ -85,6 +85,9 @@ class Env:
         self.rec.stop()
         if self.proxy is not None:
             self.proxy.close()
+        # Its containers, networks and volumes go now: address pools of a
+        # shared dockerd are not endless.
+        H.cleanup_docker([self.m.instance])
         # Sanitizer builds: a report in the log fails the test.
         bad = [x for x in self.rec.log().splitlines()
                if "runtime error:" in x or "AddressSanitizer" in x or
