@@ -322,6 +322,15 @@ rec_desired(const struct tval *t)
 	s = svc_get(w->service_id);
 	if (rec->syncing)
 		s->in_sync = 1;
+	else {
+		/*
+		 * A change: the master may have set the service's status or
+		 * rows itself (a rollback, a new deployment), so what was
+		 * last reported is said again after the pass.
+		 */
+		s->status_sent[0] = '\0';
+		s->ctrs_sent = 0;
+	}
 	svc_set_want(s, w);
 	/* Inside a resync the sweep queues every service. */
 	if (!rec->syncing && rec->instance[0] != '\0')
