@@ -8,7 +8,6 @@ and is removed by it at the end, so nothing of anyone else is touched.
 
 import os
 import shutil
-import socket
 import sys
 import tempfile
 import threading
@@ -16,7 +15,8 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dkdtest import Failure, check, eq, run_tests, wait_until  # noqa: E402
+from dkdtest import (Failure, check, eq, free_port, run_tests,  # noqa: E402
+                     wait_until)
 import rechelper as H  # noqa: E402
 
 TAG = uuid.uuid4().hex[:8]
@@ -208,14 +208,6 @@ def test_dns_and_host_port():
                                   timeout=5).read().decode()
     check("hello from" in body, "host port %d" % port, body)
     e.close()
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def test_replicas_cutover():
