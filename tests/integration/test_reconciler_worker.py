@@ -106,6 +106,16 @@ def cleanup():
         if not os.environ.get("R1_KEEP"):
             shutil.rmtree(e.dir, ignore_errors=True)
     H.cleanup_docker(INSTANCES, TAG)
+    # Anything of this run's projects that lost its instance label.
+    prefix = "dk-r1%s" % TAG
+    ids = H.docker("ps", "-aq", "--filter", "name=^/%s" % prefix,
+                   check=False).split()
+    if ids:
+        H.docker("rm", "-f", "-v", *ids, check=False)
+    for n in H.docker("network", "ls", "--format", "{{.Name}}", "--filter",
+                      "name=^%s" % prefix, check=False).split():
+        if n.startswith(prefix):
+            H.docker("network", "rm", n, check=False)
 
 
 def http_get_in(container, host, port, path="/"):
