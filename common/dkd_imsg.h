@@ -123,6 +123,11 @@ enum imsg_type {
 	/* reconciler -> master */
 	IMSG_REC_REPORT,	/* msg_rec_report: what was done and seen */
 	IMSG_REC_QUEUE,		/* msg_rec_queue: the work queue */
+	IMSG_REC_LOGSTREAM,	/* fd: a log stream's read end, and
+				   {container_id, service_id, project_id,
+				   deployment_id, tty} */
+	/* master -> reconciler */
+	IMSG_REC_LOGMARK,	/* {container_id, last} */
 
 	IMSG_TYPE_MAX
 };

@@ -37,7 +37,7 @@
  */
 static const int proc_fd_dirs[PROC_MAX] = {
 	[PROC_API] =		FD_TO_WORKER,	/* IMSG_CFG_LISTEN */
-	[PROC_RECONCILER] =	0,
+	[PROC_RECONCILER] =	FD_TO_MASTER,	/* IMSG_REC_LOGSTREAM */
 	[PROC_LOGD] =		0,
 };
 

@@ -96,37 +96,3 @@ json_parse(const char *buf, size_t len, char *err, size_t errlen)
 	free(copy);
 	return (v);
 }
-
-/* The string at key in object v, or NULL. */
-const char *
-json_get_str(yajl_val v, const char *key)
-{
-	const char	*path[2] = { key, NULL };
-	yajl_val	 s;
-
-	if ((s = yajl_tree_get(v, path, yajl_t_string)) == NULL)
-		return (NULL);
-	return (YAJL_GET_STRING(s));
-}
-
-/* The integer at key in object v, or def. */
-int64_t
-json_get_int(yajl_val v, const char *key, int64_t def)
-{
-	const char	*path[2] = { key, NULL };
-	yajl_val	 n;
-
-	if ((n = yajl_tree_get(v, path, yajl_t_number)) == NULL ||
-	    !YAJL_IS_INTEGER(n))
-		return (def);
-	return (YAJL_GET_INTEGER(n));
-}
-
-/* The array at key in object v, or NULL. */
-yajl_val
-json_get_array(yajl_val v, const char *key)
-{
-	const char	*path[2] = { key, NULL };
-
-	return (yajl_tree_get(v, path, yajl_t_array));
-}

@@ -15,6 +15,8 @@
  */
 
 #include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/tree.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,29 +27,49 @@
 #include "log.h"
 #include "msg.h"
 #include "reconciler.h"
+#include "tval.h"
 #include "worker.h"
 
 /*
- * dkd-reconciler: the only process that talks to Docker.  For now it
- * watches whether the engine answers and reports what it is; the
- * reconcile loop proper builds on the same client.
+ * dkd-reconciler: the only process that talks to Docker.  The master
+ * sends the desired state of every service (RECONCILER-PROTOCOL); the
+ * reconciler keeps a view of our containers (from lists and the events
+ * stream), runs a pass per service from a work queue (queue.c, 4 at a
+ * time) and a sweep (sweep.c), and reports what it did and saw.  A
+ * probe of /version says whether Docker answers.
  */
 
-#define PROBE_INTERVAL		10	/* seconds, while Docker answers */
+#define PROBE_INTERVAL		10	/* seconds, Docker up */
 #define PROBE_BACKOFF_MAX	30	/* seconds, while it does not */
 #define PROBE_TIMEOUT_MS	5000
+#define PROBE_SOON_MS		500	/* after a failed call */
+#define SERVICE_WORKERS		4	/* spec 13.1 */
+#define DESIRED_MAX_ITEMS	200000
+#define PROJECTS_MAX		100000
 
 static struct worker	 rec_worker;
+static struct rec	 rec_state;
+struct rec		*rec = &rec_state;
+
 static struct event	*probe_ev;
 static int		 probe_backoff = 1;
 static int		 probe_busy;
+/* Up once: a later up is a return. */
+static int		 docker_seen;
+static uint64_t		 resync_calls, resync_ms;
+static int		 resync_measuring;
 
 static void	rec_probe(int, short, void *);
 static void	rec_probe_done(long, const char *, size_t, const char *,
 		    void *);
-static void	rec_report(int, const char *, const char *, const char *);
+static void	rec_report_docker(int, const char *, const char *,
+		    const char *);
 static void	rec_shutdown(void);
 static int	rec_dispatch_master(struct imsg *);
+static void	rec_queue_changed(void *);
+
+static int	svc_cmp(struct svc *, struct svc *);
+RB_GENERATE(svcs, svc, entry, svc_cmp)
 
 int
 main(int argc, char *argv[])
@@ -61,7 +83,16 @@ main(int argc, char *argv[])
 	worker_config();
 	if ((w->base = event_base_new()) == NULL)
 		fatalx("event_base_new");
+	rec->base = w->base;
+	rec->drv = &engine_driver;
+	RB_INIT(&rec->svcs);
 	docker_init(w->base, w->settings.docker_socket);
+	engine_init(w->base);
+	rec->q = queue_new(w->base, "services", SERVICE_WORKERS, pass_start,
+	    NULL);
+	rec->sweep_q = queue_new(w->base, "sweep", 1, sweep_start, NULL);
+	queue_on_change(rec->q, rec_queue_changed, NULL);
+	queue_on_change(rec->sweep_q, rec_queue_changed, NULL);
 	if ((probe_ev = evtimer_new(w->base, rec_probe, NULL)) == NULL)
 		fatalx("evtimer_new");
 	sandbox_enter(&w->sandbox, PROC_RECONCILER);
@@ -71,24 +102,296 @@ main(int argc, char *argv[])
 	return (0);
 }
 
-static int
-rec_stub_check(uint32_t type, struct rbuf *r)
-{
-	struct msg_rec_sync_begin sb;
-	struct msg_rec_sync_end	 se;
-	struct msg_rec_desired	 ds;
+/* ------------------------------------------------------------ services */
 
-	if (type == IMSG_REC_SYNC_BEGIN)
-		return (msg_rec_sync_begin_get(r, &sb));
-	if (type == IMSG_REC_SYNC_END) {
-		if (msg_rec_sync_end_get(r, &se) == -1)
-			return (-1);
-		msg_rec_sync_end_free(&se);
+static int
+svc_cmp(struct svc *a, struct svc *b)
+{
+	return (strcmp(a->id, b->id));
+}
+
+struct svc *
+svc_find(const char *id)
+{
+	struct svc	 k;
+
+	if (strlcpy(k.id, id, sizeof(k.id)) >= sizeof(k.id))
+		return (NULL);
+	return (RB_FIND(svcs, &rec->svcs, &k));
+}
+
+/* The service, made (as an orphan, nothing wanted) if it is new. */
+struct svc *
+svc_get(const char *id)
+{
+	struct svc	*s;
+
+	if ((s = svc_find(id)) != NULL)
+		return (s);
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		fatal("%s", __func__);
+	strlcpy(s->id, id, sizeof(s->id));
+	TAILQ_INIT(&s->ctrs);
+	TAILQ_INIT(&s->mem);
+	TAILQ_INIT(&s->notes);
+	RB_INSERT(svcs, &rec->svcs, s);
+	rec->nsvcs++;
+	return (s);
+}
+
+struct ctr *
+svc_ctr_find(struct svc *s, const char *id)
+{
+	struct ctr	*c;
+
+	TAILQ_FOREACH(c, &s->ctrs, entry)
+		if (strcmp(c->id, id) == 0)
+			return (c);
+	return (NULL);
+}
+
+void
+svc_ctr_free(struct svc *s, struct ctr *c)
+{
+	logs_ctr_gone(c);
+	TAILQ_REMOVE(&s->ctrs, c, entry);
+	free(c);
+}
+
+/* Replace what s wants; during its pass, at the end of the pass. */
+static void
+svc_set_want(struct svc *s, struct desired *w)
+{
+	if (s->pass != NULL) {
+		if (s->has_next) {
+			desired_free(s->want_next);
+			free(s->want_next);
+		}
+		s->want_next = w;
+		s->has_next = 1;
+		return;
+	}
+	desired_free(s->want);
+	free(s->want);
+	s->want = w;
+	if (w == NULL || !w->deleted)
+		s->volumes_gone = 0;
+}
+
+/*
+ * Forget a service once nothing is left of it: an orphan without
+ * containers, or a deleted service whose volumes are gone too.
+ */
+void
+svc_maybe_free(struct svc *s)
+{
+	struct depnote	*n;
+
+	if (s->pass != NULL || s->has_next || !TAILQ_EMPTY(&s->ctrs) ||
+	    (s->want != NULL && (!s->want->deleted || !s->volumes_gone)))
+		return;
+	if (queue_processing(rec->q, s->id))
+		return;
+	readiness_forget_all(s);
+	while ((n = TAILQ_FIRST(&s->notes)) != NULL) {
+		TAILQ_REMOVE(&s->notes, n, entry);
+		free(n);
+	}
+	desired_free(s->want);
+	free(s->want);
+	RB_REMOVE(svcs, &rec->svcs, s);
+	rec->nsvcs--;
+	free(s);
+}
+
+/* managed-by and our instance, and the service id when given. */
+void
+rec_labels(struct drv_kv *labels, size_t *n, const char *service_id)
+{
+	*n = 0;
+	labels[*n].key = LABEL_MANAGED;
+	labels[(*n)++].value = LABEL_MANAGED_VALUE;
+	labels[*n].key = LABEL_INSTANCE;
+	labels[(*n)++].value = rec->instance;
+	if (service_id != NULL) {
+		labels[*n].key = LABEL_SERVICE;
+		labels[(*n)++].value = service_id;
+	}
+}
+
+/* A sweep, then a pass over every service (spec 13.1 "Resync"). */
+void
+rec_resync(void)
+{
+	if (rec->instance[0] == '\0')
+		return;
+	rec->resync_pending = 1;
+	resync_calls = docker_calls();
+	resync_ms = queue_now_ms();
+	resync_measuring = 1;
+	queue_add(rec->sweep_q, SWEEP_KEY);
+}
+
+/* The figures of a resync, once both queues are idle again. */
+static void
+rec_queue_changed(void *arg)
+{
+	struct queue_stats	 a, b;
+
+	report_queue_changed(arg);
+	if (!resync_measuring)
+		return;
+	queue_stats(rec->q, &a);
+	queue_stats(rec->sweep_q, &b);
+	if (a.in_flight + a.waiting + b.in_flight + b.waiting > 0 ||
+	    rec->resync_pending)
+		return;
+	resync_measuring = 0;
+	log_info("resync: %zu services in %llu ms, %llu Docker calls",
+	    rec->nsvcs, (unsigned long long)(queue_now_ms() - resync_ms),
+	    (unsigned long long)(docker_calls() - resync_calls));
+}
+
+/* ------------------------------------------------------- from the master */
+
+static int
+tree_decode(struct imsg *imsg, struct tval *t)
+{
+	struct rbuf	 r;
+
+	rbuf_init(&r, imsg->data, imsg->len);
+	if (tval_decode(&r, t, DESIRED_MAX_ITEMS) == -1)
+		return (-1);
+	if (wire_done(&r) == -1 || t->tag != TREE_MAP) {
+		tval_free(t);
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+rec_sync_begin(const struct tval *t)
+{
+	const struct tval	*seq = tval_get(t, "sequence");
+	const char		*instance = tval_str(t, "instance");
+	struct svc		*s;
+
+	if (instance == NULL || instance[0] == '\0' ||
+	    strlen(instance) > DRV_UUID_MAX || seq == NULL ||
+	    seq->tag != TREE_INT)
+		return (-1);
+	if (rec->instance[0] != '\0' && strcmp(rec->instance, instance) != 0)
+		fatalx("the instance id changed from %s to %s", rec->instance,
+		    instance);
+	if (rec->instance[0] == '\0') {
+		strlcpy(rec->instance, instance, sizeof(rec->instance));
+		log_info("instance %s", rec->instance);
+		events_start();
+	}
+	rec->syncing = 1;
+	rec->sequence = seq->i;
+	RB_FOREACH(s, svcs, &rec->svcs)
+		s->in_sync = 0;
+	return (0);
+}
+
+static int
+rec_desired(const struct tval *t)
+{
+	struct desired	*w;
+	struct svc	*s;
+	const char	*id;
+	char		 err[256];
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		fatal("%s", __func__);
+	if (desired_parse(t, w, err, sizeof(err)) == -1) {
+		/*
+		 * Not a reason to die (the master would restart us into the
+		 * same message), nor to tear the service down: it stays as
+		 * it is until a DESIRED that can be followed.
+		 */
+		id = tval_str(t, "service_id");
+		log_warnx("IMSG_REC_DESIRED for service %.64s: %s",
+		    id != NULL ? id : "?", err);
+		if (id != NULL && (s = svc_find(id)) != NULL && rec->syncing)
+			s->in_sync = 1;
+		free(w);
 		return (0);
 	}
-	if (msg_rec_desired_get(r, &ds) == -1)
+	s = svc_get(w->service_id);
+	if (rec->syncing)
+		s->in_sync = 1;
+	else {
+		/*
+		 * A change: the master may have set the service's status or
+		 * rows itself (a rollback, a new deployment), so what was
+		 * last reported is said again after the pass.
+		 */
+		s->status_sent[0] = '\0';
+		s->ctrs_sent = 0;
+	}
+	svc_set_want(s, w);
+	/* Inside a resync the sweep queues every service. */
+	if (!rec->syncing && rec->instance[0] != '\0')
+		queue_add(rec->q, s->id);
+	return (0);
+}
+
+static void
+projects_free(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < rec->nprojects; i++) {
+		free(rec->project_ids[i]);
+		free(rec->project_slugs[i]);
+	}
+	free(rec->project_ids);
+	free(rec->project_slugs);
+	rec->project_ids = rec->project_slugs = NULL;
+	rec->nprojects = 0;
+}
+
+static int
+rec_sync_end(const struct tval *t)
+{
+	const struct tval	*projects = tval_get(t, "projects"), *p;
+	const char		*id, *slug;
+	struct svc		*s, *next;
+	size_t			 i;
+
+	if (!rec->syncing || projects == NULL ||
+	    projects->tag != TREE_ARRAY || projects->n > PROJECTS_MAX)
 		return (-1);
-	msg_rec_desired_free(&ds);
+	projects_free();
+	if ((rec->project_ids = calloc(projects->n + 1, sizeof(char *))) ==
+	    NULL || (rec->project_slugs = calloc(projects->n + 1,
+	    sizeof(char *))) == NULL)
+		fatal("%s", __func__);
+	for (i = 0; i < projects->n; i++) {
+		p = &projects->items[i];
+		id = tval_str(p, "id");
+		slug = tval_str(p, "slug");
+		if (id == NULL || slug == NULL || id[0] == '\0' ||
+		    slug[0] == '\0' || strlen(id) > DRV_UUID_MAX ||
+		    strlen(slug) > SLUG_MAX || strchr(slug, '/') != NULL)
+			return (-1);
+		if ((rec->project_ids[i] = strdup(id)) == NULL ||
+		    (rec->project_slugs[i] = strdup(slug)) == NULL)
+			fatal("%s", __func__);
+		rec->nprojects++;
+	}
+	rec->syncing = 0;
+	rec->synced = 1;
+	/* Services the master no longer has: their containers go. */
+	RB_FOREACH_SAFE(s, svcs, &rec->svcs, next) {
+		if (s->in_sync || (s->want == NULL && !s->has_next))
+			continue;
+		log_info("service %s is gone: tearing it down", s->id);
+		svc_set_want(s, NULL);
+	}
+	rec_resync();
 	return (0);
 }
 
@@ -97,27 +400,42 @@ rec_dispatch_master(struct imsg *imsg)
 {
 	struct rbuf	 r;
 	struct wbuf	 wb;
+	struct tval	 t;
+	struct svc	*s;
 	char		 service_id[MSG_SERVICE_ID_MAX + 1];
-	int		 with_df;
+	int		 with_df, rv;
 
 	switch (imsg->hdr.type) {
+	case IMSG_REC_SYNC_BEGIN:
+	case IMSG_REC_DESIRED:
+	case IMSG_REC_SYNC_END:
+	case IMSG_REC_LOGMARK:
+		if (tree_decode(imsg, &t) == -1)
+			return (-1);
+		if (imsg->hdr.type == IMSG_REC_SYNC_BEGIN)
+			rv = rec_sync_begin(&t);
+		else if (imsg->hdr.type == IMSG_REC_DESIRED)
+			rv = rec_desired(&t);
+		else if (imsg->hdr.type == IMSG_REC_SYNC_END)
+			rv = rec_sync_end(&t);
+		else
+			rv = logs_mark(&t);
+		tval_free(&t);
+		return (rv);
 	case IMSG_REC_RECONCILE:
-		/* Taken; the reconciler proper comes with the next issue. */
 		rbuf_init(&r, imsg->data, imsg->len);
 		if (msg_reconcile_get(&r, service_id,
 		    sizeof(service_id)) == -1)
 			return (-1);
+		if (service_id[0] == '\0')
+			rec_resync();
+		else if ((s = svc_find(service_id)) != NULL)
+			queue_add(rec->q, s->id);
 		wbuf_init(&wb, DKD_IMSG_MAX_INTERNAL);
 		msg_reconcile_put(&wb, service_id);
 		(void)worker_send(IMSG_REC_RECONCILE_ACK, 0, -1, &wb);
 		wbuf_free(&wb);
 		return (0);
-	case IMSG_REC_SYNC_BEGIN:
-	case IMSG_REC_DESIRED:
-	case IMSG_REC_SYNC_END:
-		/* Checked and dropped until the reconciler proper lands. */
-		rbuf_init(&r, imsg->data, imsg->len);
-		return (rec_stub_check(imsg->hdr.type, &r));
 	case IMSG_REC_SYSINFO:
 		rbuf_init(&r, imsg->data, imsg->len);
 		with_df = wire_get_bool(&r);
@@ -132,7 +450,22 @@ rec_dispatch_master(struct imsg *imsg)
 static void
 rec_shutdown(void)
 {
+	logs_shutdown();
+	events_stop();
 	docker_shutdown();
+}
+
+/* -------------------------------------------------------------- probe */
+
+/* A call found Docker away: probe soon rather than in 10 s. */
+void
+rec_docker_trouble(void)
+{
+	struct timeval	 tv = { 0, PROBE_SOON_MS * 1000 };
+
+	if (probe_busy || !rec->docker_up)
+		return;
+	evtimer_add(probe_ev, &tv);
 }
 
 static void
@@ -142,7 +475,7 @@ rec_probe(int fd, short event, void *arg)
 		return;
 	probe_busy = 1;
 	if (docker_request("GET", "/version", NULL, PROBE_TIMEOUT_MS,
-	    rec_probe_done, NULL) == -1) {
+	    rec_probe_done, NULL) == NULL) {
 		probe_busy = 0;
 		rec_probe_done(0, "", 0, "cannot start a request", NULL);
 	}
@@ -154,39 +487,44 @@ rec_probe_done(long status, const char *body, size_t len, const char *err,
     void *arg)
 {
 	struct timeval	 tv = { PROBE_INTERVAL, 0 };
-	yajl_val	 v = NULL;
-	const char	*server, *api;
-	char		 msg[256];
+	char		 msg[256], server[64], api[32];
 
 	probe_busy = 0;
 	if (status == 200) {
-		v = json_parse(body, len, msg, sizeof(msg));
-		server = v != NULL ? json_get_str(v, "Version") : NULL;
-		api = v != NULL ? json_get_str(v, "ApiVersion") : NULL;
-		if (server != NULL && api != NULL) {
-			rec_report(1, server, api, "");
+		if (dparse_version(body, len, server, sizeof(server), api,
+		    sizeof(api)) == 0) {
+			rec_report_docker(1, server, api, "");
 			sysinfo_set_api_version(api);
 			probe_backoff = 1;
-			yajl_tree_free(v);
 			evtimer_add(probe_ev, &tv);
+			if (!rec->docker_up) {
+				rec->docker_up = 1;
+				/* Back after a fault: catch up at once. */
+				events_kick();
+				if (docker_seen && rec->synced)
+					rec_resync();
+				docker_seen = 1;
+			}
 			return;
 		}
 		(void)snprintf(msg, sizeof(msg), "unexpected reply to "
 		    "GET /version");
-		yajl_tree_free(v);
 	} else if (status != 0)
 		(void)snprintf(msg, sizeof(msg), "GET /version: HTTP %ld",
 		    status);
 	else
 		(void)snprintf(msg, sizeof(msg), "%s", err);
-	rec_report(0, "", "", msg);
+	if (rec->docker_up)
+		log_warnx("Docker unreachable: %s", msg);
+	rec->docker_up = 0;
+	rec_report_docker(0, "", "", msg);
 	tv.tv_sec = probe_backoff;
 	probe_backoff = MINIMUM(probe_backoff * 2, PROBE_BACKOFF_MAX);
 	evtimer_add(probe_ev, &tv);
 }
 
 static void
-rec_report(int reachable, const char *server, const char *api,
+rec_report_docker(int reachable, const char *server, const char *api,
     const char *err)
 {
 	struct msg_docker	 d;

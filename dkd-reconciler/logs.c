@@ -1,0 +1,359 @@
+/*
+ * Copyright (c) 2026 The DeployKit Authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#include <sys/types.h>
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "compat.h"
+#include "log.h"
+#include "reconciler.h"
+#include "tree.h"
+#include "tval.h"
+#include "worker.h"
+
+/*
+ * Log streams (issue 9, RECONCILER-PROTOCOL "Log streams"): one Docker
+ * follow stream per running managed container, its raw bytes written
+ * into a pipe whose read end goes to the master once, as
+ * IMSG_REC_LOGSTREAM, for logd.  logd parses the framing; the
+ * reconciler never looks at the bytes.  A stream starts from the last
+ * timestamp logd stored for the container (IMSG_REC_LOGMARK), so a
+ * restart of either side sends no line twice.  When logd reads slowly
+ * the pipe fills: a little is kept here, then the Docker stream is
+ * paused until the pipe drains, so a slow reader costs no memory.  The
+ * stream ends with the container; the pipe is closed, logd sees EOF.
+ */
+
+/* Kept per stream while the reader is behind. */
+#define LOGS_BUF_MAX	(256 * 1024)
+#define LOGS_MARKS_MAX	10000
+#define MARK_MAX	64
+
+struct lstream {
+	TAILQ_ENTRY(lstream)	 entry;
+	char			 id[DRV_ID_MAX + 1];
+	int			 wfd;
+	struct drv_stream	*st;
+	struct event		*wev;
+	char			*buf;
+	size_t			 len;
+	int			 paused;
+	int			 ended;		/* Docker is done */
+};
+
+struct mark {
+	TAILQ_ENTRY(mark)	 entry;
+	char			 id[DRV_ID_MAX + 1];
+	char			 last[MARK_MAX];
+};
+
+static TAILQ_HEAD(, lstream)	 streams = TAILQ_HEAD_INITIALIZER(streams);
+static TAILQ_HEAD(, mark)	 marks = TAILQ_HEAD_INITIALIZER(marks);
+static size_t			 nmarks;
+
+static void	lstream_free(struct lstream *);
+static void	lstream_writable(int, short, void *);
+
+static struct lstream *
+lstream_find(const char *id)
+{
+	struct lstream	*ls;
+
+	TAILQ_FOREACH(ls, &streams, entry)
+		if (strcmp(ls->id, id) == 0)
+			return (ls);
+	return (NULL);
+}
+
+static struct mark *
+mark_find(const char *id)
+{
+	struct mark	*m;
+
+	TAILQ_FOREACH(m, &marks, entry)
+		if (strcmp(m->id, id) == 0)
+			return (m);
+	return (NULL);
+}
+
+/*
+ * Docker's RFC 3339 nano time as its ?since= wants it, seconds and a
+ * fraction; "0" (from the start) when there is no usable mark.
+ */
+static void
+since_param(const char *id, char *out, size_t len)
+{
+	struct mark	*m = mark_find(id);
+	const char	*frac;
+	char		 digits[10];
+	int64_t		 ms;
+	size_t		 n = 0;
+
+	strlcpy(out, "0", len);
+	if (m == NULL || (ms = dparse_time(m->last)) <= 0)
+		return;
+	memset(digits, '0', 9);
+	digits[9] = '\0';
+	if ((frac = strchr(m->last, '.')) != NULL)
+		for (frac++; n < 9 && frac[n] >= '0' && frac[n] <= '9'; n++)
+			digits[n] = frac[n];
+	(void)snprintf(out, len, "%lld.%s", (long long)(ms / 1000), digits);
+}
+
+static void
+lstream_close_pipe(struct lstream *ls)
+{
+	if (ls->wev != NULL) {
+		event_free(ls->wev);
+		ls->wev = NULL;
+	}
+	if (ls->wfd != -1) {
+		close(ls->wfd);
+		ls->wfd = -1;
+	}
+}
+
+static void
+lstream_free(struct lstream *ls)
+{
+	if (ls->st != NULL)
+		rec->drv->stream_cancel(ls->st);
+	lstream_close_pipe(ls);
+	TAILQ_REMOVE(&streams, ls, entry);
+	free(ls->buf);
+	free(ls);
+}
+
+/* Write what is kept; -1 when logd has gone (the read end is closed). */
+static int
+lstream_flush(struct lstream *ls)
+{
+	ssize_t	 n;
+
+	while (ls->len > 0) {
+		if ((n = write(ls->wfd, ls->buf, ls->len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			return (-1);
+		}
+		memmove(ls->buf, ls->buf + n, ls->len - (size_t)n);
+		ls->len -= (size_t)n;
+	}
+	if (ls->len > 0)
+		event_add(ls->wev, NULL);
+	return (0);
+}
+
+static void
+lstream_writable(int fd, short event, void *arg)
+{
+	struct lstream	*ls = arg;
+
+	if (lstream_flush(ls) == -1) {
+		log_debug("log stream %.12s: reader gone", ls->id);
+		lstream_free(ls);
+		return;
+	}
+	if (ls->len == 0 && ls->ended) {
+		lstream_free(ls);
+		return;
+	}
+	if (ls->paused && ls->len < LOGS_BUF_MAX / 2) {
+		ls->paused = 0;
+		rec->drv->stream_resume(ls->st);
+	}
+}
+
+static int
+lstream_bytes(const char *data, size_t len, void *arg)
+{
+	struct lstream	*ls = arg;
+	ssize_t		 n = 0;
+
+	if (ls->wfd == -1)
+		return (-1);
+	if (data == NULL || len == 0)
+		return (0);
+	if (ls->len + len > LOGS_BUF_MAX) {
+		/* Full: Docker holds the bytes until the pipe drains. */
+		ls->paused = 1;
+		event_add(ls->wev, NULL);
+		return (1);
+	}
+	if (ls->len == 0) {
+		while ((n = write(ls->wfd, data, len)) == -1 && errno == EINTR)
+			;
+		if (n == -1) {
+			if (errno != EAGAIN) {
+				/* logd closed its end: stop at once. */
+				lstream_close_pipe(ls);
+				return (-1);
+			}
+			n = 0;
+		}
+		if ((size_t)n == len)
+			return (0);
+	}
+	if (ls->buf == NULL && (ls->buf = malloc(LOGS_BUF_MAX)) == NULL)
+		fatal("%s", __func__);
+	memcpy(ls->buf + ls->len, data + n, len - (size_t)n);
+	ls->len += len - (size_t)n;
+	event_add(ls->wev, NULL);
+	return (0);
+}
+
+static void
+lstream_done(const struct drv_res *res, void *arg)
+{
+	struct lstream	*ls = arg;
+
+	ls->st = NULL;
+	if (res->code != DRV_OK)
+		log_debug("log stream %.12s: %s", ls->id, res->err);
+	ls->ended = 1;
+	if (ls->len == 0 || ls->wfd == -1)
+		lstream_free(ls);
+}
+
+/*
+ * A container of s is seen running: follow its logs if nobody does.
+ * The pipe's read end goes to the master before any byte is written.
+ */
+void
+logs_ctr_seen(struct svc *s, struct ctr *c)
+{
+	struct lstream	*ls;
+	struct wbuf	 wb;
+	char		 since[64];
+	int		 fds[2];
+
+	if (!c->inspected || strcmp(c->insp.status, "running") != 0 ||
+	    c->deployment_id[0] == '\0' || c->project_id[0] == '\0' ||
+	    lstream_find(c->id) != NULL)
+		return;
+	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) == -1) {
+		log_warn("%s: pipe2", __func__);
+		return;
+	}
+	wbuf_init(&wb, 4096);
+	tree_map(&wb);
+	tree_kv_str(&wb, "container_id", c->id);
+	tree_kv_str(&wb, "service_id", s->id);
+	tree_kv_str(&wb, "project_id", c->project_id);
+	tree_kv_str(&wb, "deployment_id", c->deployment_id);
+	tree_kv_bool(&wb, "tty", c->insp.tty);
+	tree_end(&wb);
+	/* The read end is the queue's now, closed once sent. */
+	if (worker_send(IMSG_REC_LOGSTREAM, 0, fds[0], &wb) == -1) {
+		log_warn("%s: send", __func__);
+		close(fds[0]);
+		close(fds[1]);
+		wbuf_free(&wb);
+		return;
+	}
+	wbuf_free(&wb);
+	if ((ls = calloc(1, sizeof(*ls))) == NULL)
+		fatal("%s", __func__);
+	strlcpy(ls->id, c->id, sizeof(ls->id));
+	ls->wfd = fds[1];
+	if ((ls->wev = event_new(rec->base, ls->wfd, EV_WRITE,
+	    lstream_writable, ls)) == NULL)
+		fatalx("%s: event_new", __func__);
+	TAILQ_INSERT_TAIL(&streams, ls, entry);
+	since_param(c->id, since, sizeof(since));
+	log_debug("log stream %.12s since %s", c->id, since);
+	ls->st = rec->drv->logs_follow(c->id, since, lstream_bytes,
+	    lstream_done, ls);
+}
+
+/* The container is gone from our view: its stream, if any, ends. */
+void
+logs_ctr_gone(struct ctr *c)
+{
+	struct lstream	*ls;
+	struct mark	*m;
+
+	if ((ls = lstream_find(c->id)) != NULL) {
+		/* What is kept is lost with the pipe; logd has the rest. */
+		lstream_free(ls);
+	}
+	if ((m = mark_find(c->id)) != NULL) {
+		TAILQ_REMOVE(&marks, m, entry);
+		nmarks--;
+		free(m);
+	}
+}
+
+void
+logs_event(struct svc *s, const struct drv_event *ev)
+{
+	/* A start is followed by an inspect, which calls logs_ctr_seen. */
+}
+
+/* IMSG_REC_LOGMARK {container_id, last}: where logd's history ends. */
+int
+logs_mark(const struct tval *t)
+{
+	const char	*id = tval_str(t, "container_id");
+	const char	*last = tval_str(t, "last");
+	struct mark	*m;
+
+	if (id == NULL || last == NULL || id[0] == '\0' ||
+	    strlen(id) > DRV_ID_MAX || strlen(last) >= MARK_MAX ||
+	    dparse_time(last) < 0) {
+		/* At worst a stream starts from the start: no reason to die. */
+		log_warnx("IMSG_REC_LOGMARK: no usable container or time");
+		return (0);
+	}
+	if ((m = mark_find(id)) == NULL) {
+		if (nmarks >= LOGS_MARKS_MAX) {
+			/* The oldest goes; at worst logd drops a repeat. */
+			m = TAILQ_FIRST(&marks);
+			TAILQ_REMOVE(&marks, m, entry);
+			nmarks--;
+			free(m);
+		}
+		if ((m = calloc(1, sizeof(*m))) == NULL)
+			fatal("%s", __func__);
+		strlcpy(m->id, id, sizeof(m->id));
+		TAILQ_INSERT_TAIL(&marks, m, entry);
+		nmarks++;
+	}
+	strlcpy(m->last, last, sizeof(m->last));
+	return (0);
+}
+
+void
+logs_shutdown(void)
+{
+	struct lstream	*ls;
+
+	/* Exit closes the pipes; logd sees EOF on each. */
+	TAILQ_FOREACH(ls, &streams, entry)
+		if (ls->wev != NULL)
+			event_del(ls->wev);
+}
