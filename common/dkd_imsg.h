@@ -109,6 +109,21 @@ enum imsg_type {
 	/* reconciler -> master: the request is taken */
 	IMSG_REC_RECONCILE_ACK,	/* the same payload */
 
+	/* Log streams and viewers (msg.h; RECONCILER-PROTOCOL.md) */
+	IMSG_REC_LOGSTREAM,	/* rec -> master, fd: msg_logstream */
+	IMSG_REC_LOGMARK,	/* master -> rec: msg_logmark */
+	IMSG_LOGD_STREAM,	/* master -> logd, fd: msg_logstream */
+	IMSG_LOGD_MARK,		/* logd -> master: msg_logmark */
+	IMSG_LOGD_FORGET,	/* master -> logd: msg_logforget */
+	IMSG_LOGD_VIEW,		/* master -> logd, fd; peerid: the view:
+				   msg_logview */
+	IMSG_LOGD_VIEW_ACK,	/* logd -> master, same peerid */
+	IMSG_API_LOGS,		/* master -> api, fd: the viewer socket;
+				   peerid: the call; right before its
+				   IMSG_API_RESPONSE */
+	IMSG_CTL_LOGS,		/* master -> dkctl, fd: the same, right
+				   before its IMSG_CTL_RESPONSE */
+
 	IMSG_TYPE_MAX
 };
 
