@@ -58,6 +58,9 @@ struct ctl_status {
 	struct msg_docker docker;
 };
 
+/* logs.c */
+int	 logs_main(int, char *[], const char *);
+
 /* parser.c */
 struct parse_result *parse(int, char *[]);
 

@@ -457,17 +457,20 @@ class Sse:
         return out
 
     def read(self, timeout=5):
-        """Whatever events come within timeout (stops at EOF)."""
-        out = []
+        """The events that come first within timeout ([] at EOF)."""
+        out = self._parse()
         end = time.monotonic() + timeout
-        while not self.eof:
+        while not out and not self.eof:
             left = end - time.monotonic()
             if left <= 0:
                 break
             r, _, _ = select.select([self.sock], [], [], left)
             if not r:
                 break
-            d = self.sock.recv(1 << 20)
+            try:
+                d = self.sock.recv(1 << 20)
+            except (ConnectionResetError, socket.timeout):
+                d = b""
             if not d:
                 self.eof = True
                 break
@@ -480,20 +483,115 @@ class Sse:
         """Events until pred(all so far) holds, EOF or the timeout."""
         got = []
         end = time.monotonic() + timeout
-        while not pred(got) and not self.eof and time.monotonic() < end:
-            got += self.read(min(0.5, max(0.01, end - time.monotonic())))
+        while not pred(got) and time.monotonic() < end:
+            ev = self.read(max(0.01, end - time.monotonic()))
+            got += ev
+            if not ev and self.eof:
+                break
         return got
 
     def all(self, timeout=20):
         """Every event up to EOF."""
-        got = []
+        got = self._parse()
         end = time.monotonic() + timeout
         while not self.eof and time.monotonic() < end:
             got += self.read(end - time.monotonic())
-        return got
+        return got + self._parse()
 
     def close(self):
         self.sock.close()
+
+
+class HttpSse(Sse):
+    """GET path on dkd-api with a bearer token: the status, the headers
+    and, for a 200, the events of the chunked reply."""
+
+    def __init__(self, port, path, token=None, timeout=10, rcvbuf=None):
+        sock = socket.create_connection(("127.0.0.1", port), timeout)
+        if rcvbuf is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        Sse.__init__(self, sock)
+        req = "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n" % path
+        if token is not None:
+            req += "Authorization: Bearer %s\r\n" % token
+        sock.sendall((req + "\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            d = sock.recv(4096)
+            if not d:
+                raise EOFError("no reply")
+            head += d
+        head, rest = head.split(b"\r\n\r\n", 1)
+        first, *hl = head.decode().split("\r\n")
+        self.status = int(first.split()[1])
+        self.headers = {}
+        for h in hl:
+            k, _, v = h.partition(":")
+            self.headers.setdefault(k.strip().lower(), []).append(v.strip())
+        self.chunked = "chunked" in ",".join(
+            self.headers.get("transfer-encoding", []))
+        self.cbuf = b""
+        self.body = b""
+        self.ended = False
+        if self.status != 200:
+            n = int(self.header("content-length") or 0)
+            while len(rest) < n:
+                d = sock.recv(65536)
+                if not d:
+                    break
+                rest += d
+            self.body = rest[:n]
+            sock.close()
+            self.eof = True
+            return
+        self._chunks(rest)
+
+    def header(self, name):
+        v = self.headers.get(name.lower())
+        return v[0] if v else None
+
+    def json(self):
+        return json.loads(self.body)
+
+    def _chunks(self, data):
+        """Undo the chunked encoding into self.buf."""
+        self.cbuf += data
+        while True:
+            if b"\r\n" not in self.cbuf:
+                return
+            size_line, rest = self.cbuf.split(b"\r\n", 1)
+            n = int(size_line.split(b";")[0], 16)
+            if n == 0:
+                self.ended = True
+                self.eof = True
+                self.cbuf = b""
+                return
+            if len(rest) < n + 2:
+                return
+            self.buf += rest[:n]
+            self.raw += rest[:n]
+            self.cbuf = rest[n + 2:]
+
+    def read(self, timeout=5):
+        out = self._parse()
+        end = time.monotonic() + timeout
+        while not out and not self.eof:
+            left = end - time.monotonic()
+            if left <= 0:
+                break
+            r, _, _ = select.select([self.sock], [], [], left)
+            if not r:
+                break
+            try:
+                d = self.sock.recv(1 << 20)
+            except (ConnectionResetError, socket.timeout):
+                d = b""
+            if not d:
+                self.eof = True
+                break
+            self._chunks(d)
+            out += self._parse()
+        return out
 
 
 def lines(events):
@@ -504,7 +602,7 @@ def texts(events):
     return [e[1]["line"] for e in events if e[0] == "line"]
 
 
-__all__ = ["LogdRig", "Sse", "frame", "line_frame", "rfc3339", "lines",
+__all__ = ["LogdRig", "Sse", "HttpSse", "frame", "line_frame", "rfc3339", "lines",
            "texts", "run_container", "wait_container", "remove_container",
            "container_logs", "cleanup_containers", "untree", "docker",
            "wait_until"]
