@@ -1024,4 +1024,5 @@ store_shutdown(void)
 			store_save_meta(s);
 		svc_free(s);
 	}
+	total = 0;
 }

@@ -176,6 +176,10 @@ REASONS = {
 
 
 def reason(comm, attack):
+    if attack == "fd" and comm == "dkd-reconciler":
+        # Its channel carries descriptors to the master (log streams),
+        # so the pipe arrives, and the master refuses it on a pong.
+        return "a descriptor on a message that carries none"
     if attack in ("truncated_garbage", "trailing", "short_payload"):
         # The role's own message type; logd's is a pong.
         return "bad IMSG_PONG" if comm == "dkd-logd" else \
