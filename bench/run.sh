@@ -1,5 +1,5 @@
 #!/bin/sh
-# make bench: the three benchmarks against an installed tree, then a
+# make bench: the benchmarks against an installed tree, then a
 # summary.
 #
 #   bench/run.sh [prefix]      (make bench passes $(PREFIX) = build/root)
@@ -47,6 +47,17 @@ echo "== projects throughput (authenticated GET /api/projects, alone and with" \
     "${LOGIN_RATE:-20} logins/s, $RUNS run(s))"
 "$here/projects-throughput.sh" "$prefix" || { rc=$?; status=1
 	echo "$prog: projects-throughput.sh exited with status $rc" >>"$BENCH_SUMMARY"; }
+
+echo
+echo "== services throughput (GET of a ${SERVICES:-50}-service project vs nginx," \
+    "$RUNS run(s))"
+"$here/services-throughput.sh" "$prefix" || { rc=$?; status=1
+	echo "$prog: services-throughput.sh exited with status $rc" >>"$BENCH_SUMMARY"; }
+
+echo
+echo "== canvas: Apply of 100 changes, a room of 50 clients, memory"
+DKD_PREFIX=$prefix "$here/canvas.py" || { rc=$?; status=1
+	echo "$prog: canvas.py exited with status $rc" >>"$BENCH_SUMMARY"; }
 
 echo
 echo "== summary ($(uname -r), $(nproc) CPUs, prefix $prefix)"

@@ -42,12 +42,15 @@
 #define DKCTL_SOCKET	"/run/deploykit/dkd.sock"
 
 __dead static void	usage(void);
+static void		 ctl_open(const char *);
 static int		 handle_status(struct imsg *, struct ctl_status *);
 static void		 read_password(char *, size_t);
-static int		 build_request(struct parse_result *, struct wbuf *);
-static int		 handle_response(struct imsg *, struct parse_result *);
+static enum api_op	 build_request(struct parse_result *, struct op_args *);
+static int		 request_output(struct parse_result *, struct reply *);
 
-static int	 json_output;
+int			 json_output;
+static struct imsgbuf	 ctl_ib;
+static int		 ctl_fd = -1;
 
 __dead static void
 usage(void)
@@ -60,16 +63,17 @@ usage(void)
 int
 main(int argc, char *argv[])
 {
-	struct sockaddr_un	 sun;
 	struct parse_result	*res;
-	struct imsgbuf		 ib;
 	struct imsg		 imsg;
 	struct ctl_status	 st;
+	struct op_args		 a;
+	struct reply		 rep;
 	struct wbuf		 wb;
 	struct rbuf		 r;
 	const char		*sockname = DKCTL_SOCKET;
 	char			*msg;
-	int			 ch, fd, n, done = 0, rv = 0;
+	enum api_op		 op;
+	int			 ch, n, done = 0, rv = 0;
 	uint32_t		 type = 0;
 
 	/* "+": options after the command are the command's (dkctl logs). */
@@ -93,6 +97,10 @@ main(int argc, char *argv[])
 	if ((res = parse(argc, argv)) == NULL)
 		exit(1);
 
+	/*
+	 * Whatever has to be read from the user is read before connecting:
+	 * dkd hangs up on a connection that stays idle.
+	 */
 	wbuf_init(&wb, DKD_IMSG_MAX_CONTROL);
 	switch (res->action) {
 	case STATUS:
@@ -112,43 +120,56 @@ main(int argc, char *argv[])
 		break;
 	case NONE:
 		usage();
+	case SHOW_SERVICES:
+	case SHOW_DEPLOYMENTS:
+	case SHOW_CONTAINERS:
+	case PENDING:
+	case APPLY:
+	case DISCARD:
+	case ENV_LIST:
+	case ENV_SET:
+	case ENV_UNSET:
+	case ROLLBACK:
+		wbuf_free(&wb);
+		project_prepare(res);
+		ctl_open(sockname);
+		rv = project_run(res);
+		imsgbuf_clear(&ctl_ib);
+		close(ctl_fd);
+		return (rv);
 	default:
-		type = IMSG_CTL_REQUEST;
-		if (build_request(res, &wb) == -1)
-			errx(1, "request too large");
-		break;
+		/* One request, one answer. */
+		wbuf_free(&wb);
+		op = build_request(res, &a);
+		args_check(op, &a);
+		ctl_open(sockname);
+		ctl_call(op, &a, &rep);
+		op_args_clear(&a);
+		rv = request_output(res, &rep);
+		reply_free(&rep);
+		imsgbuf_clear(&ctl_ib);
+		close(ctl_fd);
+		return (rv);
 	}
+	if (wb.error)
+		errx(1, "request too large");
 
-	/* Only now: dkd hangs up on a connection that stays idle. */
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlcpy(sun.sun_path, sockname, sizeof(sun.sun_path)) >=
-	    sizeof(sun.sun_path))
-		errx(1, "socket name too long: %s", sockname);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		err(1, "socket");
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-		err(1, "connect: %s", sockname);
-	if (imsgbuf_init(&ib, fd) == -1 ||
-	    imsgbuf_set_maxsize(&ib, DKD_IMSG_MAX_CONTROL) == -1)
-		err(1, "imsgbuf_init");
-	if (imsg_compose(&ib, type, DKD_CTL_VERSION, 0, -1, wb.buf,
+	ctl_open(sockname);
+	if (imsg_compose(&ctl_ib, type, DKD_CTL_VERSION, 0, -1, wb.buf,
 	    wb.len) == -1)
 		err(1, "imsg_compose");
-	if (wb.buf != NULL)
-		explicit_bzero(wb.buf, wb.len);
 	wbuf_free(&wb);
-	if (imsgbuf_flush(&ib) == -1)
+	if (imsgbuf_flush(&ctl_ib) == -1)
 		err(1, "write");
 
 	memset(&st, 0, sizeof(st));
 	while (!done) {
-		if ((n = imsgbuf_read(&ib)) == -1)
+		if ((n = imsgbuf_read(&ctl_ib)) == -1)
 			err(1, "read");
 		if (n == 0)
 			errx(1, "dkd closed the connection");
 		for (;;) {
-			if ((n = imsg_get(&ib, &imsg)) == -1)
+			if ((n = imsg_get(&ctl_ib, &imsg)) == -1)
 				errx(1, "malformed reply from dkd");
 			if (n == 0)
 				break;
@@ -176,10 +197,6 @@ main(int argc, char *argv[])
 				rv = 1;
 				done = 1;
 				break;
-			case IMSG_CTL_RESPONSE:
-				rv = handle_response(&imsg, res);
-				done = 1;
-				break;
 			case IMSG_CTL_END:
 				if (res->action == STATUS) {
 					if (json_output)
@@ -201,9 +218,189 @@ main(int argc, char *argv[])
 				break;
 		}
 	}
-	imsgbuf_clear(&ib);
-	close(fd);
+	imsgbuf_clear(&ctl_ib);
+	close(ctl_fd);
 	return (rv);
+}
+
+static void
+ctl_open(const char *sockname)
+{
+	struct sockaddr_un	 sun;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, sockname, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path))
+		errx(1, "socket name too long: %s", sockname);
+	if ((ctl_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		err(1, "socket");
+	if (connect(ctl_fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		err(1, "connect: %s", sockname);
+	if (imsgbuf_init(&ctl_ib, ctl_fd) == -1 ||
+	    imsgbuf_set_maxsize(&ctl_ib, DKD_IMSG_MAX_CONTROL) == -1)
+		err(1, "imsgbuf_init");
+}
+
+void
+arg_set(struct op_args *a, int i, const char *s)
+{
+	if (op_args_set_str(a, i, s) == -1)
+		err(1, "strdup");
+}
+
+/* Every string the daemon bounds or checks, dkctl checks first. */
+void
+args_check(enum api_op op, const struct op_args *a)
+{
+	const struct op_spec	*spec;
+	int			 i;
+
+	if ((spec = op_spec(op)) == NULL)
+		errx(1, "no such request");
+	for (i = 0; i < spec->nfields; i++) {
+		if (!a->present[i] || a->str[i] == NULL)
+			continue;
+		if (strlen(a->str[i]) > spec->fields[i].max)
+			errx(1, "%s is too long (at most %zu bytes)",
+			    spec->fields[i].name, spec->fields[i].max);
+		if (!utf8_valid(a->str[i], strlen(a->str[i])))
+			errx(1, "%s is not valid UTF-8", spec->fields[i].name);
+	}
+}
+
+/*
+ * One IMSG_CTL_REQUEST (the op, then its fields in the order of ops.c)
+ * and its answer, on the open connection.  A refusal of the control
+ * socket itself ends dkctl; an HTTP-style error is the caller's.
+ */
+void
+ctl_call(enum api_op op, struct op_args *a, struct reply *rep)
+{
+	const struct op_spec	*spec;
+	const unsigned char	*buf;
+	struct imsg		 imsg;
+	struct wbuf		 wb;
+	struct rbuf		 r;
+	yajl_gen		 g;
+	char			 ebuf[256], *msg;
+	size_t			 len;
+	uint32_t		 n, i;
+	int			 got;
+
+	memset(rep, 0, sizeof(*rep));
+	args_check(op, a);
+	spec = op_spec(op);
+	wbuf_init(&wb, DKD_IMSG_MAX_CONTROL);
+	wire_put_u32(&wb, op);
+	op_args_put(&wb, spec, a);
+	if (wb.error)
+		errx(1, "request too large");
+	if (imsg_compose(&ctl_ib, IMSG_CTL_REQUEST, DKD_CTL_VERSION, 0, -1,
+	    wb.buf, wb.len) == -1)
+		err(1, "imsg_compose");
+	wbuf_free(&wb);
+	if (imsgbuf_flush(&ctl_ib) == -1)
+		err(1, "write");
+
+	for (;;) {
+		if ((got = imsg_get(&ctl_ib, &imsg)) == -1)
+			errx(1, "malformed reply from dkd");
+		if (got == 1)
+			break;
+		if ((got = imsgbuf_read(&ctl_ib)) == -1)
+			err(1, "read");
+		if (got == 0)
+			errx(1, "dkd closed the connection");
+	}
+	rbuf_init(&r, imsg.data, imsg.len);
+	if (imsg.hdr.type == IMSG_CTL_FAIL) {
+		msg = wire_get_str(&r, DKD_STR_MAX);
+		fprintf(stderr, "command failed: %s\n",
+		    msg != NULL ? msg : "(no reason)");
+		exit(1);
+	}
+	if (imsg.hdr.type != IMSG_CTL_RESPONSE)
+		errx(1, "unexpected reply from dkd (type %u)", imsg.hdr.type);
+
+	/* The status, headers that only HTTP needs, then the body. */
+	rep->status = wire_get_u32(&r);
+	n = wire_get_u32(&r);
+	for (i = 0; i < n && !r.error; i++) {
+		free(wire_get_str(&r, DKD_STR_MAX));
+		free(wire_get_str(&r, DKD_STR_MAX));
+	}
+	if (r.error)
+		errx(1, "malformed reply from dkd");
+	if (r.off == r.len) {
+		imsg_free(&imsg);
+		return;
+	}
+	if ((g = yajl_gen_alloc(NULL)) == NULL)
+		err(1, "yajl_gen_alloc");
+	yajl_gen_config(g, yajl_gen_validate_utf8, 1);
+	if (json_output)
+		yajl_gen_config(g, yajl_gen_beautify, 1);
+	if (tree_to_json(&r, g) == -1 ||
+	    yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)
+		errx(1, "malformed reply from dkd");
+	imsg_free(&imsg);
+	if ((rep->json = malloc(len + 1)) == NULL)
+		err(1, "malloc");
+	memcpy(rep->json, buf, len);
+	rep->json[len] = '\0';
+	rep->len = len;
+	yajl_gen_free(g);
+	if ((rep->v = yajl_tree_parse(rep->json, ebuf, sizeof(ebuf))) == NULL)
+		errx(1, "malformed reply from dkd");
+}
+
+void
+reply_free(struct reply *rep)
+{
+	if (rep->v != NULL)
+		yajl_tree_free(rep->v);
+	if (rep->json != NULL) {
+		/* Env var values come this way. */
+		explicit_bzero(rep->json, rep->len);
+		free(rep->json);
+	}
+	memset(rep, 0, sizeof(*rep));
+}
+
+void
+reply_print_json(const struct reply *rep)
+{
+	if (rep->json != NULL)
+		fwrite(rep->json, 1, rep->len, stdout);
+}
+
+/* The daemon said no: its message and the fields it names, exit 1. */
+__dead void
+reply_fail(const struct reply *rep)
+{
+	yajl_val	 errs, l;
+	const char	*msg;
+	size_t		 k, j;
+
+	if (rep->v == NULL)
+		errx(1, "command failed (status %u)", rep->status);
+	msg = json_str(rep->v, "message");
+	fprintf(stderr, "command failed: %s\n", msg != NULL ? msg :
+	    "(no reason given)");
+	if ((errs = json_get(rep->v, "errors", yajl_t_object)) != NULL)
+		for (k = 0; k < YAJL_GET_OBJECT(errs)->len; k++) {
+			l = YAJL_GET_OBJECT(errs)->values[k];
+			for (j = 0; YAJL_IS_ARRAY(l) &&
+			    j < YAJL_GET_ARRAY(l)->len; j++)
+				if (YAJL_IS_STRING(
+				    YAJL_GET_ARRAY(l)->values[j]))
+					fprintf(stderr, "  %s: %s\n",
+					    YAJL_GET_OBJECT(errs)->keys[k],
+					    YAJL_GET_STRING(
+					    YAJL_GET_ARRAY(l)->values[j]));
+		}
+	exit(1);
 }
 
 static int
@@ -251,67 +448,65 @@ read_password(char *buf, size_t len)
 	buf[n] = '\0';
 }
 
-/* IMSG_CTL_REQUEST: the op, then its fields in the order of ops.c. */
-static int
-build_request(struct parse_result *res, struct wbuf *wb)
+/* The op and fields of a command that is a single request. */
+static enum api_op
+build_request(struct parse_result *res, struct op_args *a)
 {
-	const struct op_spec	*spec;
-	struct op_args		 a;
 	char			 pw[1024];
 	enum api_op		 op = OP_NONE;
 	int			 i;
 
-	memset(&a, 0, sizeof(a));
+	memset(a, 0, sizeof(*a));
 	switch (res->action) {
 	case USER_ADD:
 		op = OP_USERS_CREATE;
 		read_password(pw, sizeof(pw));
-		op_args_set_str(&a, USER_CREATE_EMAIL, res->args[0]);
-		op_args_set_str(&a, USER_CREATE_NAME, res->args[1]);
-		op_args_set_str(&a, USER_CREATE_PASSWORD, pw);
+		arg_set(a, USER_CREATE_EMAIL, res->args[0]);
+		arg_set(a, USER_CREATE_NAME, res->args[1]);
+		arg_set(a, USER_CREATE_PASSWORD, pw);
 		if (res->nargs > 2)
-			op_args_set_str(&a, USER_CREATE_ROLE, res->args[2]);
+			arg_set(a, USER_CREATE_ROLE, res->args[2]);
 		explicit_bzero(pw, sizeof(pw));
 		break;
 	case USER_LIST:
 		op = OP_USERS_LIST;
-		a.present[USERS_LIMIT] = 1;
-		a.num[USERS_LIMIT] = 100;
+		a->present[USERS_LIMIT] = 1;
+		a->num[USERS_LIMIT] = 100;
 		break;
 	case USER_PASSWD:
 		op = OP_CTL_USER_PASSWD;
 		read_password(pw, sizeof(pw));
-		op_args_set_str(&a, CTL_EMAIL, res->args[0]);
-		op_args_set_str(&a, CTL_VALUE, pw);
+		arg_set(a, CTL_EMAIL, res->args[0]);
+		arg_set(a, CTL_VALUE, pw);
 		explicit_bzero(pw, sizeof(pw));
 		break;
 	case USER_ROLE:
 		op = OP_CTL_USER_ROLE;
-		op_args_set_str(&a, CTL_EMAIL, res->args[0]);
-		op_args_set_str(&a, CTL_VALUE, res->args[1]);
+		arg_set(a, CTL_EMAIL, res->args[0]);
+		arg_set(a, CTL_VALUE, res->args[1]);
 		break;
 	case USER_DEL:
 		op = OP_CTL_USER_DEL;
-		op_args_set_str(&a, CTL_EMAIL, res->args[0]);
+		arg_set(a, CTL_EMAIL, res->args[0]);
 		break;
 	case APIKEY_CREATE:
 		op = OP_CTL_APIKEY_CREATE;
 		for (i = 0; i < res->nargs && i < 3; i++)
-			op_args_set_str(&a, CTL_APIKEY_EMAIL + i, res->args[i]);
+			arg_set(a, CTL_APIKEY_EMAIL + i, res->args[i]);
 		break;
 	case APIKEY_LIST:
 		op = OP_CTL_APIKEY_LIST;
 		if (res->nargs > 0)
-			op_args_set_str(&a, CTL_EMAIL, res->args[0]);
+			arg_set(a, CTL_EMAIL, res->args[0]);
 		break;
 	case APIKEY_DEL:
 		op = OP_CTL_APIKEY_DEL;
-		op_args_set_str(&a, 0, res->args[0]);
+		arg_set(a, 0, res->args[0]);
 		break;
 	case SHOW_PROJECTS:
 		op = OP_PROJECTS_LIST;
-		a.present[LIST_LIMIT] = 1;
-		a.num[LIST_LIMIT] = 100;
+		a->present[LIST_LIMIT] = 1;
+		a->num[LIST_LIMIT] = 100;
 		break;
 	case SETUP_TOKEN:
 		op = OP_CTL_SETUP_TOKEN;
@@ -319,99 +514,20 @@ build_request(struct parse_result *res, struct wbuf *wb)
 	default:
 		break;
 	}
-	if ((spec = op_spec(op)) == NULL)
+	if (op_spec(op) == NULL)
 		errx(1, "no such request");
-	/* Every string the daemon bounds or checks, dkctl checks first. */
-	for (i = 0; i < spec->nfields; i++) {
-		if (!a.present[i] || a.str[i] == NULL)
-			continue;
-		if (strlen(a.str[i]) > spec->fields[i].max)
-			errx(1, "%s is too long (at most %zu bytes)",
-			    spec->fields[i].name, spec->fields[i].max);
-		if (!utf8_valid(a.str[i], strlen(a.str[i])))
-			errx(1, "%s is not valid UTF-8", spec->fields[i].name);
-	}
-	wire_put_u32(wb, op);
-	op_args_put(wb, spec, &a);
-	op_args_clear(&a);
-	return (wb->error ? -1 : 0);
+	return (op);
 }
 
 /* Print the reply; 0 on success, 1 when the daemon said no. */
 static int
-handle_response(struct imsg *imsg, struct parse_result *res)
+request_output(struct parse_result *res, struct reply *rep)
 {
-	const char		*path[2] = { NULL, NULL };
-	const unsigned char	*buf;
-	yajl_gen		 g;
-	yajl_val		 v = NULL, errs, msg;
-	struct rbuf		 r;
-	char			 ebuf[256];
-	uint32_t		 status, n, i;
-	size_t			 len, k, j;
-
-	rbuf_init(&r, imsg->data, imsg->len);
-	status = wire_get_u32(&r);
-	n = wire_get_u32(&r);
-	for (i = 0; i < n && !r.error; i++) {
-		free(wire_get_str(&r, DKD_STR_MAX));
-		free(wire_get_str(&r, DKD_STR_MAX));
-	}
-	if (r.error)
-		errx(1, "malformed reply from dkd");
-	if (r.off == r.len) {
-		if (status >= 400)
-			errx(1, "command failed (status %u)", status);
-		output_reply(res->action, NULL, res);
-		return (0);
-	}
-	if ((g = yajl_gen_alloc(NULL)) == NULL)
-		err(1, "yajl_gen_alloc");
-	yajl_gen_config(g, yajl_gen_validate_utf8, 1);
-	if (json_output)
-		yajl_gen_config(g, yajl_gen_beautify, 1);
-	if (tree_to_json(&r, g) == -1 ||
-	    yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)
-		errx(1, "malformed reply from dkd");
-	if (json_output && status < 400) {
-		fwrite(buf, 1, len, stdout);
-		yajl_gen_free(g);
-		return (0);
-	}
-	{
-		char	*copy;
-
-		if ((copy = malloc(len + 1)) == NULL)
-			err(1, "malloc");
-		memcpy(copy, buf, len);
-		copy[len] = '\0';
-		v = yajl_tree_parse(copy, ebuf, sizeof(ebuf));
-		free(copy);
-	}
-	yajl_gen_free(g);
-	if (v == NULL)
-		errx(1, "malformed reply from dkd");
-	if (status >= 400) {
-		path[0] = "message";
-		msg = yajl_tree_get(v, path, yajl_t_string);
-		fprintf(stderr, "command failed: %s\n", msg != NULL ?
-		    YAJL_GET_STRING(msg) : "(no reason given)");
-		path[0] = "errors";
-		if ((errs = yajl_tree_get(v, path, yajl_t_object)) != NULL)
-			for (k = 0; k < YAJL_GET_OBJECT(errs)->len; k++) {
-				yajl_val l = YAJL_GET_OBJECT(errs)->values[k];
-
-				for (j = 0; YAJL_IS_ARRAY(l) &&
-				    j < YAJL_GET_ARRAY(l)->len; j++)
-					fprintf(stderr, "  %s: %s\n",
-					    YAJL_GET_OBJECT(errs)->keys[k],
-					    YAJL_GET_STRING(
-					    YAJL_GET_ARRAY(l)->values[j]));
-			}
-		yajl_tree_free(v);
-		return (1);
-	}
-	output_reply(res->action, v, res);
-	yajl_tree_free(v);
+	if (rep->status >= 400)
+		reply_fail(rep);
+	if (json_output && rep->json != NULL)
+		reply_print_json(rep);
+	else
+		output_reply(res->action, rep->v, res);
 	return (0);
 }

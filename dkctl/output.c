@@ -14,7 +14,9 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
+#include <err.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +161,68 @@ text_width(const char *s)
 	return (n);
 }
 
+/*
+ * A cell as it may reach a terminal: names and values come from API
+ * users, so C0 and C1 control characters (escape sequences) are shown
+ * escaped, never sent.
+ */
+static char *
+cell_escape(const char *s)
+{
+	const unsigned char	*p;
+	char			*out, *o;
+
+	if ((out = malloc(strlen(s) * 6 + 1)) == NULL)
+		err(1, "malloc");
+	for (p = (const unsigned char *)s, o = out; *p != '\0'; p++) {
+		if (*p == '\n')
+			o += sprintf(o, "\\n");
+		else if (*p == '\t')
+			o += sprintf(o, "\\t");
+		else if (*p == '\r')
+			o += sprintf(o, "\\r");
+		else if (*p < 0x20 || *p == 0x7f)
+			o += sprintf(o, "\\x%02x", *p);
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			o += sprintf(o, "\\u%04x", p[1]);
+			p++;
+		} else
+			*o++ = (char)*p;
+	}
+	*o = '\0';
+	return (out);
+}
+
+void
+table_init(struct table *t, const char **head, int ncols)
+{
+	memset(t, 0, sizeof(*t));
+	t->head = head;
+	t->ncols = ncols;
+}
+
+/* One row: ncols strings, NULL for "-". */
+void
+table_add(struct table *t, ...)
+{
+	va_list		 ap;
+	const char	*s;
+	int		 c;
+
+	if (t->ncells + (size_t)t->ncols > t->cap) {
+		t->cap = t->cap == 0 ? 16 * (size_t)t->ncols : t->cap * 2;
+		if ((t->cells = reallocarray(t->cells, t->cap,
+		    sizeof(*t->cells))) == NULL)
+			err(1, "reallocarray");
+	}
+	va_start(ap, t);
+	for (c = 0; c < t->ncols; c++) {
+		s = va_arg(ap, const char *);
+		t->cells[t->ncells++] = cell_escape(s != NULL ? s : "-");
+	}
+	va_end(ap);
+}
+
 static void
 cell_print(const char *s, size_t width, int last)
 {
@@ -173,34 +237,60 @@ cell_print(const char *s, size_t width, int last)
 		putchar(' ');
 }
 
-/* Column widths from the widest cell, then the rows. */
-static void
-table_print(const char **head, int ncols, char ***rows, int nrows)
+/* Column widths from the widest cell, then the rows; frees the table. */
+void
+table_print(struct table *t)
 {
-	size_t	 w[8] = { 0 }, l;
-	int	 r, c;
+	size_t	*w, l, i;
+	int	 c;
 
-	for (c = 0; c < ncols; c++)
-		w[c] = text_width(head[c]);
-	for (r = 0; r < nrows; r++)
-		for (c = 0; c < ncols; c++)
-			if ((l = text_width(rows[r][c])) > w[c])
-				w[c] = l;
-	for (c = 0; c < ncols; c++)
-		cell_print(head[c], w[c], c == ncols - 1);
-	for (r = 0; r < nrows; r++)
-		for (c = 0; c < ncols; c++)
-			cell_print(rows[r][c], w[c], c == ncols - 1);
+	if ((w = calloc(t->ncols, sizeof(*w))) == NULL)
+		err(1, "calloc");
+	for (c = 0; c < t->ncols; c++)
+		w[c] = text_width(t->head[c]);
+	for (i = 0; i < t->ncells; i++)
+		if ((l = text_width(t->cells[i])) > w[i % t->ncols])
+			w[i % t->ncols] = l;
+	for (c = 0; c < t->ncols; c++)
+		cell_print(t->head[c], w[c], c == t->ncols - 1);
+	for (i = 0; i < t->ncells; i++) {
+		cell_print(t->cells[i], w[i % t->ncols],
+		    (int)(i % t->ncols) == t->ncols - 1);
+		free(t->cells[i]);
+	}
+	free(t->cells);
+	free(w);
+	memset(t, 0, sizeof(*t));
+}
+
+/* The member key of object v, if it has the type (yajl_t_any: any). */
+yajl_val
+json_get(yajl_val v, const char *key, yajl_type type)
+{
+	const char	*path[2] = { key, NULL };
+
+	if (v == NULL)
+		return (NULL);
+	return (yajl_tree_get(v, path, type));
+}
+
+/* The string member key of v, or NULL. */
+const char *
+json_str(yajl_val v, const char *key)
+{
+	yajl_val	 s;
+
+	if ((s = json_get(v, key, yajl_t_string)) == NULL)
+		return (NULL);
+	return (YAJL_GET_STRING(s));
 }
 
 static const char *
 field(yajl_val v, const char *key)
 {
-	const char	*path[2] = { key, NULL };
 	yajl_val	 s;
 
-	if ((s = yajl_tree_get(v, path, yajl_t_any)) == NULL ||
-	    YAJL_IS_NULL(s))
+	if ((s = json_get(v, key, yajl_t_any)) == NULL || YAJL_IS_NULL(s))
 		return ("-");
 	if (YAJL_IS_STRING(s))
 		return (YAJL_GET_STRING(s));
@@ -213,32 +303,26 @@ field(yajl_val v, const char *key)
 	return ("?");
 }
 
-/* The objects of {"data":[...]} as rows of the named keys. */
+/* The objects of {"data":[...]} as rows of the named keys (up to 8). */
 static void
 list_print(yajl_val v, const char **head, const char **keys, int ncols)
 {
-	const char	*path[2] = { "data", NULL };
-	yajl_val	 data;
-	char		***rows;
+	struct table	 t;
+	yajl_val	 data, o;
+	const char	*c[8] = { NULL };
 	size_t		 i;
-	int		 c, n;
+	int		 k;
 
-	if ((data = yajl_tree_get(v, path, yajl_t_array)) == NULL)
+	if ((data = json_get(v, "data", yajl_t_array)) == NULL)
 		return;
-	n = (int)YAJL_GET_ARRAY(data)->len;
-	if ((rows = calloc(n > 0 ? n : 1, sizeof(*rows))) == NULL)
-		return;
-	for (i = 0; i < (size_t)n; i++) {
-		if ((rows[i] = calloc(ncols, sizeof(char *))) == NULL)
-			return;
-		for (c = 0; c < ncols; c++)
-			rows[i][c] = (char *)field(
-			    YAJL_GET_ARRAY(data)->values[i], keys[c]);
+	table_init(&t, head, ncols);
+	for (i = 0; i < YAJL_GET_ARRAY(data)->len; i++) {
+		o = YAJL_GET_ARRAY(data)->values[i];
+		for (k = 0; k < ncols && k < 8; k++)
+			c[k] = field(o, keys[k]);
+		table_add(&t, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]);
 	}
-	table_print(head, ncols, rows, n);
-	for (i = 0; i < (size_t)n; i++)
-		free(rows[i]);
-	free(rows);
+	table_print(&t);
 }
 
 /* Print what the daemon answered to a successful request. */

@@ -52,12 +52,21 @@ static const struct token t_arg_id[];
 static const struct token t_apikey_create[];
 static const struct token t_opt_email[];
 static const struct token t_opt_project[];
+static const struct token t_arg_project[];
+static const struct token t_arg_service[];
+static const struct token t_env[];
+static const struct token t_rollback[];
 
 static const struct token t_main[] = {
 	{ KEYWORD,	"apikey",	NONE,		t_apikey },
+	{ KEYWORD,	"apply",	APPLY,		t_arg_project },
+	{ KEYWORD,	"discard",	DISCARD,	t_arg_project },
+	{ KEYWORD,	"env",		ENV_LIST,	t_env },
 	{ KEYWORD,	"events",	EVENTS,		t_opt_project },
 	{ KEYWORD,	"log",		NONE,		t_log },
+	{ KEYWORD,	"pending",	PENDING,	t_arg_project },
 	{ KEYWORD,	"reload",	RELOAD,		NULL },
+	{ KEYWORD,	"rollback",	ROLLBACK,	t_rollback },
 	{ KEYWORD,	"setup-token",	SETUP_TOKEN,	NULL },
 	{ KEYWORD,	"show",		NONE,		t_show },
 	{ KEYWORD,	"status",	STATUS,		NULL },
@@ -72,7 +81,10 @@ static const struct token t_log[] = {
 };
 
 static const struct token t_show[] = {
+	{ KEYWORD,	"containers",	SHOW_CONTAINERS, t_arg_service },
+	{ KEYWORD,	"deployments",	SHOW_DEPLOYMENTS, t_arg_service },
 	{ KEYWORD,	"projects",	SHOW_PROJECTS,	NULL },
+	{ KEYWORD,	"services",	SHOW_SERVICES,	t_arg_project },
 	{ ENDTOKEN,	"",		NONE,		NULL }
 };
 
@@ -131,6 +143,46 @@ static const struct token t_opt_email[] = {
 static const struct token t_opt_project[] = {
 	{ NOTOKEN,	"",		NONE,		NULL },
 	{ ARGUMENT,	"project",	NONE,		NULL },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+
+static const struct token t_arg_project[] = {
+	{ ARGUMENT,	"project",	NONE,		NULL },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+
+static const struct token t_arg_service[] = {
+	{ ARGUMENT,	"project/service", NONE,	NULL },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+
+/* env project[/service | /@group] [set key[=value] | unset key] */
+static const struct token t_env_key[] = {
+	{ ARGUMENT,	"key",		NONE,		NULL },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+static const struct token t_env_keyvalue[] = {
+	{ ARGUMENT,	"key[=value]",	NONE,		NULL },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+static const struct token t_env_op[] = {
+	{ NOTOKEN,	"",		NONE,		NULL },
+	{ KEYWORD,	"set",		ENV_SET,	t_env_keyvalue },
+	{ KEYWORD,	"unset",	ENV_UNSET,	t_env_key },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+static const struct token t_env[] = {
+	{ ARGUMENT,	"project[/service]", NONE,	t_env_op },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+
+/* rollback project/service deployment */
+static const struct token t_rollback_id[] = {
+	{ ARGUMENT,	"deployment",	NONE,		NULL },
+	{ ENDTOKEN,	"",		NONE,		NULL }
+};
+static const struct token t_rollback[] = {
+	{ ARGUMENT,	"project/service", NONE,	t_rollback_id },
 	{ ENDTOKEN,	"",		NONE,		NULL }
 };
 
