@@ -187,7 +187,8 @@ void	 store_shutdown(void);
 /* ------------------------------------------------------------- subs.c */
 
 #define SUBS_VIEWERS_MAX	2048
-#define SUBS_QUEUE_MAX		(1024 * 1024)	/* bytes queued for one */
+#define SUBS_QUEUE_MAX		(4 * 1024 * 1024) /* queued for one */
+#define SUBS_MEMORY_MAX		(64 * 1024 * 1024) /* queued for all */
 #define SUBS_PING_SEC		15
 #define SUBS_CLOSE_SEC		5	/* for a goodbye to get out */
 

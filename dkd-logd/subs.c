@@ -44,6 +44,8 @@
  * are pushed: each is rendered once and queued, shared, on every viewer
  * that wants it.  A viewer whose queue passes SUBS_QUEUE_MAX does not
  * keep up: it is told so ("dropped"), and closed; nobody waits for it.
+ * Events queued for all viewers together stay under SUBS_MEMORY_MAX:
+ * beyond it, the viewer furthest behind goes the same way.
  *
  * "tail N" counts back from the newest segment, a segment per turn of
  * the event loop, until N matching lines are found, then reads forward
@@ -104,6 +106,7 @@ struct viewer {
 
 static TAILQ_HEAD(, viewer) viewers = TAILQ_HEAD_INITIALIZER(viewers);
 static int		 nviewers;
+static size_t		 smsg_bytes;	/* of every queued event */
 static struct event_base *subs_base;
 static struct event	*ping_ev;
 static char		*sse_buf;
@@ -126,6 +129,7 @@ static void	viewer_seg_close(struct viewer *);
 static struct smsg *smsg_new(const char *, size_t);
 static void	smsg_unref(struct smsg *);
 static void	subs_ping(int, short, void *);
+static void	subs_trim(void);
 
 void
 subs_init(struct event_base *base)
@@ -170,14 +174,38 @@ smsg_new(const char *data, size_t len)
 	m->refs = 1;
 	m->len = len;
 	memcpy(m->data, data, len);
+	smsg_bytes += len;
 	return (m);
 }
 
 static void
 smsg_unref(struct smsg *m)
 {
-	if (m != NULL && --m->refs == 0)
+	if (m != NULL && --m->refs == 0) {
+		smsg_bytes -= m->len;
 		free(m);
+	}
+}
+
+/* Over the memory for all: the viewer with the most queued goes. */
+static void
+subs_trim(void)
+{
+	struct viewer	*v, *worst;
+
+	while (smsg_bytes > SUBS_MEMORY_MAX) {
+		worst = NULL;
+		TAILQ_FOREACH(v, &viewers, all)
+			if (v->state != V_CLOSING && (worst == NULL ||
+			    v->qbytes > worst->qbytes))
+				worst = v;
+		if (worst == NULL)
+			return;
+		log_debug("viewers hold %zu bytes: dropping the one furthest "
+		    "behind", smsg_bytes);
+		viewer_end(worst, "event: dropped\ndata: {\"reason\":\"the "
+		    "client does not keep up\"}\n\n");
+	}
 }
 
 /* Bytes of UTF-8 sequence at p (1 to 4), or 0 if it is not one. */
@@ -798,6 +826,7 @@ subs_line(struct svc *s, const struct rec *rec)
 		viewer_push(v, m);
 	}
 	smsg_unref(m);
+	subs_trim();
 }
 
 /* A container's stream ended. */

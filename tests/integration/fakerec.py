@@ -16,6 +16,11 @@ its directory, handled in order:
                                                    to the master
     {"op": "write", "id": name, "file": path}     bytes into that pipe
     {"op": "close", "id": name}                   end of the stream
+    {"op": "follow", "id": name, "container_id", "service_id",
+     "project_id", "deployment_id", "tty": bool, "since": str}
+        a real container's log stream: curl reads Docker's logs
+        endpoint (follow, stdout, stderr, timestamps) into the pipe,
+        as the reconciler's libcurl does
 
 and each command is acknowledged by done-<n> once carried out.
 """
@@ -142,6 +147,26 @@ class Fake:
                 data = data[n:]
         elif c["op"] == "close":
             os.close(self.pipes.pop(c["id"]))
+        elif c["op"] == "follow":
+            r, w = os.pipe()
+            url = ("http://localhost/v1.41/containers/%s/logs?follow=1&"
+                   "stdout=1&stderr=1&timestamps=1&since=%s"
+                   % (c["container_id"], c.get("since", "0")))
+            pid = os.fork()
+            if pid == 0:
+                os.dup2(w, 1)
+                os.closerange(3, 1024)
+                os.execvp("curl", ["curl", "-sN", "--unix-socket",
+                                   c.get("docker_socket",
+                                         "/var/run/docker.sock"), url])
+            os.close(w)
+            self.send(self.T["IMSG_REC_LOGSTREAM"], tree({
+                "container_id": c["container_id"],
+                "service_id": c["service_id"],
+                "project_id": c["project_id"],
+                "deployment_id": c["deployment_id"],
+                "tty": c.get("tty", False)}), fd=r)
+            os.close(r)
 
     def run(self):
         while True:
@@ -164,6 +189,11 @@ class Fake:
                 self.next_cmd += 1
                 continue
             m = self.recv(0.02)
+            try:
+                while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                    pass
+            except ChildProcessError:
+                pass
             if m is None:
                 continue
             t, peer, payload = m

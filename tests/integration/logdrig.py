@@ -122,7 +122,7 @@ def ensure_image():
         os.mkdir(os.path.join(d, "bin"))
         shutil.copy("/bin/busybox", os.path.join(d, "bin", "busybox"))
         for a in ("sh", "echo", "sleep", "seq", "cat", "printf", "head",
-                  "tr", "yes", "dd", "true"):
+                  "tr", "yes", "dd", "true", "awk", "usleep", "date"):
             os.symlink("busybox", os.path.join(d, "bin", a))
         tar = os.path.join(d, "image.tar")
         subprocess.run(["tar", "-C", d, "-cf", tar, "bin"], check=True)

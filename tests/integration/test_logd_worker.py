@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -66,7 +67,9 @@ def t_real_streams():
     stripped into a field, a partial line joined, \\r\\n of a TTY
     stream, bytes that are not UTF-8, a line of 40,000 bytes that
     Docker sends in three pieces."""
-    script = ('echo hello; echo oops >&2; printf "no newline"; sleep 0.3; '
+    # Docker orders stdout and stderr as its copiers got them: a pause.
+    script = ('echo hello; sleep 0.2; echo oops >&2; sleep 0.2; '
+              'printf "no newline"; sleep 0.3; '
               'printf " then more\\n"; printf "\\x00\\xff ctl\\x1b[0m\\n"; '
               'head -c 40000 /dev/zero | tr "\\0" a; echo; echo last')
     a = run_container("dkd-logd-test-mux", script)
@@ -316,6 +319,32 @@ def t_retention():
     done()
 
 
+class Reader(threading.Thread):
+    """A viewer that keeps reading, in the background: the bytes of its
+    events and how many lines they hold."""
+
+    def __init__(self, v):
+        threading.Thread.__init__(self, daemon=True)
+        self.v = v
+        self.data = []
+        self.nlines = 0
+        self.start()
+
+    def run(self):
+        buf = b""
+        while True:
+            d = self.v.sock.recv(1 << 20)
+            if not d:
+                break
+            buf += d
+            cut = buf.rfind(b"\n\n")
+            if cut == -1:
+                continue
+            whole, buf = buf[:cut + 2], buf[cut + 2:]
+            self.data.append(whole)
+            self.nlines += whole.count(b'"line":')
+
+
 def t_fanout():
     """Two viewers get the same lines; a third that reads nothing is
     dropped while the others keep up, and logd stays small."""
@@ -327,23 +356,18 @@ def t_fanout():
     _, b = r.view(SVC, tail=1, follow=True)
     _, slow = r.view(SVC, tail=1, follow=True)
     slow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    total = 40000
+    ra, rb = Reader(a), Reader(b)
+    total = 60000
     pad = "q" * 150
-    got_a, got_b = [], []
-    i = 0
-    while i < total:
-        data = b"".join(line_frame(1, T0 + 1 + i + k, "%06d %s" % (i + k,
-                                   pad)) for k in range(2000))
-        feed(w, data)
-        i += 2000
-        got_a += lines(a.read(0.05))
-        got_b += lines(b.read(0.05))
-    got_a += lines(a.until(lambda e: len(got_a) + len(lines(e)) >=
-                           total + 1, 20))
-    got_b += lines(b.until(lambda e: len(got_b) + len(lines(e)) >=
-                           total + 1, 20))
-    eq(len(got_a), total + 1, "lines of the first viewer")
-    check(got_a == got_b, "the two viewers got different lines")
+    for i in range(0, total, 2000):
+        feed(w, b"".join(line_frame(1, T0 + 1 + i + k, "%06d %s" % (
+            i + k, pad)) for k in range(2000)))
+        check(wait_until(lambda: ra.nlines > i + 2000 and
+                         rb.nlines > i + 2000, 20), "the readers got %d "
+              "and %d lines of %d" % (ra.nlines, rb.nlines, i + 2001))
+    eq(ra.nlines, total + 1, "lines of the first viewer")
+    check(b"".join(ra.data) == b"".join(rb.data), "the two viewers got "
+          "different events")
     ev = slow.all(10)
     check(ev and ev[-1][0] == "dropped", "the slow viewer was not "
           "dropped: %r" % ev[-3:])
@@ -354,6 +378,43 @@ def t_fanout():
     os.close(w)
     a.close()
     b.close()
+
+
+def t_memory_cap():
+    """Viewers that stop reading, each within its own bound, hold no
+    more than SUBS_MEMORY_MAX together: the one furthest behind goes."""
+    r = rig()
+    pad = "m" * 400
+    views, pipes = [], []
+    for n in range(24):
+        svc = "svc-mem-%02d" % n
+        w = r.stream(svc, CID)
+        feed(w, line_frame(1, T0, "start"))
+        pipes.append(w)
+        check(r.ping(), "ping")
+        _, v = r.view(svc, tail=1, follow=True)
+        v.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        views.append(v)
+    # 3.5 MiB each, under the 4 MiB of one, 84 MiB in all.
+    chunk = b"".join(line_frame(1, T0 + 1 + k, "%06d %s" % (k, pad))
+                     for k in range(1000))
+    for _ in range(8):
+        for w in pipes:
+            feed(w, chunk)
+    check(r.ping(), "ping")
+    rss = r.rss_kb()
+    diag("logd's RSS with 24 stalled viewers: %d kB" % rss)
+    check(rss < 96 * 1024, "logd uses %d kB" % rss)
+    dropped = 0
+    for v in views:
+        ev = v.all(10)
+        if ev and ev[-1][0] == "dropped":
+            dropped += 1
+        v.close()
+    diag("%d of 24 stalled viewers dropped" % dropped)
+    check(0 < dropped < 24, "%d of 24 stalled viewers dropped" % dropped)
+    for w in pipes:
+        os.close(w)
     done()
 
 
@@ -426,6 +487,8 @@ tests = [
      t_retention),
     ("two viewers get the same lines; a stalled one is dropped",
      t_fanout),
+    ("stalled viewers together stay under the memory bound",
+     t_memory_cap),
     ("1,000 viewers come and go: no descriptor or memory growth",
      t_churn),
     ("history survives SIGKILL of logd", t_restart_keeps_history),
