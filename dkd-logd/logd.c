@@ -374,6 +374,7 @@ stream_close(struct stream *st, int ended)
 		if (s->marks_dirty)
 			store_save_meta(s);
 	}
+	log_debug("stream of container %.12s ended", st->cid);
 	event_free(st->ev);
 	demux_free(&st->dm);
 	close(st->fd);
@@ -383,5 +384,4 @@ stream_close(struct stream *st, int ended)
 	free(st);
 	if (ended)
 		store_release(s);
-	log_debug("stream of container %.12s ended", st->cid);
 }

@@ -35,10 +35,32 @@ def rig(**limits):
     return r
 
 
+SANITIZER_ERRORS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                    "runtime error:")
+
+
 def done():
-    for r in rigs:
-        r.cleanup()
-    del rigs[:]
+    """logd exits as when its master goes (leak checks run then), and
+    must have said nothing of a sanitizer's."""
+    try:
+        for r in rigs:
+            if r.alive():
+                r.stop()
+            with open(r.stderr_path, errors="replace") as f:
+                text = f.read()
+            for e in SANITIZER_ERRORS:
+                check(e not in text, "%r in dkd-logd's output" % e,
+                      *text.splitlines()[-40:])
+    finally:
+        for r in rigs:
+            r.cleanup()
+        del rigs[:]
+
+
+def sanitized(pid):
+    """ASan's redzones and quarantine make memory figures meaningless."""
+    with open("/proc/%d/maps" % pid) as f:
+        return "libasan" in f.read()
 
 
 def feed(w, data, step=None):
@@ -374,7 +396,7 @@ def t_fanout():
     diag("the slow viewer got %d lines before it was dropped"
          % len(lines(ev)))
     rss = r.rss_kb()
-    check(rss < 64 * 1024, "logd uses %d kB" % rss)
+    check(rss < 64 * 1024 or sanitized(r.pid), "logd uses %d kB" % rss)
     os.close(w)
     a.close()
     b.close()
@@ -404,7 +426,7 @@ def t_memory_cap():
     check(r.ping(), "ping")
     rss = r.rss_kb()
     diag("logd's RSS with 24 stalled viewers: %d kB" % rss)
-    check(rss < 96 * 1024, "logd uses %d kB" % rss)
+    check(rss < 96 * 1024 or sanitized(r.pid), "logd uses %d kB" % rss)
     dropped = 0
     for v in views:
         ev = v.all(10)
@@ -444,7 +466,8 @@ def t_churn():
     fds1, rss1 = r.fds(), r.rss_kb()
     diag("descriptors %d -> %d, RSS %d -> %d kB" % (fds0, fds1, rss0, rss1))
     eq(fds1, fds0, "logd's descriptors after 1,000 viewers")
-    check(rss1 - rss0 < 2048, "logd grew by %d kB" % (rss1 - rss0))
+    check(rss1 - rss0 < 2048 or sanitized(r.pid), "logd grew by %d kB"
+          % (rss1 - rss0))
     os.close(w)
     done()
 
