@@ -123,11 +123,22 @@ enum imsg_type {
 	/* reconciler -> master */
 	IMSG_REC_REPORT,	/* msg_rec_report: what was done and seen */
 	IMSG_REC_QUEUE,		/* msg_rec_queue: the work queue */
-	IMSG_REC_LOGSTREAM,	/* fd: a log stream's read end, and
-				   {container_id, service_id, project_id,
-				   deployment_id, tty} */
+	IMSG_REC_LOGSTREAM,	/* fd: msg_logstream */
 	/* master -> reconciler */
-	IMSG_REC_LOGMARK,	/* {container_id, last} */
+	IMSG_REC_LOGMARK,	/* msg_logmark */
+
+	/* Log streams and viewers (msg.h; RECONCILER-PROTOCOL.md) */
+	IMSG_LOGD_STREAM,	/* master -> logd, fd: msg_logstream */
+	IMSG_LOGD_MARK,		/* logd -> master: msg_logmark */
+	IMSG_LOGD_FORGET,	/* master -> logd: msg_logforget */
+	IMSG_LOGD_VIEW,		/* master -> logd, fd; peerid: the view:
+				   msg_logview */
+	IMSG_LOGD_VIEW_ACK,	/* logd -> master, same peerid */
+	IMSG_API_LOGS,		/* master -> api, fd: the viewer socket;
+				   peerid: the call; right before its
+				   IMSG_API_RESPONSE */
+	IMSG_CTL_LOGS,		/* master -> dkctl, fd: the same, right
+				   before its IMSG_CTL_RESPONSE */
 
 	IMSG_TYPE_MAX
 };

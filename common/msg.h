@@ -292,4 +292,83 @@ struct msg_rec_queue {
 void	 msg_rec_queue_put(struct wbuf *, const struct msg_rec_queue *);
 int	 msg_rec_queue_get(struct rbuf *, struct msg_rec_queue *);
 
+/*
+ * Log streams (RECONCILER-PROTOCOL.md, "Log streams" and "SSE
+ * viewers").  Each payload is a value tree; the decoders check every
+ * field, so the master and logd refuse the same things.
+ */
+#define MSG_CONTAINER_ID_MAX	64	/* Docker's full id, hex */
+#define MSG_LOGQ_MAX		256	/* a viewer's search text */
+#define MSG_LOGTIME_MAX		32	/* "sec.nsec" or RFC 3339 nano */
+
+/*
+ * IMSG_REC_LOGSTREAM (reconciler -> master) and IMSG_LOGD_STREAM
+ * (master -> logd), each with the read end of a pipe that carries
+ * Docker's log stream of one container (follow, stdout and stderr,
+ * timestamps): {"container_id", "service_id", "project_id",
+ * "deployment_id", "tty": bool}.
+ */
+struct msg_logstream {
+	char		 container_id[MSG_CONTAINER_ID_MAX + 1];
+	char		 service_id[MSG_SERVICE_ID_MAX + 1];
+	char		 project_id[MSG_PROJECT_ID_MAX + 1];
+	char		 deployment_id[MSG_SERVICE_ID_MAX + 1];
+	int		 tty;
+};
+
+void	 msg_logstream_put(struct wbuf *, const struct msg_logstream *);
+int	 msg_logstream_get(struct rbuf *, struct msg_logstream *);
+
+/*
+ * IMSG_LOGD_MARK (logd -> master) and IMSG_REC_LOGMARK (master ->
+ * reconciler), when a stream ends: {"container_id", "last": the RFC
+ * 3339 time of the newest line stored, "last_unix": the same as
+ * "seconds.nanoseconds", which is what Docker's since parameter takes}.
+ */
+struct msg_logmark {
+	char		 container_id[MSG_CONTAINER_ID_MAX + 1];
+	char		 last[MSG_LOGTIME_MAX + 1];
+	char		 last_unix[MSG_LOGTIME_MAX + 1];
+};
+
+void	 msg_logmark_put(struct wbuf *, const struct msg_logmark *);
+int	 msg_logmark_get(struct rbuf *, struct msg_logmark *);
+
+/* IMSG_LOGD_FORGET (master -> logd): {"service_id"}. */
+void	 msg_logforget_put(struct wbuf *, const char *);
+int	 msg_logforget_get(struct rbuf *, char *, size_t);
+
+/*
+ * IMSG_LOGD_VIEW (master -> logd), with one end of a socketpair that
+ * logd writes the event stream into; peerid numbers the view.
+ * {"service_id", "tail": int (-1: all), "since", "until": int (ns
+ * since the epoch, 0: none), "q": str, "stream": "" | "stdout" |
+ * "stderr", "follow": bool, "containers": bool (running containers in
+ * the database)}.
+ */
+struct msg_logview {
+	char		 service_id[MSG_SERVICE_ID_MAX + 1];
+	int64_t		 tail;
+	int64_t		 since;
+	int64_t		 until;
+	char		 q[MSG_LOGQ_MAX + 1];
+	int		 stream;	/* 0 both, 1 stdout, 2 stderr */
+	int		 follow;
+	int		 containers;
+};
+
+void	 msg_logview_put(struct wbuf *, const struct msg_logview *);
+int	 msg_logview_get(struct rbuf *, struct msg_logview *);
+
+/* IMSG_LOGD_VIEW_ACK (logd -> master), same peerid: {"status"}. */
+#define MSG_VIEW_OK		0
+#define MSG_VIEW_NONE		1	/* the service never logged */
+#define MSG_VIEW_BUSY		2	/* logd has too many viewers */
+
+void	 msg_logview_ack_put(struct wbuf *, int);
+int	 msg_logview_ack_get(struct rbuf *, int *);
+
+int	 msg_service_id_valid(const char *);
+int	 msg_container_id_valid(const char *);
+
 #endif /* DK_MSG_H */

@@ -38,6 +38,7 @@
 #define PORTS_MAX	16384
 #define RESOURCES_MAX	1024
 #define CANVAS_PAYLOAD_MAX	65536
+#define LOGS_Q_MAX		256	/* msg.h MSG_LOGQ_MAX */
 
 #define BODY(n, t, m)	{ (n), FS_BODY, (t), (m), 0 }
 #define QUERY(n, t, m)	{ (n), FS_QUERY, (t), (m), 0 }
@@ -189,6 +190,17 @@ static const struct op_field f_container_list[] = {
 	[CONTAINERS_STATUS] = QUERY("status", FT_STR, STATUS_MAX),
 	[CONTAINERS_OFFSET] = QUERY("offset", FT_STR, 32),
 	[CONTAINERS_LIMIT] = QUERY("limit", FT_STR, 32),
+};
+/* Strings: "tail" that does not parse is the default, as it was. */
+static const struct op_field f_logs[] = {
+	[LOGS_PID] = PATH("pid"),
+	[LOGS_SID] = PATH("sid"),
+	[LOGS_TAIL] = QUERY("tail", FT_STR, 32),
+	[LOGS_SINCE] = QUERY("since", FT_STR, TIME_MAX),
+	[LOGS_UNTIL] = QUERY("until", FT_STR, TIME_MAX),
+	[LOGS_Q] = QUERY("q", FT_STR, LOGS_Q_MAX),
+	[LOGS_STREAM] = QUERY("stream", FT_STR, 16),
+	[LOGS_FOLLOW] = QUERY("follow", FT_STR, 16),
 };
 static const struct op_field f_env_create[] = {
 	[ENV_PID] = PATH("pid"),

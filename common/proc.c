@@ -36,9 +36,11 @@
  * disagree.  A channel not listed here carries no descriptor either way.
  */
 static const int proc_fd_dirs[PROC_MAX] = {
-	[PROC_API] =		FD_TO_WORKER,	/* IMSG_CFG_LISTEN */
+	[PROC_API] =		FD_TO_WORKER,	/* IMSG_CFG_LISTEN,
+						   IMSG_API_LOGS */
 	[PROC_RECONCILER] =	FD_TO_MASTER,	/* IMSG_REC_LOGSTREAM */
-	[PROC_LOGD] =		0,
+	[PROC_LOGD] =		FD_TO_WORKER,	/* IMSG_LOGD_STREAM,
+						   IMSG_LOGD_VIEW */
 };
 
 /*

@@ -39,6 +39,9 @@ settings_put(struct wbuf *w, const struct dkd_settings *s)
 		    sizeof(s->proxies[i].addr));
 		wire_put_u32(w, (uint32_t)s->proxies[i].prefixlen);
 	}
+	wire_put_u64(w, s->log_retention_bytes);
+	wire_put_u64(w, s->log_retention_sec);
+	wire_put_u64(w, s->log_budget_bytes);
 }
 
 int
@@ -71,5 +74,8 @@ settings_get(struct rbuf *r, struct dkd_settings *s)
 		s->proxies[i].prefixlen = (int)plen;
 	}
 	s->nproxies = (int)n;
+	s->log_retention_bytes = wire_get_u64(r);
+	s->log_retention_sec = wire_get_u64(r);
+	s->log_budget_bytes = wire_get_u64(r);
 	return (wire_done(r));
 }

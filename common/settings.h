@@ -40,6 +40,10 @@ struct dkd_settings {
 	char		 docker_socket[CONF_SOCKET_MAX];
 	struct cidr	 proxies[CONF_PROXIES_MAX];
 	int		 nproxies;
+	/* dkd-logd's history: per service, its age, all services. */
+	uint64_t	 log_retention_bytes;
+	uint64_t	 log_retention_sec;	/* 0: no age limit */
+	uint64_t	 log_budget_bytes;
 };
 
 void	 settings_put(struct wbuf *, const struct dkd_settings *);

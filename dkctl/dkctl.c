@@ -77,7 +77,8 @@ main(int argc, char *argv[])
 	int			 ch, n, done = 0, rv = 0;
 	uint32_t		 type = 0;
 
-	while ((ch = getopt(argc, argv, "js:")) != -1) {
+	/* "+": options after the command are the command's (dkctl logs). */
+	while ((ch = getopt(argc, argv, "+js:")) != -1) {
 		switch (ch) {
 		case 'j':
 			json_output = 1;
@@ -91,6 +92,9 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
+	/* Not in the keyword table: "lo" stays short for "log". */
+	if (argc > 0 && strcmp(argv[0], "logs") == 0)
+		return (logs_main(argc, argv, sockname));
 	if ((res = parse(argc, argv)) == NULL)
 		exit(1);
 

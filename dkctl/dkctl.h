@@ -100,6 +100,9 @@ __dead void reply_fail(const struct reply *);
 void	 reply_free(struct reply *);
 void	 reply_print_json(const struct reply *);
 
+/* logs.c */
+int	 logs_main(int, char *[], const char *);
+
 /* parser.c */
 struct parse_result *parse(int, char *[]);
 

@@ -45,6 +45,7 @@ struct api_call {
 	struct event		*timeout;
 	api_call_cb		 cb;
 	void			*arg;
+	int			 fd;		/* IMSG_API_LOGS, or -1 */
 };
 
 static int	api_call_cmp(struct api_call *, struct api_call *);
@@ -55,11 +56,13 @@ RB_GENERATE_STATIC(api_calls, api_call, entry, api_call_cmp)
 static struct worker	 api_worker;
 static struct api_calls	 calls = RB_INITIALIZER(&calls);
 static uint32_t		 next_call_id;
+static int		 finishing_fd = -1;	/* see api_call_take_fd */
 
 static int	api_dispatch_master(struct imsg *);
 static void	api_shutdown(void);
 static void	api_call_timeout(int, short, void *);
 static void	api_call_finish(struct api_call *, const struct msg_reply *);
+static int	api_call_fd(struct imsg *);
 static long	api_raise_nofile(void);
 
 static int
@@ -99,6 +102,7 @@ api_shutdown(void)
 {
 	ws_shutdown();
 	http_shutdown();
+	sse_shutdown();
 }
 
 /*
@@ -137,6 +141,7 @@ api_call_master(struct evhttp_request *req, struct wbuf *msg, api_call_cb cb,
 	if ((call = calloc(1, sizeof(*call))) == NULL)
 		return (-1);
 	call->id = ++next_call_id;
+	call->fd = -1;
 	call->req = req;
 	call->cb = cb;
 	call->arg = arg;
@@ -160,8 +165,43 @@ api_call_finish(struct api_call *call, const struct msg_reply *m)
 {
 	RB_REMOVE(api_calls, &calls, call);
 	event_free(call->timeout);
+	finishing_fd = call->fd;
 	call->cb(call->req, m, call->arg);
+	if (finishing_fd != -1)
+		close(finishing_fd);
+	finishing_fd = -1;
 	free(call);
+}
+
+/*
+ * In a reply callback: the descriptor the master sent with the reply
+ * (IMSG_API_LOGS), which the caller now owns, or -1.  Untaken, it is
+ * closed when the callback returns.
+ */
+int
+api_call_take_fd(void)
+{
+	int	 fd = finishing_fd;
+
+	finishing_fd = -1;
+	return (fd);
+}
+
+/* IMSG_API_LOGS: a descriptor for the reply that comes next. */
+static int
+api_call_fd(struct imsg *imsg)
+{
+	struct api_call	 key, *call;
+
+	key.id = imsg->hdr.peerid;
+	if (imsg->fd == -1 || imsg->len != 0)
+		return (-1);
+	if ((call = RB_FIND(api_calls, &calls, &key)) == NULL)
+		return (0);		/* timed out; imsg_free closes it */
+	if (call->fd != -1)
+		return (-1);
+	call->fd = imsg_get_fd(imsg);
+	return (0);
 }
 
 static void
@@ -184,6 +224,8 @@ api_dispatch_master(struct imsg *imsg)
 
 	if (imsg->hdr.type == IMSG_API_EVENT)
 		return (rooms_event(imsg));
+	if (imsg->hdr.type == IMSG_API_LOGS)
+		return (api_call_fd(imsg));
 	if (imsg->hdr.type != IMSG_API_RESPONSE)
 		return (-1);
 	key.id = imsg->hdr.peerid;

@@ -71,6 +71,12 @@ typedef void	(*api_call_cb)(struct evhttp_request *,
 /* api.c */
 int	 api_call_master(struct evhttp_request *, struct wbuf *, api_call_cb,
 	    void *);
+int	 api_call_take_fd(void);
+
+/* sse.c: the log stream (spec 11) */
+void	 sse_open_done(struct evhttp_request *, const struct msg_reply *,
+	    void *);
+void	 sse_shutdown(void);
 
 /* The canvas WebSocket (ws.c, ws_frame.c, rooms.c, canvas_msg.c). */
 #define WS_MSG_MAX		(64 * 1024)	/* an inbound message */
@@ -272,6 +278,8 @@ void	 route_done(struct evhttp_request *, const struct msg_reply *,
 /* http.c */
 void	 http_init(struct event_base *, int, long);
 void	 http_conn_release(struct evhttp_connection *);
+int	 http_conn_on_close(struct evhttp_connection *, void (*)(void *),
+	    void *);
 void	 http_invalid_field(struct evhttp_request *, const char *,
 	    const char *);
 void	 http_shutdown(void);

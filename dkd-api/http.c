@@ -74,6 +74,8 @@ struct http_conn {
 	struct http_addr	*addr;		/* NULL: not capped */
 	uint64_t		 since;		/* waiting since, in ms */
 	int			 busy;		/* answering a request */
+	void			(*on_close)(void *);	/* sse.c */
+	void			*on_close_arg;
 };
 
 TAILQ_HEAD(http_connq, http_conn);
@@ -401,7 +403,30 @@ http_conn_reply_done(struct evhttp_request *req, void *arg)
 static void
 http_conn_closed(struct evhttp_connection *evcon, void *arg)
 {
-	http_conn_forget(arg);
+	struct http_conn	*c = arg;
+
+	if (c->on_close != NULL)
+		c->on_close(c->on_close_arg);
+	http_conn_forget(c);
+}
+
+/*
+ * An SSE reply (sse.c) must learn that its connection closes, while
+ * the connection stays ours and counted: fn(arg) runs first when it
+ * does.  NULL removes the hook.  -1 for a connection we do not know.
+ */
+int
+http_conn_on_close(struct evhttp_connection *evcon, void (*fn)(void *),
+    void *arg)
+{
+	struct http_conn	 key, *c;
+
+	key.evcon = evcon;
+	if ((c = RB_FIND(http_conns, &conns, &key)) == NULL)
+		return (-1);
+	c->on_close = fn;
+	c->on_close_arg = arg;
+	return (0);
 }
 
 /* Close a connection ourselves. */
@@ -411,6 +436,8 @@ http_conn_drop(struct http_conn *c)
 	struct evhttp_connection *evcon = c->evcon;
 
 	evhttp_connection_set_closecb(evcon, NULL, NULL);
+	if (c->on_close != NULL)
+		c->on_close(c->on_close_arg);
 	http_conn_forget(c);
 	evhttp_connection_free(evcon);
 }

@@ -52,7 +52,7 @@ static const int methods[] = {
 };
 
 static void	route_call(struct evhttp_request *, enum api_op,
-		    char [][SEG_MAX], int);
+		    char [][SEG_MAX], int, api_call_cb);
 
 /*
  * Does path match pattern?  Parameters are copied, decoded, into
@@ -125,7 +125,10 @@ routes_dispatch(struct evhttp_request *req, const char *path)
 		pathmatch = 1;
 		if (methods[spec->method] != method)
 			continue;
-		route_call(req, op, params, n);
+		/* The log stream is answered as SSE (sse.c); HEAD is not. */
+		route_call(req, op, params, n, op == OP_LOGS_OPEN &&
+		    evhttp_request_get_command(req) == EVHTTP_REQ_GET ?
+		    sse_open_done : route_done);
 		return;
 	}
 	if (pathmatch)
@@ -202,7 +205,7 @@ route_query(struct evhttp_request *req, const struct op_spec *spec,
 
 static void
 route_call(struct evhttp_request *req, enum api_op op,
-    char params[][SEG_MAX], int nparams)
+    char params[][SEG_MAX], int nparams, api_call_cb done)
 {
 	const struct op_spec	*spec = op_spec(op);
 	const struct op_field	*f;
@@ -261,7 +264,7 @@ route_call(struct evhttp_request *req, enum api_op op,
 		wbuf_free(&wb);
 		return;
 	}
-	if (api_call_master(req, &wb, route_done, NULL) == -1)
+	if (api_call_master(req, &wb, done, NULL) == -1)
 		http_error(req, 503, "internal", "Service unavailable.");
 	explicit_bzero(wb.buf, wb.len);
 	wbuf_free(&wb);

@@ -19,14 +19,44 @@
 #include "compat.h"
 #include "seccomp.h"
 
+#ifdef __NR_open
+#define SC_ALLOW_OPEN	SC_ALLOW(open),
+#else
+#define SC_ALLOW_OPEN
+#endif
+
 /*
- * dkd-logd: only bytes over descriptors it was given.  No sockets (but
- * syslog's reconnection gets an errno), no files yet, no exec.
+ * dkd-logd: bytes over descriptors it was given, and its history in
+ * files.  It is chrooted in the log directory, whose root belongs to
+ * root, and works in the data directory below, which is its own: files
+ * are made, read, renamed and removed there, so those calls are
+ * allowed, but nothing that makes links or changes owners and modes.
+ * No sockets (but syslog's reconnection gets an errno), no exec.
  */
 static const struct sock_filter logd_filter[] = {
 	SC_PROLOGUE
 	SC_COMMON,
 	SC_ALLOW(shutdown),
+	SC_ALLOW(openat),
+	SC_ALLOW_OPEN
+	SC_ALLOW(pread64),
+	SC_ALLOW(getdents64),
+	SC_ALLOW(ftruncate),
+	SC_ALLOW(fsync),
+	SC_ALLOW(fdatasync),
+	SC_ALLOW(mkdirat),
+	SC_ALLOW(unlinkat),
+	SC_ALLOW(renameat),
+#ifdef __NR_renameat2
+	SC_ALLOW(renameat2),
+#endif
+#ifdef __NR_mkdir
+	SC_ALLOW(mkdir),
+	SC_ALLOW(rmdir),
+	SC_ALLOW(unlink),
+	SC_ALLOW(rename),
+#endif
+	SC_ALLOW(getrlimit),
 	SC_SOCKET_SYSLOG_ONLY,
 	SC_KILL
 };

@@ -771,6 +771,7 @@ apply_publish(struct apply *ap)
 	for (i = 0; i < ap->nmarks; i++) {
 		if (!ap->marks[i].gone)
 			continue;
+		logs_forget(ap->marks[i].id);
 		tree_new(&w);
 		tree_map(&w);
 		tree_kv_str(&w, "service_id", ap->marks[i].id);

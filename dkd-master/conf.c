@@ -44,6 +44,8 @@ enum conf_kind {
 	K_LOGLEVEL,
 	K_STRING,
 	K_PROXY,
+	K_SIZE,
+	K_RETENTION,		/* a size and an optional age */
 };
 
 struct conf_keyword {
@@ -62,6 +64,17 @@ struct conf_keyword {
 #define SEC	1000ULL
 #define MIN	(60 * SEC)
 #define HOUR	(60 * MIN)
+#define DAY	(24 * HOUR)
+
+#define KIB	1024ULL
+#define MIB	(1024 * KIB)
+#define GIB	(1024 * MIB)
+/* For sizes, min_ms and max_ms of a keyword are bytes. */
+#define LOG_RETENTION_MIN	(256 * KIB)
+#define LOG_BUDGET_MIN		(1 * MIB)
+#define LOG_SIZE_MAX		(1024 * GIB)
+#define LOG_AGE_MIN		60	/* seconds */
+#define LOG_AGE_MAX		(3650 * 86400ULL)
 
 /* Sorted by name; config_print writes them in this order too. */
 static const struct conf_keyword keywords[] = {
@@ -70,8 +83,12 @@ static const struct conf_keyword keywords[] = {
 	{ "database",		K_PATH,		F(database), 0, 0, 0 },
 	{ "docker-socket",	K_SOCKET,	F(docker_socket), 0, 0, 0 },
 	{ "listen",		K_LISTEN,	F(listen), 0, 0, 0 },
+	{ "log-budget",		K_SIZE,		F(log_budget_bytes),
+	    LOG_BUDGET_MIN, LOG_SIZE_MAX, 0 },
 	{ "log-dir",		K_PATH,		F(log_dir), 0, 0, 0 },
 	{ "log-level",		K_LOGLEVEL,	F(log_level), 0, 0, 0 },
+	{ "log-retention",	K_RETENTION,	F(log_retention_bytes),
+	    LOG_RETENTION_MIN, LOG_SIZE_MAX, 0 },
 	{ "readiness-window",	K_DURATION,	F(readiness_window_ms),
 	    SEC, 10 * MIN, 0 },
 	{ "reconcile-interval",	K_DURATION,	F(reconcile_interval_ms),
@@ -96,6 +113,9 @@ static int	conf_set(struct conf_parser *, const struct conf_keyword *,
 		    const char *);
 static int	conf_listen(struct dkd_config *, const char *);
 static int	conf_duration(const char *, uint64_t *);
+static int	conf_size(const char *, uint64_t *);
+static int	conf_age(const char *, uint64_t *);
+static void	conf_format_size(uint64_t, char *, size_t);
 
 void
 config_defaults(struct dkd_config *conf)
@@ -114,6 +134,9 @@ config_defaults(struct dkd_config *conf)
 	conf->reconcile_interval_ms = 30 * SEC;
 	conf->readiness_window_ms = 10 * SEC;
 	conf->log_level = LOG_LEVEL_INFO;
+	conf->log_retention_bytes = 16 * MIB;
+	conf->log_retention_sec = 7 * 86400;
+	conf->log_budget_bytes = 1 * GIB;
 	strlcpy(conf->cors_origin, "*", sizeof(conf->cors_origin));
 }
 
@@ -243,6 +266,7 @@ conf_line(struct conf_parser *p, char *s)
 {
 	const struct conf_keyword	*kw = NULL;
 	char				 value[CONF_VALUE_MAX];
+	char				 age[CONF_VALUE_MAX];
 	char				*word;
 	size_t				 i;
 
@@ -277,6 +301,19 @@ conf_line(struct conf_parser *p, char *s)
 		return (conf_error(p, "empty value for \"%s\"", kw->name));
 	while (*s == ' ' || *s == '\t' || *s == '\r')
 		s++;
+	/* log-retention SIZE [AGE]: the age is the second word. */
+	if (kw->kind == K_RETENTION) {
+		if (*s != '\0' && *s != '#') {
+			if (conf_value(p, &s, age, sizeof(age)) == -1)
+				return (-1);
+			if (conf_age(age, &p->conf->log_retention_sec) == -1)
+				return (conf_error(p, "log-retention: \"%.64s\" "
+				    "is not an age (e.g. 12h, 7d, or 0 for "
+				    "none)", age));
+			while (*s == ' ' || *s == '\t' || *s == '\r')
+				s++;
+		}
+	}
 	if (*s != '\0' && *s != '#')
 		return (conf_error(p, "unexpected \"%.64s\" after the value "
 		    "of \"%s\"", s, kw->name));
@@ -376,6 +413,16 @@ conf_set(struct conf_parser *p, const struct conf_keyword *kw,
 		if (strlcpy(field, value, kw->size) >= kw->size)
 			return (conf_error(p, "%s: value too long", kw->name));
 		break;
+	case K_SIZE:
+	case K_RETENTION:
+		if (conf_size(value, &ms) == -1)
+			return (conf_error(p, "%s: \"%.64s\" is not a size "
+			    "(e.g. 512K, 16M, 1G)", kw->name, value));
+		if (ms < kw->min_ms || ms > kw->max_ms)
+			return (conf_error(p, "%s: %.64s is out of range",
+			    kw->name, value));
+		memcpy(field, &ms, sizeof(ms));
+		break;
 	case K_PROXY:
 		if (p->conf->nproxies == CONF_PROXIES_MAX)
 			return (conf_error(p, "more than %d trusted-proxy "
@@ -454,6 +501,101 @@ conf_duration(const char *s, uint64_t *ms)
 	return (0);
 }
 
+/* Bytes, or a number with K, M or G (powers of 1024). */
+static int
+conf_size(const char *s, uint64_t *bytes)
+{
+	uint64_t	 v = 0, mul = 1;
+	const char	*p = s;
+
+	if (!isdigit((unsigned char)*p))
+		return (-1);
+	while (isdigit((unsigned char)*p)) {
+		if (v > 1000000000000ULL)
+			return (-1);
+		v = v * 10 + (uint64_t)(*p++ - '0');
+	}
+	if (*p == 'K' || *p == 'k')
+		mul = KIB;
+	else if (*p == 'M' || *p == 'm')
+		mul = MIB;
+	else if (*p == 'G' || *p == 'g')
+		mul = GIB;
+	else if (*p != '\0')
+		return (-1);
+	if (*p != '\0' && p[1] != '\0')
+		return (-1);
+	if (v > LOG_SIZE_MAX / mul)
+		return (-1);
+	*bytes = v * mul;
+	return (0);
+}
+
+/* Seconds: a number with s, m, h or d; 0 alone means no limit. */
+static int
+conf_age(const char *s, uint64_t *sec)
+{
+	uint64_t	 v = 0, mul;
+	const char	*p = s;
+
+	if (strcmp(s, "0") == 0) {
+		*sec = 0;
+		return (0);
+	}
+	if (!isdigit((unsigned char)*p))
+		return (-1);
+	while (isdigit((unsigned char)*p)) {
+		if (v > 1000000000ULL)
+			return (-1);
+		v = v * 10 + (uint64_t)(*p++ - '0');
+	}
+	if (strcmp(p, "s") == 0)
+		mul = 1;
+	else if (strcmp(p, "m") == 0)
+		mul = 60;
+	else if (strcmp(p, "h") == 0)
+		mul = 3600;
+	else if (strcmp(p, "d") == 0)
+		mul = 86400;
+	else
+		return (-1);
+	if (v * mul < LOG_AGE_MIN || v * mul > LOG_AGE_MAX)
+		return (-1);
+	*sec = v * mul;
+	return (0);
+}
+
+static void
+conf_format_size(uint64_t n, char *buf, size_t len)
+{
+	if (n != 0 && n % GIB == 0)
+		(void)snprintf(buf, len, "%lluG", (unsigned long long)(n / GIB));
+	else if (n != 0 && n % MIB == 0)
+		(void)snprintf(buf, len, "%lluM", (unsigned long long)(n / MIB));
+	else if (n != 0 && n % KIB == 0)
+		(void)snprintf(buf, len, "%lluK", (unsigned long long)(n / KIB));
+	else
+		(void)snprintf(buf, len, "%llu", (unsigned long long)n);
+}
+
+static void
+conf_format_age(uint64_t sec, char *buf, size_t len)
+{
+	if (sec == 0)
+		(void)snprintf(buf, len, "0");
+	else if (sec % 86400 == 0)
+		(void)snprintf(buf, len, "%llud", (unsigned long long)(sec /
+		    86400));
+	else if (sec % 3600 == 0)
+		(void)snprintf(buf, len, "%lluh", (unsigned long long)(sec /
+		    3600));
+	else if (sec % 60 == 0)
+		(void)snprintf(buf, len, "%llum", (unsigned long long)(sec /
+		    60));
+	else
+		(void)snprintf(buf, len, "%llus", (unsigned long long)sec);
+}
+
 void
 config_format_duration(uint64_t ms, char *buf, size_t len)
 {
@@ -484,7 +626,10 @@ config_equal(const struct dkd_config *a, const struct dkd_config *b)
 	    strcmp(a->cors_origin, b->cors_origin) != 0 ||
 	    a->reconcile_interval_ms != b->reconcile_interval_ms ||
 	    a->readiness_window_ms != b->readiness_window_ms ||
-	    a->log_level != b->log_level || a->nproxies != b->nproxies)
+	    a->log_level != b->log_level || a->nproxies != b->nproxies ||
+	    a->log_retention_bytes != b->log_retention_bytes ||
+	    a->log_retention_sec != b->log_retention_sec ||
+	    a->log_budget_bytes != b->log_budget_bytes)
 		return (0);
 	for (i = 0; i < a->nproxies; i++)
 		if (a->proxies[i].af != b->proxies[i].af ||
@@ -525,7 +670,7 @@ conf_print_string(FILE *fp, const char *name, const char *value)
 void
 config_print(const struct dkd_config *conf, FILE *fp)
 {
-	char	 buf[64];
+	char	 buf[64], age[32];
 	int	 i;
 
 	conf_print_string(fp, "control-socket", conf->control_socket);
@@ -534,7 +679,12 @@ config_print(const struct dkd_config *conf, FILE *fp)
 	conf_print_string(fp, "docker-socket", conf->docker_socket);
 	conf_print_string(fp, "listen", conf->listen);
 	conf_print_string(fp, "log-dir", conf->log_dir);
+	conf_format_size(conf->log_budget_bytes, buf, sizeof(buf));
+	fprintf(fp, "log-budget %s\n", buf);
 	fprintf(fp, "log-level %s\n", log_level_name(conf->log_level));
+	conf_format_size(conf->log_retention_bytes, buf, sizeof(buf));
+	conf_format_age(conf->log_retention_sec, age, sizeof(age));
+	fprintf(fp, "log-retention %s %s\n", buf, age);
 	config_format_duration(conf->readiness_window_ms, buf, sizeof(buf));
 	fprintf(fp, "readiness-window %s\n", buf);
 	config_format_duration(conf->reconcile_interval_ms, buf, sizeof(buf));
@@ -559,4 +709,7 @@ settings_from_config(struct dkd_settings *s, const struct dkd_config *conf)
 	    sizeof(s->docker_socket));
 	memcpy(s->proxies, conf->proxies, sizeof(s->proxies));
 	s->nproxies = conf->nproxies;
+	s->log_retention_bytes = conf->log_retention_bytes;
+	s->log_retention_sec = conf->log_retention_sec;
+	s->log_budget_bytes = conf->log_budget_bytes;
 }

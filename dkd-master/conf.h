@@ -44,6 +44,9 @@ struct dkd_config {
 	char		 cors_origin[CONF_VALUE_MAX];
 	struct cidr	 proxies[CONF_PROXIES_MAX];
 	int		 nproxies;
+	uint64_t	 log_retention_bytes;
+	uint64_t	 log_retention_sec;	/* 0: none */
+	uint64_t	 log_budget_bytes;
 	uint32_t	 seen;		/* settings given, for duplicates */
 };
 

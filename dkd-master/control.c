@@ -34,7 +34,8 @@
 /*
  * The control socket, for dkctl.  Its bytes reach the most privileged
  * process, so the code is small and strict: fixed small messages, no fd
- * passing, a version check, peer credentials for every request that
+ * passing from dkctl (one kind goes to it: a log viewer's socket, for
+ * dkctl logs), a version check, peer credentials for every request that
  * changes something, and no fatal() on anything a client sends.
  *
  * A connection is freed in one place only: at the end of its dispatch,
@@ -202,7 +203,8 @@ control_accept(int fd, short event, void *arg)
 	    (c->close = evtimer_new(env->base, control_deferred_close,
 	    c)) == NULL ||
 	    imsgev_init(&c->iev, env->base, cfd, DKD_IMSG_MAX_CONTROL,
-	    DKD_QUEUE_MAX_CONTROL, 0, control_dispatch, c) == -1) {
+	    DKD_QUEUE_MAX_CONTROL, IMSG_FDPASS_SEND, control_dispatch,
+	    c) == -1) {
 		if (c->idle != NULL)
 			event_free(c->idle);
 		if (c->close != NULL)
@@ -537,6 +539,23 @@ control_status(struct ctl_conn *c)
 		wbuf_free(&wb);
 	}
 	ctl_send(c, IMSG_CTL_END, NULL);
+}
+
+/*
+ * dkctl logs: the viewer's socket, right before the answer (so only to
+ * a request of root that the master granted).  The fd is taken.
+ */
+void
+control_send_fd(uint32_t id, int fd)
+{
+	struct ctl_conn	*c;
+
+	TAILQ_FOREACH(c, &ctl_conns, entry)
+		if (c->id == id)
+			break;
+	if (c == NULL || c->closing || imsgev_compose(&c->iev, IMSG_CTL_LOGS,
+	    DKD_CTL_VERSION, fd, NULL, 0) == -1)
+		close(fd);
 }
 
 /*

@@ -97,6 +97,8 @@ master_dispatch_reconciler(struct imsg *imsg)
 		return (rec_report(imsg));
 	if (imsg->hdr.type == IMSG_REC_QUEUE)
 		return (rec_queue_update(imsg));
+	if (imsg->hdr.type == IMSG_REC_LOGSTREAM)
+		return (logs_stream(imsg));
 	if (imsg->hdr.type != IMSG_REC_DOCKER)
 		return (-1);
 	rbuf_init(&r, imsg->data, imsg->len);
@@ -118,5 +120,11 @@ master_dispatch_reconciler(struct imsg *imsg)
 int
 master_dispatch_logd(struct imsg *imsg)
 {
+	switch (imsg->hdr.type) {
+	case IMSG_LOGD_VIEW_ACK:
+		return (logs_view_ack(imsg));
+	case IMSG_LOGD_MARK:
+		return (logs_mark(imsg));
+	}
 	return (-1);
 }

@@ -265,6 +265,9 @@ master_reload(char *errbuf, size_t errlen)
 	old->readiness_window_ms = new->readiness_window_ms;
 	memcpy(old->proxies, new->proxies, sizeof(old->proxies));
 	old->nproxies = new->nproxies;
+	old->log_retention_bytes = new->log_retention_bytes;
+	old->log_retention_sec = new->log_retention_sec;
+	old->log_budget_bytes = new->log_budget_bytes;
 	free(new);
 
 	env->log_level = env->verbose ? LOG_LEVEL_DEBUG : old->log_level;

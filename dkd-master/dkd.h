@@ -122,6 +122,9 @@ void	 supervisor_broadcast(uint32_t, struct wbuf *);
 void	 supervisor_send_settings(void);
 int	 supervisor_send(enum dkd_proc_id, uint32_t, uint32_t,
 	    struct wbuf *);
+int	 supervisor_send_fd(enum dkd_proc_id, uint32_t, uint32_t, int,
+	    struct wbuf *);
+int	 supervisor_ready(enum dkd_proc_id);
 const char *supervisor_name(enum dkd_proc_id);
 size_t	 supervisor_queued(enum dkd_proc_id);
 unsigned supervisor_generation(enum dkd_proc_id);
@@ -322,6 +325,13 @@ void	 tree_edge(struct wbuf *, const void *);
 int	 tree_canvas(struct wbuf *, const char *);
 int	 tree_pending_list(struct wbuf *, const char *);
 
+/* logs.c */
+void	 op_logs_open(struct request *);
+int	 logs_view_ack(struct imsg *);
+int	 logs_stream(struct imsg *);
+int	 logs_mark(struct imsg *);
+void	 logs_forget(const char *);
+
 /* rec.c */
 const char *rec_instance_id(void);
 void	 rec_ready(void);
@@ -383,6 +393,7 @@ void	 control_listen(void);
 void	 control_cleanup(const char *);
 struct msg_event;
 void	 control_event(const struct msg_event *);
+void	 control_send_fd(uint32_t, int);
 
 /* db.c */
 int	 db_open(const char *, char *, size_t);

@@ -408,6 +408,72 @@ supervisor_send(enum dkd_proc_id id, uint32_t type, uint32_t peerid,
 	return (0);
 }
 
+/*
+ * Send with a descriptor, which is taken either way: closed if it
+ * cannot go.  Only to a worker that is ready: during its configuration
+ * a worker takes no descriptor but its listening socket.
+ */
+int
+supervisor_send_fd(enum dkd_proc_id id, uint32_t type, uint32_t peerid,
+    int fd, struct wbuf *wb)
+{
+	struct child		*w;
+
+	if ((w = child_byid(id)) == NULL || !w->iev.active || !w->ready) {
+		close(fd);
+		errno = EPIPE;
+		return (-1);
+	}
+	if (imsgev_compose_wire(&w->iev, type, peerid, fd, wb) == -1) {
+		close(fd);
+		if (errno == ENOBUFS)
+			child_kill(w, "its channel is full");
+		else
+			log_warn("%s: compose to %s", __func__, w->name);
+		return (-1);
+	}
+	return (0);
+}
+
+int
+supervisor_ready(enum dkd_proc_id id)
+{
+	struct child		*w;
+
+	return ((w = child_byid(id)) != NULL && w->iev.active && w->ready);
+}
+
+/*
+ * A descriptor that no message claims: one sent with a message that
+ * does not say it has one.  Descriptors arrive with the first byte of
+ * their message, and the kernel ends a read after bytes that carry
+ * one, so once every whole message is taken, a descriptor still
+ * waiting belongs to the message begun in the buffer, which must say
+ * so.
+ */
+static int
+child_orphan_fd(struct child *w)
+{
+	struct imsgbuf	*ib = &w->iev.ibuf;
+	struct imsg_hdr	 hdr;
+
+	if (ib->nrfds == 0)
+		return (0);
+	if (ib->rlen == 0)
+		return (1);
+	if (ib->rlen < sizeof(hdr))
+		return (0);
+	memcpy(&hdr, ib->rbuf, sizeof(hdr));
+	return ((hdr.len & IMSG_FD_MARK) == 0 || ib->nrfds > 1);
+}
+
+/* Which messages may come with a descriptor. */
+static int
+child_fd_expected(struct child *w, uint32_t type)
+{
+	return (w->id == PROC_RECONCILER && type == IMSG_REC_LOGSTREAM);
+}
+
 /* A worker that misbehaves is killed and, through SIGCHLD, restarted. */
 static void
 child_kill(struct child *w, const char *why)
@@ -453,6 +519,12 @@ child_dispatch(int fd, short event, void *arg)
 		}
 		if (n == 0)
 			break;
+		if (imsg.fd != -1 && !child_fd_expected(w, imsg.hdr.type)) {
+			imsg_free(&imsg);
+			child_kill(w, "a descriptor on a message that carries "
+			    "none");
+			return;
+		}
 		rbuf_init(&r, imsg.data, imsg.len);
 		switch (imsg.hdr.type) {
 		case IMSG_READY:
@@ -496,6 +568,10 @@ child_dispatch(int fd, short event, void *arg)
 		imsg_free(&imsg);
 		if (!w->iev.active)
 			return;
+	}
+	if (child_orphan_fd(w)) {
+		child_kill(w, "a descriptor without its message: Bad message");
+		return;
 	}
 	imsgev_add(&w->iev);
 }

@@ -93,6 +93,18 @@ def rec_docker(server="evil-99.0", api="1.99"):
     return u8(1) + wstr(server) + wstr(api) + wstr("") + struct.pack("<q", 0)
 
 
+def logtree(v):
+    """A flat map as a value tree (common/tree.h): str, bool values."""
+    out = b"\x07"
+    for k, x in v.items():
+        out += b"\x06" + u32(len(k)) + k.encode()
+        if isinstance(x, bool):
+            out += b"\x03" if x else b"\x02"
+        else:
+            out += b"\x06" + u32(len(x.encode())) + x.encode()
+    return out + b"\x09"
+
+
 def header(type_, length, peerid=0, pid=None, mark=False):
     return HDR.pack(type_, length | (FD_MARK if mark else 0), peerid,
                     os.getpid() if pid is None else pid)
@@ -384,6 +396,37 @@ class Evil:
         r, w = self._pipe_to_pass()
         self.ch.send(self.T["IMSG_PONG"], u32(1), fd=r, mark=False)
         os.close(r)
+
+    def _logstream(self, **over):
+        """IMSG_REC_LOGSTREAM's tree (common/msg.c), with changes."""
+        t = {"container_id": "ab" * 32, "service_id": "s", "project_id":
+             "p", "deployment_id": "d", "tty": False}
+        t.update(over)
+        return logtree(t)
+
+    def attack_logstream_no_fd(self):
+        """A log stream without its pipe."""
+        self.ch.send(self.T["IMSG_REC_LOGSTREAM"], self._logstream())
+
+    def attack_fd_logstream_bad(self):
+        """A log stream whose container id is no id: the pipe must be
+        closed, not kept or passed on."""
+        r, w = self._pipe_to_pass()
+        self.ch.send(self.T["IMSG_REC_LOGSTREAM"],
+                     self._logstream(container_id="../../etc"), fd=r)
+        os.close(r)
+
+    def attack_mark_bad(self):
+        """A mark whose time is not one."""
+        self.ch.send(self.T["IMSG_LOGD_MARK"], logtree({
+            "container_id": "ab" * 32, "last": "now; rm -rf /",
+            "last_unix": "1"}))
+
+    def attack_view_ack_bad(self):
+        """An answer to a view nobody asked for, with a status that is
+        none."""
+        self.ch.send(self.T["IMSG_LOGD_VIEW_ACK"],
+                     logtree({"status": "maybe"}), peerid=7)
 
     def attack_flood(self):
         """Requests as fast as we can, never reading a reply."""

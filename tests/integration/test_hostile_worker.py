@@ -172,10 +172,18 @@ REASONS = {
     "op_none": "protocol violation",
     "ctl_op": "protocol violation",
     "flood": "its channel is full",
+    "logstream_no_fd": "protocol violation",
+    "fd_logstream_bad": "protocol violation",
+    "mark_bad": "protocol violation",
+    "view_ack_bad": "protocol violation",
 }
 
 
 def reason(comm, attack):
+    if attack == "fd" and comm == "dkd-reconciler":
+        # Its channel carries descriptors to the master (log streams),
+        # so the pipe arrives, and the master refuses it on a pong.
+        return "a descriptor on a message that carries none"
     if attack in ("truncated_garbage", "trailing", "short_payload"):
         # The role's own message type; logd's is a pong.
         return "bad IMSG_PONG" if comm == "dkd-logd" else \
@@ -346,13 +354,14 @@ COMMON = ["truncated_eof", "truncated_garbage", "oversized", "huge_length",
           "short_length", "unknown_type", "type_zero", "wrong_direction",
           "pong_size", "trailing", "short_payload", "fd", "fd_unmarked",
           "ready_twice"]
-# Attacks on messages of a role's own (logd has none yet: its "own"
-# message is a pong, which may come before READY).
+# Attacks on messages of a role's own (logd's "own" message for the
+# common attacks is a pong, which may come before READY).
 OWN = {
     "dkd-api": ["before_ready", "missing_field", "op_out_of_range",
                 "op_huge", "op_none", "ctl_op", "flood"],
-    "dkd-reconciler": ["before_ready"],
-    "dkd-logd": [],
+    "dkd-reconciler": ["before_ready", "logstream_no_fd",
+                       "fd_logstream_bad"],
+    "dkd-logd": ["mark_bad", "view_ack_bad"],
 }
 
 DESCRIBE = {
@@ -377,6 +386,10 @@ DESCRIBE = {
     "op_none": "op number 0",
     "ctl_op": "a dkctl-only op (ctl-user-role)",
     "flood": "a flood of requests, no reply read",
+    "logstream_no_fd": "a log stream without its pipe",
+    "fd_logstream_bad": "a log stream with a bad container id",
+    "mark_bad": "a log mark whose time is no time",
+    "view_ack_bad": "an answer to a log view with a bad status",
 }
 
 tests = [("valid messages from a scripted dkd-api are served",

@@ -179,6 +179,10 @@ test_defaults(void)
 	    c.log_level == LOG_LEVEL_INFO &&
 	    strcmp(c.cors_origin, "*") == 0 && c.nproxies == 0,
 	    "defaults: 30s, 10s, info, \"*\", no proxies");
+	ok(c.log_retention_bytes == 16ULL << 20 &&
+	    c.log_retention_sec == 7 * 86400 &&
+	    c.log_budget_bytes == 1ULL << 30,
+	    "defaults: log-retention 16M 7d, log-budget 1G");
 	ok(parse("\n# only a comment\n\t  \r\n   # indented\r\n\n", &c, err,
 	    sizeof(err)) == 0 && config_equal(&c, &d),
 	    "defaults: blank lines, comments, tabs and CRLF only");
@@ -202,7 +206,9 @@ test_full(void)
 	    "cors-origin \"say \\\"hi\\\" \\\\ # not a comment\"  # one\r\n"
 	    "trusted-proxy 10.0.0.0/8\r\n"
 	    "trusted-proxy \"fd00::/8\"\r\n"
-	    "trusted-proxy 192.168.1.7";
+	    "trusted-proxy 192.168.1.7\r\n"
+	    "log-retention 64M 12h\r\n"
+	    "log-budget 2G";
 	struct dkd_config	 c;
 	char			 err[256];
 	int			 rv;
@@ -227,6 +233,9 @@ test_full(void)
 	    c.proxies[0].prefixlen == 8 && c.proxies[1].af == AF_INET6 &&
 	    c.proxies[1].prefixlen == 8 && c.proxies[2].af == AF_INET &&
 	    c.proxies[2].prefixlen == 32, "full: three trusted proxies");
+	ok(c.log_retention_bytes == 64ULL << 20 &&
+	    c.log_retention_sec == 12 * 3600 &&
+	    c.log_budget_bytes == 2ULL << 30, "full: log retention and budget");
 	ok(roundtrip(&c), "full: config_print reads back the same");
 }
 
@@ -308,6 +317,54 @@ test_durations(void)
 			    strstr(err, "out of range") != NULL,
 			    "duration: %s is out of range (%s)", cases[i].line,
 			    err);
+	}
+}
+
+/* log-retention SIZE [AGE] and log-budget SIZE. */
+static void
+test_log_sizes(void)
+{
+	static const struct {
+		const char	*line;
+		uint64_t	 bytes, sec;	/* bytes 0: refused */
+	} cases[] = {
+		{ "log-retention 16M 7d", 16ULL << 20, 7 * 86400 },
+		{ "log-retention 512K", 512ULL << 10, 7 * 86400 },
+		{ "log-retention 1g 0", 1ULL << 30, 0 },
+		{ "log-retention 1048576 90m", 1ULL << 20, 5400 },
+		{ "log-retention \"2M\" \"3h\"", 2ULL << 20, 3 * 3600 },
+		{ "log-retention 100K", 0, 0 },
+		{ "log-retention 16M 30s", 0, 0 },
+		{ "log-retention 16M 7w", 0, 0 },
+		{ "log-retention 16MB", 0, 0 },
+		{ "log-retention -1M", 0, 0 },
+		{ "log-retention 2000G", 0, 0 },
+		{ "log-retention 16M 7d extra", 0, 0 },
+		{ "log-budget 512K", 0, 0 },
+		{ "log-budget 2M", 2ULL << 20, 0 },
+		{ "log-budget 1T", 0, 0 },
+	};
+	struct dkd_config	 c;
+	char			 text[128], err[256];
+	size_t			 i;
+	uint64_t		 got;
+	int			 rv, budget;
+
+	for (i = 0; i < nitems(cases); i++) {
+		(void)snprintf(text, sizeof(text), "%s\n", cases[i].line);
+		rv = parse(text, &c, err, sizeof(err));
+		budget = strncmp(cases[i].line, "log-budget", 10) == 0;
+		got = budget ? c.log_budget_bytes : c.log_retention_bytes;
+		if (cases[i].bytes != 0)
+			ok(rv == 0 && got == cases[i].bytes && (budget ||
+			    c.log_retention_sec == cases[i].sec) &&
+			    roundtrip(&c), "%s: %llu bytes, %llu s, and read "
+			    "back", cases[i].line,
+			    (unsigned long long)cases[i].bytes,
+			    (unsigned long long)cases[i].sec);
+		else
+			ok(rv == -1 && strncmp(err, NAME ":1: ", 12) == 0,
+			    "%s is refused (%s)", cases[i].line, err);
 	}
 }
 
@@ -612,11 +669,12 @@ test_file(void)
 int
 main(void)
 {
-	plan(138);
+	plan(155);
 	test_defaults();
 	test_full();
 	test_listen();
 	test_durations();
+	test_log_sizes();
 	test_values();
 	test_proxies();
 	test_bad();

@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -87,8 +88,6 @@ static int	p_socket_inet6(void);
 static int	p_socket_unix(void);
 static int	p_socketpair_unix(void);
 static int	p_execve(void);
-static int	p_openat_passwd(void);
-static int	p_open_passwd(void);
 static int	p_openat_rdonly_works(void);
 static int	p_openat_write_eacces(void);
 static int	p_openat_eacces(void);
@@ -98,6 +97,10 @@ static int	p_fcntl_other_eperm(void);
 static int	p_socket_dgram_eacces(void);
 static int	p_socket_dgram_works(void);
 static int	p_syslog(void);
+static int	p_logd_files(void);
+static int	p_symlink(void);
+static int	p_link(void);
+static int	p_chmod(void);
 #ifdef __x86_64__
 static int	p_x32(void);
 #endif
@@ -250,24 +253,6 @@ p_execve(void)
 }
 
 static int
-p_openat_passwd(void)
-{
-	(void)syscall(SYS_openat, AT_FDCWD, "/etc/passwd", O_RDONLY);
-	return (0);
-}
-
-static int
-p_open_passwd(void)
-{
-#ifdef SYS_open
-	(void)syscall(SYS_open, "/etc/passwd", O_RDONLY);
-#else
-	(void)syscall(SYS_openat, AT_FDCWD, "/etc/passwd", O_RDONLY);
-#endif
-	return (0);
-}
-
-static int
 p_openat_rdonly_works(void)
 {
 	char	 c;
@@ -400,6 +385,69 @@ p_syslog(void)
 	return (0);
 }
 
+/*
+ * What dkd-logd does with its history: a directory, a segment made,
+ * appended to, read, cut, renamed, listed and removed.  All in a
+ * directory of its own below /tmp; in dkd, the chroot confines it.
+ */
+static int
+p_logd_files(void)
+{
+	char	 dir[] = "/tmp/dkd-seccomp-XXXXXX", a[64], b[64], c;
+	long	 fd, dfd;
+	char	 dents[1024];
+
+	if (mkdtemp(dir) == NULL)
+		return (1);
+	(void)snprintf(a, sizeof(a), "%s/a", dir);
+	(void)snprintf(b, sizeof(b), "%s/b", dir);
+	fd = syscall(SYS_openat, AT_FDCWD, a, O_WRONLY | O_CREAT | O_EXCL |
+	    O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || write((int)fd, "xy", 2) != 2 ||
+	    syscall(SYS_ftruncate, fd, 1) != 0)
+		return (2);
+	close((int)fd);
+	fd = syscall(SYS_openat, AT_FDCWD, a, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || syscall(SYS_pread64, fd, &c, 1, 0) != 1 || c != 'x')
+		return (3);
+	close((int)fd);
+	if (syscall(SYS_renameat, AT_FDCWD, a, AT_FDCWD, b) != 0)
+		return (4);
+	dfd = syscall(SYS_openat, AT_FDCWD, dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC);
+	if (dfd < 0 || syscall(SYS_getdents64, dfd, dents,
+	    sizeof(dents)) <= 0)
+		return (5);
+	close((int)dfd);
+	if (syscall(SYS_unlinkat, AT_FDCWD, b, 0) != 0 ||
+	    syscall(SYS_unlinkat, AT_FDCWD, dir, AT_REMOVEDIR) != 0)
+		return (6);
+	return (0);
+}
+
+static int
+p_symlink(void)
+{
+	(void)syscall(SYS_symlinkat, "/etc/passwd", AT_FDCWD,
+	    "/tmp/dkd-seccomp-link");
+	return (0);
+}
+
+static int
+p_link(void)
+{
+	(void)syscall(SYS_linkat, AT_FDCWD, "/etc/passwd", AT_FDCWD,
+	    "/tmp/dkd-seccomp-link", 0);
+	return (0);
+}
+
+static int
+p_chmod(void)
+{
+	(void)syscall(SYS_fchmodat, AT_FDCWD, "/tmp", 0777);
+	return (0);
+}
+
 #ifdef __x86_64__
 /* An allowed call made through the x32 ABI must not get through. */
 static int
@@ -457,8 +505,11 @@ static const struct probe	 probes[] = {
 	{ PROC_LOGD, "seccomp_install, then exit_group(0)", p_nothing, ALIVE },
 	{ PROC_LOGD, "getpid, pipe write/read, clock_gettime", p_basics,
 	    ALIVE },
-	{ PROC_LOGD, "openat(/etc/passwd)", p_openat_passwd, KILLED },
-	{ PROC_LOGD, "open(/etc/passwd)", p_open_passwd, KILLED },
+	{ PROC_LOGD, "files of its own: openat, write, ftruncate, pread, "
+	    "renameat, getdents64, unlinkat", p_logd_files, ALIVE },
+	{ PROC_LOGD, "symlinkat", p_symlink, KILLED },
+	{ PROC_LOGD, "linkat", p_link, KILLED },
+	{ PROC_LOGD, "fchmodat", p_chmod, KILLED },
 	{ PROC_LOGD, "socket(AF_UNIX, SOCK_STREAM)", p_socket_unix, KILLED },
 	{ PROC_LOGD, "socket(AF_INET)", p_socket_inet, KILLED },
 	{ PROC_LOGD, "execve(/bin/true)", p_execve, KILLED },

@@ -1,0 +1,417 @@
+#!/usr/bin/python3
+"""Log streaming benchmarks (issue 9), against an installed tree.
+
+    bench/logs.py [prefix] [part ...]
+
+Parts (all by default):
+
+  throughput  a busybox container prints LINES lines as fast as it can;
+              lines/s delivered to 1 and to CLIENTS SSE clients, and to
+              `docker logs -f` of the same container in the same run
+  latency     a container prints a line every 10 ms for 10 s: the delay
+              from Docker's time of each line to its arrival at an SSE
+              client, and at `docker logs -f`, p50/p99/max
+  search      q= over SEARCH_MIB MiB of history: the time to the end of
+              a follow=0 reply, and the lines found
+  memory      dkd-logd's memory with 50 services streaming (and a
+              viewer each) for MEMORY_SECONDS seconds
+
+dkd runs with tests/integration/fakerec.py as its reconciler: for a
+real container it runs curl on Docker's logs endpoint into the pipe it
+hands the master, as the reconciler does with libcurl.  Everything after
+that pipe is the real thing: master, dkd-logd, dkd-api, the clients.
+Run as root, with dockerd; the image dkt/busybox:logd-test is made from
+the host's busybox-static if it is missing.  Knobs: LINES (200000),
+CLIENTS (10), SEARCH_MIB (1024), MEMORY_SECONDS (20).
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+if len(sys.argv) > 1 and os.path.isdir(sys.argv[1]):
+    os.environ["DKD_PREFIX"] = os.path.abspath(sys.argv.pop(1))
+os.environ.setdefault("DKD_PREFIX", os.path.join(ROOT, "build", "root"))
+os.environ.setdefault("DKD_SRCDIR", ROOT)
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+
+import dkdtest  # noqa: E402
+from logdrig import (HttpSse, LogdRig, cleanup_containers, line_frame,  # noqa
+                     lines, remove_container, run_container, rfc3339)
+from test_logs import Stand  # noqa: E402
+
+LINES = int(os.environ.get("LINES", 200000))
+CLIENTS = int(os.environ.get("CLIENTS", 10))
+SEARCH_MIB = int(os.environ.get("SEARCH_MIB", 1024))
+MEMORY_SECONDS = int(os.environ.get("MEMORY_SECONDS", 20))
+
+
+
+def out(*a):
+    print(*a, flush=True)
+
+
+def follow(s, name, cid, since="0"):
+    s.cmd({"op": "follow", "id": name, "container_id": cid,
+           "service_id": s.sid, "project_id": s.pid,
+           "deployment_id": "00000000-0000-4000-8000-000000000000",
+           "since": since})
+
+
+# ------------------------------------------------------------ throughput
+
+class Count:
+    """One consumer: lines counted as they arrive, and when."""
+
+    def __init__(self, name, sock=None, pipe=None, pattern=b'"line":'):
+        self.name = name
+        self.sock = sock
+        self.pipe = pipe
+        self.pat = pattern
+        self.tail = b""
+        self.n = 0
+        self.first = self.last = None
+        self.eof = False
+        self.http = None        # an HttpSse whose chunks we decode
+
+    def fileno(self):
+        return self.sock.fileno() if self.sock is not None else self.pipe
+
+    def unchunk(self, d):
+        """The payload in d of a chunked reply (state kept between)."""
+        self.cbuf = getattr(self, "cbuf", b"") + d
+        self.left = getattr(self, "left", 0)
+        out, i, cb = [], 0, self.cbuf
+        while i < len(cb):
+            if self.left > 0:
+                take = min(self.left, len(cb) - i)
+                out.append(cb[i:i + take])
+                i += take
+                self.left -= take
+                if self.left == 0:
+                    self.left = -2          # the \r\n after a chunk
+                continue
+            if self.left < 0:
+                skip = min(-self.left, len(cb) - i)
+                i += skip
+                self.left += skip
+                continue
+            j = cb.find(b"\r\n", i)
+            if j == -1:
+                break
+            n = int(cb[i:j].split(b";")[0], 16)
+            i = j + 2
+            if n == 0:
+                self.eof = True
+                break
+            self.left = n
+        self.cbuf = cb[i:]
+        return b"".join(out)
+
+    def feed(self, d, now):
+        buf = self.tail + d
+        k = buf.count(self.pat)
+        if k:
+            if self.first is None:
+                self.first = now
+            self.n += k
+            self.last = now
+        self.tail = buf[-(len(self.pat) - 1):] if len(self.pat) > 1 else b""
+
+    def read(self):
+        now = time.time()
+        if self.http is not None:
+            try:
+                d = self.sock.recv(1 << 20)
+            except OSError:
+                d = b""
+            if not d:
+                self.eof = True
+                return
+            d = self.unchunk(d)
+        else:
+            d = os.read(self.pipe, 1 << 20)
+            if not d:
+                self.eof = True
+                return
+        self.feed(d, now)
+
+
+def consume(counts, want, timeout=600):
+    """Read every consumer in one loop until each has want lines."""
+    import select
+    end = time.monotonic() + timeout
+    live = list(counts)
+    while live and time.monotonic() < end:
+        r, _, _ = select.select(live, [], [], 1)
+        for c in r:
+            c.read()
+            if c.eof or c.n >= want:
+                live.remove(c)
+
+
+def follow(s, name, cid, since="0"):
+    s.cmd({"op": "follow", "id": name, "container_id": cid,
+           "service_id": s.sid, "project_id": s.pid,
+           "deployment_id": "00000000-0000-4000-8000-000000000000",
+           "since": since})
+
+
+def throughput():
+    out("== throughput: a container prints %d lines as fast as it can"
+        % LINES)
+    script = ("sleep 4; awk 'BEGIN { for (i = 1; i <= %d; i++) printf "
+              "\"%%07d lorem ipsum dolor sit amet, consectetur adipiscing "
+              "elit, sed do eiusmod tempor\\n\", i }'" % LINES)
+    results = {}
+    for nclients in (1, CLIENTS):
+        s = Stand("bench-logs")
+        cid = run_container("dkd-logd-bench-%d" % nclients, script)
+        try:
+            follow(s, "c", cid)
+            time.sleep(0.5)
+            counts = []
+            for i in range(nclients):
+                v = s.sse("?tail=1")
+                c = Count("sse%d" % i, sock=v.sock)
+                c.http = v
+                # What came with the headers, as the reader left it.
+                c.feed(v.buf, time.time())
+                c.cbuf, c.left = v.cbuf, 0
+                counts.append(c)
+            dl = subprocess.Popen(["docker", "logs", "-f", cid],
+                                  stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL)
+            docker = Count("docker", pipe=dl.stdout.fileno(), pattern=b"\n")
+            t0 = time.time()
+            consume(counts + [docker], LINES)
+            took = time.time() - t0
+            dl.kill()
+            dl.wait()
+            log = s.d.log()
+            dropped = log.count("does not keep up")
+        finally:
+            remove_container(cid)
+            s.d.cleanup()
+        rates = [c.n / (c.last - c.first) if c.first and c.last and
+                 c.last > c.first else 0.0 for c in counts + [docker]]
+        ours, theirs = rates[:-1], rates[-1]
+        results[nclients] = (ours, theirs)
+        out("  %2d SSE client%s: %.0f lines/s (min %.0f), %s; docker logs "
+            "-f: %.0f lines/s (%d lines); ratio min/docker %.2f; run "
+            "%.1f s; %d dropped by logd" % (
+                nclients, "" if nclients == 1 else "s",
+                sum(ours) / len(ours), min(ours),
+                "all complete" if all(c.n >= LINES for c in counts)
+                else "INCOMPLETE %r" % [c.n for c in counts],
+                theirs, docker.n, min(ours) / theirs if theirs else 0,
+                took, dropped))
+    return results
+
+
+# --------------------------------------------------------------- latency
+
+def latency():
+    out("== latency: a line every 10 ms for 10 s, from Docker's time to "
+        "the client")
+    s = Stand("bench-latency")
+    cid = run_container("dkd-logd-bench-latency",
+                        "sleep 3; i=0; while [ $i -lt 1000 ]; do "
+                        "echo $i; i=$((i+1)); usleep 10000; done")
+    try:
+        follow(s, "c", cid)
+        time.sleep(0.5)
+        v = s.sse("?tail=1")
+        dl = subprocess.Popen(["docker", "logs", "-f", "-t", cid],
+                              stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL)
+        ours, theirs = [], []
+
+        def read_docker():
+            for ln in dl.stdout:
+                now = time.time()
+                ts = ln.split(b" ", 1)[0].decode()
+                theirs.append(now - parse_ns(ts) / 1e9)
+                if len(theirs) >= 1000:
+                    break
+        t = threading.Thread(target=read_docker, daemon=True)
+        t.start()
+        end = time.monotonic() + 30
+        while len(ours) < 1000 and time.monotonic() < end:
+            for e in v.read(0.5):
+                if e[0] == "line":
+                    ours.append(time.time() -
+                                parse_ns(e[1]["timestamp"]) / 1e9)
+        t.join(15)
+        dl.kill()
+        v.close()
+    finally:
+        remove_container(cid)
+        s.d.cleanup()
+    for name, xs in (("SSE client", ours), ("docker logs -f", theirs)):
+        xs = sorted(xs)
+        if not xs:
+            out("  %s: no lines" % name)
+            continue
+        out("  %-15s %4d lines: p50 %.1f ms, p99 %.1f ms, max %.1f ms" % (
+            name + ":", len(xs), 1000 * xs[len(xs) // 2],
+            1000 * xs[min(len(xs) - 1, int(len(xs) * 0.99))],
+            1000 * xs[-1]))
+    return ours, theirs
+
+
+def parse_ns(ts):
+    """RFC 3339 in UTC with up to nine digits of fraction: ns."""
+    import calendar
+    secs = calendar.timegm(time.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S"))
+    frac = ts[20:].rstrip("Z") if len(ts) > 20 and ts[19] == "." else ""
+    return secs * 10 ** 9 + int(frac.ljust(9, "0") or 0)
+
+
+# ---------------------------------------------------------------- search
+
+def search():
+    out("== search: q= over %d MiB of history" % SEARCH_MIB)
+    s = Stand("bench-search", log_retention="%dM" % (SEARCH_MIB + 64),
+              log_budget="%dM" % (SEARCH_MIB + 128))
+    line = ("%08d GET /api/items/%d 200 1234 bytes in 5.1 ms user=u%d "
+            "agent=curl/7.88.1 " + "x" * 350)
+    s.stream("a")
+    t0 = 1767225600 * 10 ** 9
+    per_file = 100000
+    written, n = 0, 0
+    start = time.time()
+    while written < SEARCH_MIB << 20:
+        chunk = []
+        for i in range(n, n + per_file):
+            text = line % (i, i % 977, i % 31)
+            if i % 100003 == 0:
+                text += " NEEDLE-in-the-haystack"
+            chunk.append(line_frame(1, t0 + i * 1000, text))
+        data = b"".join(chunk)
+        s.write("a", data)
+        written += len(data)
+        n += per_file
+    ingest = time.time() - start
+    s.close("a")
+    time.sleep(2)
+    disk = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in
+               os.walk(os.path.join(s.d.logdir, "data")) for f in fs)
+    out("  history: %d lines, %.0f MiB on disk, written in %.1f s "
+        "(%.0f MiB/s through the stand-in reconciler and logd)" % (
+            n, disk / 2 ** 20, ingest, written / 2 ** 20 / ingest))
+    res = {}
+    for q in ("needle-IN-THE", "agent=curl/7.88.1 x"):
+        from urllib.parse import quote
+        for query in ("?q=%s&tail=all&follow=0" % quote(q, safe=""),
+                      "?q=%s&tail=10&follow=0" % quote(q, safe="")):
+            t = time.time()
+            v = s.sse(query)
+            if v.status != 200:
+                out("  %s: status %d" % (query, v.status))
+                continue
+            c = Count("search", sock=v.sock)
+            c.http = v
+            c.feed(v.buf, time.time())
+            c.cbuf, c.left, c.eof = v.cbuf, 0, v.eof
+            while not c.eof:
+                c.read()
+            got = c.n
+            took = time.time() - t
+            res[query] = (took, got)
+            out("  %-48s %7d lines in %6.2f s" % (query[:48], got, took))
+    s.d.cleanup()
+    return res
+
+
+# ---------------------------------------------------------------- memory
+
+def smaps(pid):
+    out = {}
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for ln in f:
+            parts = ln.split()
+            if len(parts) >= 2 and parts[0].endswith(":"):
+                out[parts[0][:-1]] = int(parts[1])
+    return out
+
+
+def drain(v):
+    """What a viewer has, without waiting."""
+    v.sock.setblocking(False)
+    try:
+        while v.sock.recv(1 << 20):
+            pass
+    except BlockingIOError:
+        pass
+    finally:
+        v.sock.setblocking(True)
+
+
+def memory():
+    out("== memory: dkd-logd with 50 services streaming, a viewer each, "
+        "%d s" % MEMORY_SECONDS)
+    r = LogdRig().start()
+    try:
+        idle = smaps(r.pid)
+        pipes, views = [], []
+        for i in range(50):
+            svc = "bench-%02d" % i
+            pipes.append(r.stream(svc, ("%02x" % i) * 32))
+            os.write(pipes[-1], line_frame(1, time.time_ns(), "hello"))
+        r.ping()
+        for i in range(50):
+            st, v = r.view("bench-%02d" % i, follow=True, tail=10)
+            views.append(v)
+        end = time.monotonic() + MEMORY_SECONDS
+        n = 0
+        peak = 0
+        while time.monotonic() < end:
+            now = time.time_ns()
+            for i, w in enumerate(pipes):
+                os.write(w, b"".join(line_frame(1 + (k % 2), now + k,
+                                                "svc %02d line %d %s" % (
+                                                    i, n + k, "y" * 80))
+                                     for k in range(20)))
+            n += 20
+            for v in views:
+                drain(v)
+            peak = max(peak, smaps(r.pid)["Rss"])
+            time.sleep(0.02)
+        busy = smaps(r.pid)
+        out("  %d lines per service (%.0f lines/s in all)" % (
+            n, 50 * n / MEMORY_SECONDS))
+        out("  idle:      Rss %5d kB, Pss %5d kB, Pss_Anon %5d kB" % (
+            idle["Rss"], idle["Pss"], idle.get("Pss_Anon", 0)))
+        out("  streaming: Rss %5d kB, Pss %5d kB, Pss_Anon %5d kB; peak "
+            "Rss %d kB" % (busy["Rss"], busy["Pss"],
+                           busy.get("Pss_Anon", 0), peak))
+        for w in pipes:
+            os.close(w)
+        for v in views:
+            v.close()
+        return idle, busy, peak
+    finally:
+        r.cleanup()
+
+
+PARTS = {"throughput": throughput, "latency": latency, "search": search,
+         "memory": memory}
+
+if __name__ == "__main__":
+    if os.geteuid() != 0:
+        sys.exit("bench/logs.py: run as root")
+    parts = sys.argv[1:] or list(PARTS)
+    try:
+        for p in parts:
+            PARTS[p]()
+    finally:
+        for d in dkdtest._instances:
+            d.cleanup()
+        cleanup_containers()
