@@ -223,6 +223,7 @@ route_call(struct evhttp_request *req, enum api_op op,
 	struct wbuf		 wb, key;
 	char			 token[SHA256_HEX_LEN + 1];
 	char			 client[64];
+	size_t			 fields_len;
 	int			 i, p = 0, want_body = 0;
 
 	memset(&a, 0, sizeof(a));
@@ -263,11 +264,19 @@ route_call(struct evhttp_request *req, enum api_op op,
 		http_error(req, 500, "internal", "Internal error.");
 		goto fail;
 	}
-	/* The op and its fields: the key of a copy kept by cache.c. */
+	/*
+	 * The op, its fields and the caller's token hash: the key of a copy
+	 * kept by cache.c.  The master answers "current" after
+	 * authentication but before its handler runs, so a copy only ever
+	 * answers the session it was made for: any check a handler makes
+	 * per user holds for copies too.
+	 */
 	wbuf_init(&key, DKD_IMSG_MAX_INTERNAL - 1024);
 	wire_put_u32(&key, op);
 	op_args_put(&key, spec, &a);
 	op_args_clear(&a);
+	fields_len = key.len;
+	wire_put_str(&key, token);
 	if (key.error) {
 		http_error(req, 413, "invalid", "Request too large.");
 		wbuf_free(&key);
@@ -282,7 +291,7 @@ route_call(struct evhttp_request *req, enum api_op op,
 	wbuf_init(&wb, DKD_IMSG_MAX_INTERNAL - 64);
 	msg_request_put(&wb, op, token, client, ctx->held != NULL ?
 	    ctx->held->generation : 0);
-	wire_put_raw(&wb, key.buf + 4, key.len - 4);
+	wire_put_raw(&wb, key.buf + 4, fields_len - 4);
 	ctx->key = key;
 	if (wb.error || api_call_master(req, &wb, route_done, ctx) == -1) {
 		route_ctx_free(ctx);
