@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,11 +51,12 @@ msg_sandbox_get(struct rbuf *r, struct sandbox_cfg *sc)
 
 void
 msg_request_put(struct wbuf *w, uint32_t op, const char *token,
-    const char *client)
+    const char *client, uint64_t cached)
 {
 	wire_put_u32(w, op);
 	wire_put_str(w, token);
 	wire_put_str(w, client);
+	wire_put_u64(w, cached);
 }
 
 /* The header only: the op's fields follow in r. */
@@ -65,17 +67,26 @@ msg_request_get(struct rbuf *r, struct msg_request *m)
 	m->op = wire_get_u32(r);
 	wire_get_strbuf(r, m->token, sizeof(m->token));
 	wire_get_strbuf(r, m->client, sizeof(m->client));
+	m->cached = wire_get_u64(r);
 	return (r->error ? -1 : 0);
 }
 
 void
 msg_reply_put(struct wbuf *w, const struct msg_reply *m)
 {
+	char	 gen[32];
+
 	wire_put_u32(w, m->status);
-	wire_put_u32(w, m->retry_after[0] != '\0' ? 1 : 0);
+	wire_put_u32(w, (m->retry_after[0] != '\0') + (m->generation != 0));
 	if (m->retry_after[0] != '\0') {
 		wire_put_str(w, "Retry-After");
 		wire_put_str(w, m->retry_after);
+	}
+	if (m->generation != 0) {
+		(void)snprintf(gen, sizeof(gen), "%llu",
+		    (unsigned long long)m->generation);
+		wire_put_str(w, "Generation");
+		wire_put_str(w, gen);
 	}
 	if (m->tree_len > 0)
 		wire_put_raw(w, m->tree, m->tree_len);
@@ -83,7 +94,7 @@ msg_reply_put(struct wbuf *w, const struct msg_reply *m)
 
 /*
  * The tree is the rest of r; its shape is checked where it is used.
- * Headers other than Retry-After are passed over.
+ * Headers other than Retry-After and Generation are passed over.
  */
 int
 msg_reply_get(struct rbuf *r, struct msg_reply *m)
@@ -101,6 +112,9 @@ msg_reply_get(struct rbuf *r, struct msg_reply *m)
 		if (!r->error && strcmp(name, "Retry-After") == 0)
 			strlcpy(m->retry_after, value,
 			    sizeof(m->retry_after));
+		else if (!r->error && strcmp(name, "Generation") == 0 &&
+		    (m->generation = strtoull(value, NULL, 10)) == 0)
+			r->error = EINVAL;
 	}
 	if (r->error || m->status < 100 || m->status > 599)
 		return (-1);

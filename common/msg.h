@@ -51,17 +51,20 @@ struct msg_request {
 	uint32_t	 op;
 	char		 token[MSG_TOKEN_MAX + 1];
 	char		 client[MSG_CLIENT_MAX + 1];
+	uint64_t	 cached;	/* generation of dkd-api's copy, or 0 */
 };
 
 void	 msg_request_put(struct wbuf *, uint32_t, const char *,
-	    const char *);
+	    const char *, uint64_t);
 int	 msg_request_get(struct rbuf *, struct msg_request *);
 
 /*
  * IMSG_API_RESPONSE (master -> dkd-api) and IMSG_CTL_RESPONSE (master
  * -> dkctl): u32 HTTP status, u32 n headers, n * (str name, str value),
  * then the reply's value tree (tree.h) to the end, none for a 204.
- * Retry-After is the one header there is.
+ * The headers there are: Retry-After, and Generation for an answer that
+ * dkd-api may keep (see dkd-api/cache.c).  Status 304 with no tree
+ * means "the copy you said you hold is current".
  */
 #define MSG_HEADER_NAME_MAX	31
 #define MSG_HEADER_VALUE_MAX	63
@@ -69,6 +72,7 @@ int	 msg_request_get(struct rbuf *, struct msg_request *);
 struct msg_reply {
 	uint32_t	 status;	/* 0: no answer came (dkd-api) */
 	char		 retry_after[MSG_HEADER_VALUE_MAX + 1];	/* "": none */
+	uint64_t	 generation;	/* may be cached as of this; 0: not */
 	const uint8_t	*tree;		/* points into the message */
 	size_t		 tree_len;	/* 0: no body */
 };

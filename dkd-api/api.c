@@ -60,6 +60,7 @@ static int		 finishing_fd = -1;	/* see api_call_take_fd */
 
 static int	api_dispatch_master(struct imsg *);
 static void	api_shutdown(void);
+static struct event_base *api_event_base(void);
 static void	api_call_timeout(int, short, void *);
 static void	api_call_finish(struct api_call *, const struct msg_reply *);
 static int	api_call_fd(struct imsg *);
@@ -84,7 +85,7 @@ main(int argc, char *argv[])
 	if (w->listen_fd == -1)
 		fatalx("no listening socket from the master");
 	nofile = api_raise_nofile();
-	if ((w->base = event_base_new()) == NULL)
+	if ((w->base = api_event_base()) == NULL)
 		fatalx("event_base_new");
 	http_init(w->base, w->listen_fd, nofile);
 	sandbox_enter(&w->sandbox, PROC_API);
@@ -94,6 +95,27 @@ main(int argc, char *argv[])
 	worker_run();
 	/* NOTREACHED */
 	return (0);
+}
+
+/*
+ * epoll with libevent's change list: evhttp turns reading and writing
+ * on and off several times per request, and the list folds those into
+ * at most one epoll_ctl per descriptor and loop.  (Safe here: dkd-api
+ * never dup()s a descriptor the loop watches.)
+ */
+static struct event_base *
+api_event_base(void)
+{
+	struct event_config	*cfg;
+	struct event_base	*base;
+
+	if ((cfg = event_config_new()) == NULL)
+		return (NULL);
+	(void)event_config_set_flag(cfg,
+	    EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return (base);
 }
 
 /* WebSockets first: they hold evhttp connections of their own. */

@@ -61,6 +61,7 @@
 #define API_CALL_TIMEOUT_SEC	10	/* waiting for the master */
 
 struct api_call;
+struct route_ctx;
 
 /* Called with the master's reply, or with status 0 if none came. */
 typedef void	(*api_call_cb)(struct evhttp_request *,
@@ -270,8 +271,27 @@ int	 body_decode(const unsigned char *, size_t, const struct op_spec *,
 /* client.c */
 void	 client_address(struct evhttp_request *, char *, size_t);
 
+/* cache.c */
+struct rcache_entry {
+	RB_ENTRY(rcache_entry)	 entry;
+	TAILQ_ENTRY(rcache_entry) lru;
+	uint8_t			*key;		/* op and fields */
+	size_t			 keylen;
+	uint64_t		 generation;
+	uint8_t			*body;		/* the JSON sent */
+	size_t			 bodylen;
+	int			 refs;		/* calls holding it */
+	int			 live;		/* still in the cache */
+};
+TAILQ_HEAD(rcache_lru, rcache_entry);
+struct rcache_entry *rcache_hold(const void *, size_t);
+void	 rcache_release(struct rcache_entry *);
+void	 rcache_store(const void *, size_t, uint64_t, const void *,
+	    size_t);
+
 /* routes.c */
 void	 routes_dispatch(struct evhttp_request *, const char *);
+void	 route_ctx_free(struct route_ctx *);
 void	 route_done(struct evhttp_request *, const struct msg_reply *,
 	    void *);
 
@@ -286,6 +306,7 @@ void	 http_shutdown(void);
 void	 http_error(struct evhttp_request *, int, const char *,
 	    const char *);
 void	 http_send_json(struct evhttp_request *, int, yajl_gen);
+void	 http_send_body(struct evhttp_request *, int, const void *, size_t);
 
 /* static.c */
 void	 static_serve(struct evhttp_request *, const char *);

@@ -236,7 +236,7 @@ canvas_request(struct wbuf *wb, uint32_t op, const char *token,
 	}
 	if (rv == 0) {
 		wbuf_init(wb, DKD_IMSG_MAX_INTERNAL - 64);
-		msg_request_put(wb, op, token, client);
+		msg_request_put(wb, op, token, client, 0);
 		op_args_put(wb, spec, &a);
 		if (wb->error) {
 			wbuf_free(wb);

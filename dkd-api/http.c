@@ -655,18 +655,32 @@ http_error(struct evhttp_request *req, int status, const char *code,
 void
 http_send_json(struct evhttp_request *req, int status, yajl_gen g)
 {
-	struct evbuffer	*buf;
 	const unsigned char *out;
 	size_t		 len;
 
-	if (yajl_gen_get_buf(g, &out, &len) != yajl_gen_status_ok ||
-	    (buf = evbuffer_new()) == NULL) {
+	if (yajl_gen_get_buf(g, &out, &len) != yajl_gen_status_ok) {
 		yajl_gen_free(g);
 		evhttp_send_error(req, 500, NULL);
 		return;
 	}
-	evbuffer_add(buf, out, len);
+	http_send_body(req, status, out, len);
 	yajl_gen_free(g);
+}
+
+/* JSON that is already text. */
+void
+http_send_body(struct evhttp_request *req, int status, const void *body,
+    size_t len)
+{
+	struct evbuffer	*buf;
+
+	if ((buf = evbuffer_new()) == NULL || evbuffer_add(buf, body,
+	    len) == -1) {
+		if (buf != NULL)
+			evbuffer_free(buf);
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", "application/json");
 	evhttp_send_reply(req, status, NULL, buf);

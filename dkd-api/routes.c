@@ -51,8 +51,17 @@ static const int methods[] = {
 	[M_DELETE] = EVHTTP_REQ_DELETE,
 };
 
+/* A call in flight: its cache key and the copy it asked about. */
+struct route_ctx {
+	struct wbuf		 key;
+	struct rcache_entry	*held;
+};
+
 static void	route_call(struct evhttp_request *, enum api_op,
 		    char [][SEG_MAX], int, api_call_cb);
+static void	route_copy_sent(const void *, size_t, void *);
+static void	route_send_copy(struct evhttp_request *,
+		    struct rcache_entry *);
 
 /*
  * Does path match pattern?  Parameters are copied, decoded, into
@@ -212,9 +221,11 @@ route_call(struct evhttp_request *req, enum api_op op,
 	struct op_args		 a;
 	struct body_error	 berr;
 	struct evbuffer		*in;
-	struct wbuf		 wb;
+	struct route_ctx	*ctx;
+	struct wbuf		 wb, key;
 	char			 token[SHA256_HEX_LEN + 1];
 	char			 client[64];
+	size_t			 fields_len;
 	int			 i, p = 0, want_body = 0;
 
 	memset(&a, 0, sizeof(a));
@@ -255,17 +266,39 @@ route_call(struct evhttp_request *req, enum api_op op,
 		http_error(req, 500, "internal", "Internal error.");
 		goto fail;
 	}
-	wbuf_init(&wb, DKD_IMSG_MAX_INTERNAL - 64);
-	msg_request_put(&wb, op, token, client);
-	op_args_put(&wb, spec, &a);
+	/*
+	 * The op, its fields and the caller's token hash: the key of a copy
+	 * kept by cache.c.  The master answers "current" after
+	 * authentication but before its handler runs, so a copy only ever
+	 * answers the session it was made for: any check a handler makes
+	 * per user holds for copies too.
+	 */
+	wbuf_init(&key, DKD_IMSG_MAX_INTERNAL - 1024);
+	wire_put_u32(&key, op);
+	op_args_put(&key, spec, &a);
 	op_args_clear(&a);
-	if (wb.error) {
+	fields_len = key.len;
+	wire_put_str(&key, token);
+	if (key.error) {
 		http_error(req, 413, "invalid", "Request too large.");
-		wbuf_free(&wb);
+		wbuf_free(&key);
 		return;
 	}
-	if (api_call_master(req, &wb, done, NULL) == -1)
+	if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
 		http_error(req, 503, "internal", "Service unavailable.");
+		wbuf_free(&key);
+		return;
+	}
+	ctx->held = rcache_hold(key.buf, key.len);
+	wbuf_init(&wb, DKD_IMSG_MAX_INTERNAL - 64);
+	msg_request_put(&wb, op, token, client, ctx->held != NULL ?
+	    ctx->held->generation : 0);
+	wire_put_raw(&wb, key.buf + 4, fields_len - 4);
+	ctx->key = key;
+	if (wb.error || api_call_master(req, &wb, done, ctx) == -1) {
+		route_ctx_free(ctx);
+		http_error(req, 503, "internal", "Service unavailable.");
+	}
 	explicit_bzero(wb.buf, wb.len);
 	wbuf_free(&wb);
 	return;
@@ -273,25 +306,79 @@ fail:
 	op_args_clear(&a);
 }
 
-/* Render the master's answer: status, allowed headers, JSON body. */
+static void
+route_copy_sent(const void *data, size_t len, void *arg)
+{
+	rcache_release(arg);
+}
+
+/* The kept copy, by reference: it stays held until evhttp sent it. */
+static void
+route_send_copy(struct evhttp_request *req, struct rcache_entry *e)
+{
+	struct evbuffer	*buf;
+
+	if ((buf = evbuffer_new()) == NULL) {
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	e->refs++;
+	if (evbuffer_add_reference(buf, e->body, e->bodylen, route_copy_sent,
+	    e) == -1) {
+		rcache_release(e);
+		evbuffer_free(buf);
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "application/json");
+	evhttp_send_reply(req, 200, NULL, buf);
+	evbuffer_free(buf);
+}
+
+void
+route_ctx_free(struct route_ctx *ctx)
+{
+	rcache_release(ctx->held);
+	wbuf_free(&ctx->key);
+	free(ctx);
+}
+
+/*
+ * Render the master's answer: status, allowed headers, JSON body.  A
+ * 304 says the copy this request held is current; an answer with a
+ * generation may be kept.  arg is the route_ctx of route_call, or NULL.
+ */
 void
 route_done(struct evhttp_request *req, const struct msg_reply *m,
     void *arg)
 {
 	struct evkeyvalq	*out = evhttp_request_get_output_headers(req);
+	struct route_ctx	*ctx = arg;
+	const unsigned char	*json;
 	struct rbuf		 r;
 	yajl_gen		 g;
+	size_t			 len;
 
 	if (m->status == 0) {
 		http_error(req, 503, "internal",
 		    "The server did not answer in time.");
-		return;
+		goto done;
+	}
+	if (m->status == 304) {
+		if (ctx == NULL || ctx->held == NULL) {
+			log_warnx("the master says a copy we do not hold is "
+			    "current");
+			http_error(req, 500, "internal", "Internal error.");
+		} else
+			route_send_copy(req, ctx->held);
+		goto done;
 	}
 	if (m->retry_after[0] != '\0')
 		evhttp_add_header(out, "Retry-After", m->retry_after);
 	if (m->tree_len == 0) {
 		evhttp_send_reply(req, (int)m->status, NULL, NULL);
-		return;
+		goto done;
 	}
 	rbuf_init(&r, m->tree, m->tree_len);
 	if ((g = json_new()) == NULL || tree_to_json(&r, g) == -1) {
@@ -299,7 +386,14 @@ route_done(struct evhttp_request *req, const struct msg_reply *m,
 			yajl_gen_free(g);
 		log_warnx("reply from the master does not render as JSON");
 		http_error(req, 500, "internal", "Internal error.");
-		return;
+		goto done;
 	}
+	if (ctx != NULL && m->status == 200 && m->generation != 0 &&
+	    yajl_gen_get_buf(g, &json, &len) == yajl_gen_status_ok)
+		rcache_store(ctx->key.buf, ctx->key.len, m->generation, json,
+		    len);
 	http_send_json(req, (int)m->status, g);
+done:
+	if (ctx != NULL)
+		route_ctx_free(ctx);
 }

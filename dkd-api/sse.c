@@ -87,6 +87,7 @@ sse_open_done(struct evhttp_request *req, const struct msg_reply *m,
 		route_done(req, m, arg);
 		return;
 	}
+	route_ctx_free(arg);		/* no copy is kept of a stream */
 	if ((fd = api_call_take_fd()) == -1) {
 		log_warnx("%s: a 200 without a socket", __func__);
 		http_error(req, 500, "internal", "Internal error.");

@@ -43,6 +43,8 @@ struct stmt_slot {
 };
 
 static sqlite3		*db;
+/* Changes with every row written: see db_generation(). */
+static uint64_t		 generation;
 static char		 db_path[CONF_VALUE_MAX];
 static struct stmt_slot	 stmt_cache[STMT_CACHE_SIZE];
 
@@ -67,6 +69,39 @@ static const char *pragmas =
 
 static int	db_migrate(char *, size_t);
 static int	db_applied(const char *, int *);
+
+/* Any row inserted, updated or deleted, committed or not. */
+static void
+db_row_changed(void *arg, int op, const char *dbname, const char *table,
+    sqlite3_int64 rowid)
+{
+	if (++generation == 0)
+		generation = 1;
+}
+
+/*
+ * The database's generation: an answer read at generation G is still
+ * the answer while the generation is G, so dkd-api may keep it (a rolled
+ * back change moves the generation too, which costs a miss, no more).
+ * Our own writes move it through the update hook; a commit by another
+ * connection (an admin's sqlite3, a test) shows in data_version.
+ */
+uint64_t
+db_generation(void)
+{
+	static int64_t	 last_version = -1;
+	sqlite3_stmt	*st;
+	int64_t		 v;
+
+	if ((st = db_prepare("PRAGMA data_version")) == NULL ||
+	    (v = db_scalar(st)) == -1 || v != last_version) {
+		if (++generation == 0)
+			generation = 1;
+		if (st != NULL && v != -1)
+			last_version = v;
+	}
+	return (generation);
+}
 
 sqlite3 *
 db_handle(void)
@@ -94,6 +129,10 @@ db_open(const char *path, char *err, size_t errlen)
 		sqlite3_free(msg);
 		return (-1);
 	}
+	/* A random start: no copy from an earlier run can look current. */
+	arc4random_buf(&generation, sizeof(generation));
+	generation |= 1;
+	sqlite3_update_hook(db, db_row_changed, NULL);
 	/* Whatever made the file, it is root's alone from now on. */
 	if (chown(path, 0, 0) == -1 || chmod(path, 0600) == -1) {
 		(void)snprintf(err, errlen, "database %s: %s", path,

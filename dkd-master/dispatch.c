@@ -76,6 +76,7 @@ master_dispatch_api(struct imsg *imsg)
 	(void)msg_request_get(&r, &m);
 	strlcpy(req->token_hash, m.token, sizeof(req->token_hash));
 	strlcpy(req->client, m.client, sizeof(req->client));
+	req->cached = m.cached;
 	/* A header that did not decode leaves r->error for this to see. */
 	if (request_decode(req, m.op, &r) == -1)
 		return (-1);

@@ -62,6 +62,8 @@ struct request {
 	request_reply_cb	 reply;
 	void			*reply_arg;	/* the origin's */
 	unsigned		 generation;	/* of the origin */
+	uint64_t		 cached;	/* dkd-api's copy is of this */
+	uint64_t		 seen;		/* database read as of this */
 	int			 authed;
 	struct user		 user;
 	struct ticket_ref	 ticket;	/* AUTH_TICKET ops */
@@ -401,6 +403,7 @@ void	 db_close(void);
 int	 db_schema_version(void);
 int64_t	 db_size(void);
 int	 db_ping(void);
+uint64_t db_generation(void);
 
 /* notify.c */
 void	 notify_systemd(const char *);

@@ -47,6 +47,7 @@ static const op_handler handlers[OP_MAX] = {
 #undef OP
 };
 
+static int	request_cacheable(const struct request *);
 static void	reply_send(struct request *, int, const char *,
 		    struct wbuf *);
 
@@ -103,6 +104,35 @@ request_decode(struct request *req, uint32_t op, struct rbuf *r)
 	return (0);
 }
 
+/*
+ * Reads whose answer depends on nothing but the database and the op's
+ * fields: not on the caller (the caller was authenticated and
+ * authorised first), the clock, Docker or memory.  dkd-api keeps their
+ * answers and asks whether its copy is still current, which spares the
+ * master and dkd-api the rendering of big lists.
+ */
+static int
+request_cacheable(const struct request *req)
+{
+	switch (req->op) {
+	case OP_PROJECTS_LIST:
+	case OP_PROJECTS_GET:
+	case OP_SERVICES_LIST:
+	case OP_SERVICES_GET:
+	case OP_DEPLOYMENTS_LIST:
+	case OP_DEPLOYMENTS_GET:
+	case OP_ENV_PROJECT_LIST:
+	case OP_ENV_SERVICE_LIST:
+	case OP_ENV_GROUP_LIST:
+	case OP_PENDING_LIST:
+	case OP_USERS_LIST:
+	case OP_USERS_GET:
+		return (req->caller == CALLER_API);
+	default:
+		return (0);
+	}
+}
+
 /* dkctl's requests act with the rights of root; the origin checked. */
 void
 request_as_root(struct request *req)
@@ -151,6 +181,13 @@ request_run(struct request *req)
 		reply_error(req, 501, "Not implemented.");
 		return;
 	}
+	if (request_cacheable(req)) {
+		req->seen = db_generation();
+		if (req->cached == req->seen) {
+			reply_empty(req, 304);
+			return;
+		}
+	}
 	handlers[req->op](req);
 }
 
@@ -172,6 +209,8 @@ reply_send(struct request *req, int status, const char *retry_after,
 
 	memset(&m, 0, sizeof(m));
 	m.status = (uint32_t)status;
+	if (status == 200 && req->seen != 0)
+		m.generation = req->seen;
 	if (retry_after != NULL)
 		strlcpy(m.retry_after, retry_after, sizeof(m.retry_after));
 	if (tree != NULL) {

@@ -82,9 +82,11 @@ def wstr(s):
 
 
 def api_request(op, fields=b"", token="", client="203.0.113.66"):
-    """IMSG_API_REQUEST: u32 op, str token hash, str client, op fields
-    (each: u8 present, then the value)."""
-    return u32(op) + wstr(token) + wstr(client) + fields
+    """IMSG_API_REQUEST (common/msg.c msg_request_put): u32 op, str token
+    hash, str client, u64 generation of a cached copy (0: none), then the
+    op fields (each: u8 present, then the value)."""
+    return u32(op) + wstr(token) + wstr(client) + struct.pack("<Q", 0) + \
+        fields
 
 
 def rec_docker(server="evil-99.0", api="1.99"):

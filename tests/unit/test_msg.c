@@ -47,22 +47,23 @@ main(void)
 	struct rbuf		 r;
 	char			 long_token[MSG_TOKEN_MAX + 2];
 
-	plan(8);
+	plan(10);
 
 	wbuf_init(&w, 1024);
-	msg_request_put(&w, 7, "abc", "192.0.2.1");
+	msg_request_put(&w, 7, "abc", "192.0.2.1", UINT64_MAX - 1);
 	wire_put_u32(&w, 99);		/* the op's fields follow */
 	rbuf_init(&r, w.buf, w.len);
 	ok(msg_request_get(&r, &rq) == 0 && rq.op == 7 &&
 	    strcmp(rq.token, "abc") == 0 && strcmp(rq.client, "192.0.2.1") ==
-	    0 && wire_get_u32(&r) == 99 && wire_done(&r) == 0,
+	    0 && rq.cached == UINT64_MAX - 1 && wire_get_u32(&r) == 99 &&
+	    wire_done(&r) == 0,
 	    "a request header decodes as encoded, the fields after it");
 	wbuf_free(&w);
 
 	memset(long_token, 'a', sizeof(long_token) - 1);
 	long_token[sizeof(long_token) - 1] = '\0';
 	wbuf_init(&w, 1024);
-	msg_request_put(&w, 7, long_token, "");
+	msg_request_put(&w, 7, long_token, "", 0);
 	rbuf_init(&r, w.buf, w.len);
 	ok(msg_request_get(&r, &rq) == -1, "a token too long is refused");
 	wbuf_free(&w);
@@ -101,6 +102,25 @@ main(void)
 	ok(reply_of(w.buf, w.len, &out) == 0 &&
 	    strcmp(out.retry_after, "5") == 0,
 	    "other headers are passed over");
+	wbuf_free(&w);
+
+	memset(&in, 0, sizeof(in));
+	in.status = 200;
+	in.generation = 18446744073709551615ULL;
+	wbuf_init(&w, 1024);
+	msg_reply_put(&w, &in);
+	ok(reply_of(w.buf, w.len, &out) == 0 &&
+	    out.generation == in.generation && out.retry_after[0] == '\0',
+	    "a generation travels as a header, to its last bit");
+	wbuf_free(&w);
+
+	wbuf_init(&w, 1024);
+	wire_put_u32(&w, 200);
+	wire_put_u32(&w, 1);
+	wire_put_str(&w, "Generation");
+	wire_put_str(&w, "0");
+	ok(reply_of(w.buf, w.len, &out) == -1, "a generation of 0 (or not a "
+	    "number) is refused");
 	wbuf_free(&w);
 
 	in.status = 600;
