@@ -19,6 +19,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -298,7 +299,11 @@ class Dkd:
     in chroots below it (the log dir) and reach the control socket.
     """
 
-    def __init__(self, name="dkd", keep=False, **settings):
+    def __init__(self, name="dkd", keep=False, docker=False, **settings):
+        """docker: talk to the machine's dockerd.  Without it the
+        reconciler finds no Docker, so a test that creates projects
+        leaves no networks behind (Docker's default address pools hold
+        about thirty bridge networks, shared by every test)."""
         self.dir = tempfile.mkdtemp(prefix="dkdtest.%s." % name, dir="/tmp")
         os.chmod(self.dir, 0o755)
         self.keep = keep
@@ -315,8 +320,13 @@ class Dkd:
             "www": WWW,
             "log-dir": self.logdir,
         }
+        if not docker:
+            self.settings["docker-socket"] = os.path.join(self.dir,
+                                                          "no-docker.sock")
         for k, v in settings.items():
             self.settings[k.replace("_", "-")] = v
+        # On the machine's dockerd: what it made goes at cleanup.
+        self.docker = docker and "docker_socket" not in settings
         self.proc = None
         self.rc = None
         self.seen = set()
@@ -431,7 +441,33 @@ class Dkd:
                             os.kill(pid, signal.SIGKILL)
                         except OSError:
                             pass
+        if self.docker:
+            self.remove_docker_objects()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def remove_docker_objects(self):
+        """Containers, networks and volumes labelled with this dkd's
+        instance id (none of any other dkd's)."""
+        try:
+            con = sqlite3.connect(self.db, timeout=5)
+            row = con.execute("SELECT value FROM system_settings WHERE "
+                              "key = 'instance_id'").fetchone()
+            con.close()
+        except sqlite3.Error:
+            return
+        if row is None:
+            return
+        label = "label=deploykit.instance=%s" % row[0]
+        for kind, rm in (("container", ["rm", "-f", "-v"]),
+                         ("network", ["rm"]), ("volume", ["rm", "-f"])):
+            ids = subprocess.run(["docker", kind, "ls", "-q", "--filter",
+                                  label] + (["-a"] if kind == "container"
+                                            else []),
+                                 capture_output=True, text=True,
+                                 timeout=60).stdout.split()
+            if ids:
+                subprocess.run(["docker", kind] + rm + ids,
+                               capture_output=True, timeout=120)
 
     # processes
     def workers(self):

@@ -21,7 +21,7 @@ shared = {}
 def main_dkd():
     """The shared dkd talking to the real dockerd."""
     if "main" not in shared:
-        d = Dkd("dkctl", keep=True).start()
+        d = Dkd("dkctl", keep=True, docker=True).start()
         shared["main"] = d
         ok = wait_until(lambda: d.status_json()["docker"]["reachable"], 10,
                         0.1)
@@ -219,7 +219,7 @@ def deaths(text):
 
 
 def test_log_verbose():
-    d = Dkd("verbose").start()
+    d = Dkd("verbose", docker=True).start()
     check(not debug_lines(d.log()), "debug lines at log-level info: %s"
           % debug_lines(d.log())[:3])
     r = d.dkctl("log", "verbose")
@@ -253,7 +253,7 @@ def test_log_verbose():
 
 
 def test_log_brief():
-    d = Dkd("brief").start()
+    d = Dkd("brief", docker=True).start()
     r = d.dkctl("log", "verbose")
     eq(r.returncode, 0, "dkctl log verbose exit status (%r)" % r.stderr)
     r = d.dkctl("log", "brief")
@@ -292,7 +292,7 @@ def test_abbrev_ambiguous():
 
 
 def test_abbrev_log():
-    d = Dkd("abbrev").start()
+    d = Dkd("abbrev", docker=True).start()
     off = d.log_size()
     r = d.dkctl("lo", "v")
     eq(r.returncode, 0, "dkctl lo v exit status (%r)" % r.stderr)
@@ -362,7 +362,7 @@ def test_nonroot_commands():
 def test_second_dkd():
     d = main_dkd()
     before = d.workers()
-    d2 = Dkd("second")
+    d2 = Dkd("second", docker=True)
     d2.settings["control-socket"] = d.sock     # the same socket
     d2.write_conf()
     d2.start(wait=False)

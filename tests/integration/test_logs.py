@@ -44,7 +44,7 @@ class Stand:
 
     def __init__(self, name="logs", **settings):
         stands.append(self)
-        self.d = Dkd(name, **settings)
+        self.d = Dkd(name, docker=True, **settings)
         self.lib = os.path.join(self.d.dir, "libexec")
         os.mkdir(self.lib, 0o755)
         for c in WORKERS:

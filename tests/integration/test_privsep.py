@@ -24,7 +24,7 @@ def dkd():
     that must not reach the workers."""
     global _d
     if _d is None:
-        _d = Dkd("privsep", keep=True)
+        _d = Dkd("privsep", keep=True, docker=True)
         env = dict(os.environ)
         k, v = SECRET.split("=", 1)
         env[k] = v
@@ -242,7 +242,7 @@ def test_jails_not_writable():
 def refused_start(name, what, setup, message):
     """dkd with a jail that setup() spoils must exit non-zero at start,
     saying message, and start no worker."""
-    d = Dkd(name)
+    d = Dkd(name, docker=True)
     setup(d)
     d.start(wait=False)
     rc = d.wait_exit(10)
@@ -278,7 +278,7 @@ def test_www_group_writable():
 
 def test_www_other_group_writable():
     """Group-writable by a group the api is not in is fine."""
-    d = Dkd("www-othergroup")
+    d = Dkd("www-othergroup", docker=True)
     copy_www(d, 0, 0, 0o775)
     d.start()
     eq(d.health_status(), 200, "health with a www dir writable by root's "

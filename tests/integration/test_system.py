@@ -23,7 +23,7 @@ NOT_IMPL = "Releases and self-upgrade are not available in this version."
 def dkd():
     if "d" not in shared:
         t0 = time.time()
-        d = Dkd("system", keep=True).start()
+        d = Dkd("system", keep=True, docker=True).start()
         shared["t0"] = t0
         _, t = d.register_admin()
         shared["d"] = d
@@ -324,7 +324,7 @@ def test_settings():
 
 
 def test_settings_persist():
-    d = Dkd("system-restart").start()
+    d = Dkd("system-restart", docker=True).start()
     _, t = d.register_admin()
     r = d.api("PATCH", "/api/system/settings", {"auto_update": True},
               token=t["access_token"])
