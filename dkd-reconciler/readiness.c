@@ -95,8 +95,8 @@ readiness_forget_all(struct svc *s)
  * is healthy already.
  */
 struct slotmem *
-readiness_slot(struct svc *s, const struct dep *d, int replica,
-    const struct obs *o)
+readiness_slot(struct svc *s, const struct msg_rec_deployment *d,
+    int replica, const struct obs *o)
 {
 	struct slotmem	*m;
 
@@ -111,7 +111,7 @@ readiness_slot(struct svc *s, const struct dep *d, int replica,
 	strlcpy(m->deployment_id, d->id, sizeof(m->deployment_id));
 	m->replica = replica;
 	if (strcmp(d->status, "healthy") == 0)
-		m->last_restart_count = d->baseline;
+		m->last_restart_count = (int)d->baseline_restart_count;
 	else
 		m->last_restart_count = o->inspected ? o->restart_count : 0;
 	m->max_restart_count = m->last_restart_count;

@@ -386,7 +386,9 @@ class Rec:
                   w_str("") + w_u32(os.getpid()))
         self.send(IMSG["IMSG_CFG_SETTINGS"],
                   w_u32(self.level) + w_str("") + w_u64(30000) +
-                  w_u64(self.window_ms) + w_str(self.socket_path) + w_u32(0))
+                  w_u64(self.window_ms) + w_str(self.socket_path) + w_u32(0) +
+                  # log retention bytes and seconds, log budget: logd's
+                  w_u64(0) + w_u64(0) + w_u64(0))
         self.send(IMSG["IMSG_CFG_DONE"])
         threading.Thread(target=self._read, daemon=True).start()
         if not self.wait_msg(lambda m: m[0] == IMSG["IMSG_READY"], 10):

@@ -62,19 +62,20 @@ state(const char *status, int restarts, int exit_code)
 }
 
 static void
-dep_init(struct dep *d, const char *id, const char *status, int baseline)
+dep_init(struct msg_rec_deployment *d, const char *id, const char *status,
+    int baseline)
 {
 	memset(d, 0, sizeof(*d));
 	strlcpy(d->id, id, sizeof(d->id));
 	strlcpy(d->status, status, sizeof(d->status));
 	d->replicas = 1;
-	d->baseline = baseline;
+	d->baseline_restart_count = baseline;
 }
 
 static void
 test_window(void)
 {
-	struct dep		 d;
+	struct msg_rec_deployment d;
 	struct slotmem		*m;
 	struct slot_verdict	 v;
 	struct obs		 o = running(0, T0);
@@ -98,7 +99,7 @@ test_window(void)
 static void
 test_bad_in_a_row(void)
 {
-	struct dep		 d;
+	struct msg_rec_deployment d;
 	struct slotmem		*m;
 	struct slot_verdict	 v;
 	struct obs		 o = running(0, T0);
@@ -139,7 +140,7 @@ test_bad_in_a_row(void)
 static void
 test_uncounted_looks(void)
 {
-	struct dep		 d;
+	struct msg_rec_deployment d;
 	struct slotmem		*m;
 	struct slot_verdict	 v;
 	struct obs		 o = running(0, T0);
@@ -165,7 +166,7 @@ test_uncounted_looks(void)
 static void
 test_baseline(void)
 {
-	struct dep		 d;
+	struct msg_rec_deployment d;
 	struct slotmem		*m;
 	struct slot_verdict	 v;
 	struct obs		 o = running(2, T0);
@@ -197,7 +198,7 @@ test_baseline(void)
 static void
 test_memory(void)
 {
-	struct dep		 d1, d2;
+	struct msg_rec_deployment d1, d2;
 	struct slotmem		*m;
 	struct obs		 o = running(0, T0);
 	int			 n = 0;
