@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "compat.h"
 #include "log.h"
@@ -304,8 +303,11 @@ inspect_done(const struct drv_res *res, const struct drv_inspect *in,
 		/* Gone behind our back. */
 		svc_ctr_free(o->p->svc, c);
 		o->p->changed = 1;
-	} else
+	} else {
+		/* What we know of it may be old now: look again. */
+		c->dirty = 1;
 		call_failed(o->p, res, "container inspect");
+	}
 	op_done(o);
 }
 
@@ -766,27 +768,26 @@ step_act(struct pass *p)
 
 /* ------------------------------------------------------------- finish */
 
+/*
+ * What a container of a slot looks like at now: nothing current when
+ * its last inspect failed or an event came after it (dirty), so that
+ * what it was before the engine went away is not taken for what it is.
+ */
 static void
-obs_of(const struct ctr *c, struct obs *o)
+obs_of(const struct ctr *c, int64_t now, struct obs *o)
 {
 	memset(o, 0, sizeof(*o));
 	if (c == NULL || c->busy)
 		return;
 	o->present = 1;
-	o->inspected = c->inspected;
+	o->inspected = c->inspected && !c->dirty;
 	o->status = c->insp.status;
 	o->restart_count = c->insp.restart_count;
 	o->exit_code = c->insp.exit_code;
 	o->started_at_ms = c->insp.started_at_ms;
-}
-
-static int64_t
-wall_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	o->finished_at_ms = c->insp.finished_at_ms;
+	o->engine_stop = readiness_engine_stop(o, rec->engine_lost_ms,
+	    rec->engine_back_ms, now);
 }
 
 struct failure {
@@ -858,7 +859,7 @@ step_finish(struct pass *p)
 	struct slot_verdict		 v;
 	struct obs			 o;
 	const char			*status = NULL;
-	int64_t				 now = wall_ms();
+	int64_t				 now = rec_wall_ms();
 	size_t				 i;
 	int				 all_ready, any_failed, max_rc;
 	int				 present, fine, crash, counted;
@@ -885,7 +886,7 @@ step_finish(struct pass *p)
 		for (sl = p->slots; sl < p->slots + p->nslots; sl++) {
 			if (sl->dep != d)
 				continue;
-			obs_of(sl->ctr, &o);
+			obs_of(sl->ctr, now, &o);
 			if (!o.present) {
 				all_ready = 0;
 				continue;

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -218,6 +219,39 @@ rec_labels(struct drv_kv *labels, size_t *n, const char *service_id)
 	if (service_id != NULL) {
 		labels[*n].key = LABEL_SERVICE;
 		labels[(*n)++].value = service_id;
+	}
+}
+
+int64_t
+rec_wall_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/*
+ * Docker answers and its events stream is open, or not: note when the
+ * engine went away and when it came back, which tells the readiness
+ * gate the exits that were the engine's (readiness_engine_stop()).
+ * Not being there yet at the start is no outage.
+ */
+void
+rec_engine_changed(void)
+{
+	int	 up = rec->docker_up && rec->events_ok;
+
+	if (up == rec->engine_up)
+		return;
+	rec->engine_up = up;
+	if (!up) {
+		rec->engine_lost_ms = rec_wall_ms();
+		log_debug("the engine went away");
+	} else if (rec->engine_lost_ms > 0) {
+		rec->engine_back_ms = rec_wall_ms();
+		log_debug("the engine is back after %lld ms", (long long)
+		    (rec->engine_back_ms - rec->engine_lost_ms));
 	}
 }
 
@@ -443,6 +477,7 @@ rec_probe_done(long status, const char *body, size_t len, const char *err,
 			evtimer_add(probe_ev, &tv);
 			if (!rec->docker_up) {
 				rec->docker_up = 1;
+				rec_engine_changed();
 				/* Back after a fault: catch up at once. */
 				events_kick();
 				if (docker_seen && rec->synced)
@@ -461,6 +496,7 @@ rec_probe_done(long status, const char *body, size_t len, const char *err,
 	if (rec->docker_up)
 		log_warnx("Docker unreachable: %s", msg);
 	rec->docker_up = 0;
+	rec_engine_changed();
 	rec_report_docker(0, "", "", msg);
 	tv.tv_sec = probe_backoff;
 	probe_backoff = MINIMUM(probe_backoff * 2, PROBE_BACKOFF_MAX);

@@ -42,6 +42,10 @@
 #define INFLIGHT_REQUEUE_MS	2000	/* spec 13.2 step 5 */
 #define BAD_OBSERVATIONS_MAX	3
 #define OBS_INTERVAL_MS		1800	/* counted readiness looks */
+/* The engine stops its containers (StopTimeout each) before it goes. */
+#define ENGINE_STOP_MS		((STOP_TIMEOUT_S + 5) * 1000)
+/* After it is back, the time it has to start them again on its own. */
+#define ENGINE_RESTART_GRACE_MS	30000
 #define SWEEP_KEY		"sweep"
 #define DEPLOY_STATUS_MAX	16
 
@@ -197,6 +201,10 @@ struct rec {
 	int			 events_ok;	/* the stream is open */
 	uint64_t		 ev_seq;
 	int			 docker_up;
+	/* The engine: Docker answers and its stream is open. */
+	int			 engine_up;
+	int64_t			 engine_lost_ms; /* wall clock, 0: never */
+	int64_t			 engine_back_ms;
 };
 
 extern struct rec	*rec;
@@ -211,6 +219,8 @@ void		 svc_want_free(struct msg_rec_desired *);
 void		 rec_resync(void);
 void		 rec_docker_trouble(void);
 void		 rec_labels(struct drv_kv *, size_t *, const char *);
+void		 rec_engine_changed(void);
+int64_t		 rec_wall_ms(void);
 
 /* pass.c */
 void		 pass_start(struct queue *, const char *, void *);
@@ -220,11 +230,13 @@ int		 pass_slot_name(char *, size_t, const struct msg_rec_desired *,
 /* readiness.c */
 struct obs {
 	int		 present;	/* a container holds the slot */
-	int		 inspected;
+	int		 inspected;	/* and what we know of it is current */
 	const char	*status;
 	int		 restart_count;
 	int		 exit_code;
 	int64_t		 started_at_ms;
+	int64_t		 finished_at_ms;
+	int		 engine_stop;	/* the engine stopped it, going away */
 };
 struct slot_verdict {
 	int		 ready;
@@ -243,6 +255,8 @@ void		 readiness_forget_dep(struct svc *, const char *);
 void		 readiness_forget_all(struct svc *);
 void		 readiness_failure_reason(const struct obs *, int, char *,
 		    size_t);
+int		 readiness_engine_stop(const struct obs *, int64_t, int64_t,
+		    int64_t);
 
 /* image.c */
 enum image_state {
