@@ -374,7 +374,8 @@ step_plan(struct pass *p)
 	run = w != NULL && !w->stopped && !w->deleted;
 
 	if (run) {
-		if ((p->plan = calloc(w->ndeployments + 1, sizeof(*p->plan))) == NULL)
+		if ((p->plan = calloc(w->ndeployments + 1,
+		    sizeof(*p->plan))) == NULL)
 			fatal("%s", __func__);
 		for (i = 0; i < w->ndeployments; i++)
 			total += (size_t)w->deployments[i].replicas;
@@ -650,7 +651,7 @@ create_slot(struct pass *p, const struct slot *sl)
 	char				 alias1[DRV_NAME_MAX];
 	char				 alias2[DRV_NAME_MAX];
 	char				 replica[16];
-	char				 vols[MSG_REC_VOLUMES_MAX][DRV_NAME_MAX];
+	char				 vols[nitems(mounts)][DRV_NAME_MAX];
 	const char			*aliases[2];
 	struct op			*o;
 	size_t				 i, n;

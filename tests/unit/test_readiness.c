@@ -75,10 +75,10 @@ dep_init(struct msg_rec_deployment *d, const char *id, const char *status,
 static void
 test_window(void)
 {
-	struct msg_rec_deployment d;
-	struct slotmem		*m;
-	struct slot_verdict	 v;
-	struct obs		 o = running(0, T0);
+	struct msg_rec_deployment	 d;
+	struct slotmem			*m;
+	struct slot_verdict		 v;
+	struct obs			 o = running(0, T0);
 
 	dep_init(&d, "d1", "starting", 0);
 	m = readiness_slot(&svc, &d, 0, &o);
@@ -99,11 +99,11 @@ test_window(void)
 static void
 test_bad_in_a_row(void)
 {
-	struct msg_rec_deployment d;
-	struct slotmem		*m;
-	struct slot_verdict	 v;
-	struct obs		 o = running(0, T0);
-	char			 reason[128];
+	struct msg_rec_deployment	 d;
+	struct slotmem			*m;
+	struct slot_verdict		 v;
+	struct obs			 o = running(0, T0);
+	char				 reason[128];
 
 	dep_init(&d, "d1", "starting", 0);
 	m = readiness_slot(&svc, &d, 0, &o);
@@ -140,10 +140,10 @@ test_bad_in_a_row(void)
 static void
 test_uncounted_looks(void)
 {
-	struct msg_rec_deployment d;
-	struct slotmem		*m;
-	struct slot_verdict	 v;
-	struct obs		 o = running(0, T0);
+	struct msg_rec_deployment	 d;
+	struct slotmem			*m;
+	struct slot_verdict		 v;
+	struct obs			 o = running(0, T0);
 
 	dep_init(&d, "d1", "starting", 0);
 	m = readiness_slot(&svc, &d, 0, &o);
@@ -166,10 +166,10 @@ test_uncounted_looks(void)
 static void
 test_baseline(void)
 {
-	struct msg_rec_deployment d;
-	struct slotmem		*m;
-	struct slot_verdict	 v;
-	struct obs		 o = running(2, T0);
+	struct msg_rec_deployment	 d;
+	struct slotmem			*m;
+	struct slot_verdict		 v;
+	struct obs			 o = running(2, T0);
 
 	/* Healthy, promoted after two restarts: a new reconciler. */
 	dep_init(&d, "d2", "healthy", 2);
@@ -198,10 +198,10 @@ test_baseline(void)
 static void
 test_memory(void)
 {
-	struct msg_rec_deployment d1, d2;
-	struct slotmem		*m;
-	struct obs		 o = running(0, T0);
-	int			 n = 0;
+	struct msg_rec_deployment	 d1, d2;
+	struct slotmem			*m;
+	struct obs			 o = running(0, T0);
+	int				 n = 0;
 
 	dep_init(&d1, "d1", "starting", 0);
 	dep_init(&d2, "d2", "starting", 0);
@@ -235,12 +235,12 @@ test_memory(void)
 static void
 test_engine_restart(void)
 {
-	struct msg_rec_deployment d;
-	struct slotmem		*m;
-	struct slot_verdict	 v;
-	struct obs		 o = running(0, T0);
-	int64_t			 lost = T0 + 3000, back = -1, t;
-	int			 failed = 0, bad = 0;
+	struct msg_rec_deployment	 d;
+	struct slotmem			*m;
+	struct slot_verdict		 v;
+	struct obs			 o = running(0, T0);
+	int64_t				 lost = T0 + 3000, back = -1, t;
+	int				 failed = 0, bad = 0;
 
 	dep_init(&d, "d1", "starting", 0);
 	m = readiness_slot(&svc, &d, 0, &o);
