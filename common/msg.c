@@ -290,6 +290,25 @@ rec_get_id(const struct tval *m, const char *key, char *buf, size_t size)
 	return (0);
 }
 
+/* An id, as msg_service_id_valid() has it. */
+static int
+rec_get_uuid(const struct tval *m, const char *key, char *buf, size_t size)
+{
+	if (rec_get_id(m, key, buf, size) == -1 || !msg_service_id_valid(buf))
+		return (-1);
+	return (0);
+}
+
+/* A name that goes into Docker's object names: msg_name_valid(). */
+static int
+rec_get_name(const struct tval *m, const char *key, char *buf, size_t size)
+{
+	if (rec_get_id(m, key, buf, size) == -1 ||
+	    !msg_name_valid(buf, size - 1))
+		return (-1);
+	return (0);
+}
+
 /* An integer from min to max. */
 static int
 rec_get_int(const struct tval *m, const char *key, int64_t min, int64_t max,
@@ -340,6 +359,18 @@ rec_get_text(const struct tval *m, const char *key, size_t max)
 	return (s);
 }
 
+/* The array at key, of at most max items; NULL if it is not one. */
+static const struct tval *
+rec_get_array(const struct tval *m, const char *key, size_t max)
+{
+	const struct tval	*a;
+
+	if ((a = tval_get(m, key)) == NULL || a->tag != TREE_ARRAY ||
+	    a->n > max)
+		return (NULL);
+	return (a);
+}
+
 /* A string of at most max bytes, its start cut off if longer. */
 static void
 rec_put_tail(struct wbuf *w, const char *s, size_t max)
@@ -388,7 +419,7 @@ msg_rec_sync_begin_get(struct rbuf *r, struct msg_rec_sync_begin *sb)
 	memset(sb, 0, sizeof(*sb));
 	if ((t = rec_tree_get(r)) == NULL)
 		return (-1);
-	if (rec_get_id(t, "instance", sb->instance,
+	if (rec_get_uuid(t, "instance", sb->instance,
 	    sizeof(sb->instance)) == 0 &&
 	    rec_get_int(t, "sequence", 0, INT64_MAX, &sb->sequence) == 0)
 		rv = 0;
@@ -427,16 +458,14 @@ msg_rec_sync_end_get(struct rbuf *r, struct msg_rec_sync_end *se)
 	if ((t = rec_tree_get(r)) == NULL)
 		return (-1);
 	if (rec_get_int(t, "sequence", 0, INT64_MAX, &se->sequence) == -1 ||
-	    (a = tval_get(t, "projects")) == NULL || a->tag != TREE_ARRAY)
-		goto bad;
-	if (a->n > 0 && (se->projects = calloc(a->n,
-	    sizeof(*se->projects))) == NULL)
+	    (a = rec_get_array(t, "projects", MSG_REC_PROJECTS_MAX)) == NULL ||
+	    (se->projects = calloc(a->n + 1, sizeof(*se->projects))) == NULL)
 		goto bad;
 	for (i = 0; i < a->n; i++) {
 		p = &a->items[i];
-		if (rec_get_id(p, "id", se->projects[i].id,
+		if (rec_get_uuid(p, "id", se->projects[i].id,
 		    sizeof(se->projects[i].id)) == -1 ||
-		    rec_get_id(p, "slug", se->projects[i].slug,
+		    rec_get_name(p, "slug", se->projects[i].slug,
 		    sizeof(se->projects[i].slug)) == -1)
 			goto bad;
 	}
@@ -534,120 +563,163 @@ rec_status_inflight(const char *s)
 	    strcmp(s, "healthy") == 0);
 }
 
-static int
+/* One deployment of a DESIRED; NULL, or what is wrong with it. */
+static const char *
 rec_deployment_get(const struct tval *m, struct msg_rec_deployment *d)
 {
-	const struct tval	*env, *ports, *e, *p;
+	const struct tval	*env, *ports, *e, *p, *v;
 	const char		*proto;
 	size_t			 i;
 
 	if (m->tag != TREE_MAP ||
-	    rec_get_id(m, "id", d->id, sizeof(d->id)) == -1 ||
-	    rec_get_id(m, "status", d->status, sizeof(d->status)) == -1 ||
-	    !rec_status_inflight(d->status) ||
-	    (d->image = rec_get_text(m, "image", MSG_IMAGE_MAX)) == NULL ||
-	    *d->image == '\0' ||
-	    rec_get_opt_int(m, "memory_mb", 1, INT32_MAX, 0,
+	    rec_get_uuid(m, "id", d->id, sizeof(d->id)) == -1)
+		return ("no valid id");
+	if (rec_get_id(m, "status", d->status, sizeof(d->status)) == -1 ||
+	    !rec_status_inflight(d->status))
+		return ("status not pending, starting or healthy");
+	if ((d->image = rec_get_text(m, "image", MSG_IMAGE_MAX)) == NULL ||
+	    !msg_image_valid(d->image))
+		return ("bad image");
+	if (rec_get_opt_int(m, "memory_mb", 0, INT32_MAX, 0,
 	    &d->memory_mb) == -1 ||
-	    rec_get_opt_int(m, "cpu_shares", 1, INT32_MAX, 0,
+	    rec_get_opt_int(m, "cpu_shares", 0, MSG_REC_CPU_SHARES_MAX, 0,
 	    &d->cpu_shares) == -1 ||
-	    rec_get_int(m, "replicas", 0, MSG_REC_REPLICAS_MAX,
-	    &d->replicas) == -1 ||
-	    rec_get_int(m, "attempt_count", 0, INT32_MAX,
+	    rec_get_int(m, "replicas", 1, MSG_REC_REPLICAS_MAX,
+	    &d->replicas) == -1)
+		return ("bad limits");
+	if (rec_get_int(m, "attempt_count", 0, INT32_MAX,
 	    &d->attempt_count) == -1 ||
 	    rec_get_int(m, "baseline_restart_count", 0, INT32_MAX,
 	    &d->baseline_restart_count) == -1 ||
 	    rec_get_bool(m, "active", &d->active) == -1)
-		return (-1);
-	if ((env = tval_get(m, "env")) == NULL || env->tag != TREE_ARRAY ||
-	    (ports = tval_get(m, "ports")) == NULL || ports->tag != TREE_ARRAY)
-		return (-1);
-	if (env->n > 0 && (d->env = calloc(env->n, sizeof(*d->env))) == NULL)
-		return (-1);
+		return ("bad counters");
+	if ((env = rec_get_array(m, "env", MSG_REC_ENV_MAX)) == NULL)
+		return ("bad env");
+	if ((d->env = calloc(env->n + 1, sizeof(*d->env))) == NULL)
+		return ("out of memory");
 	for (i = 0; i < env->n; i++) {
 		e = &env->items[i];
 		if (e->tag != TREE_ARRAY || e->n != 2 ||
 		    e->items[0].tag != TREE_STR || e->items[1].tag != TREE_STR)
-			return (-1);
+			return ("bad env");
 		/* K=V is all Docker takes. */
 		if (e->items[0].s[0] == '\0' ||
-		    strchr(e->items[0].s, '=') != NULL)
-			return (-1);
+		    strchr(e->items[0].s, '=') != NULL ||
+		    strlen(e->items[0].s) > MSG_REC_ENV_KEY_MAX ||
+		    strlen(e->items[1].s) > MSG_REC_ENV_VALUE_MAX)
+			return ("bad env");
 		d->env[i].key = e->items[0].s;
 		d->env[i].value = e->items[1].s;
 		d->nenv++;
 	}
-	if (ports->n > 0 && (d->ports = calloc(ports->n,
-	    sizeof(*d->ports))) == NULL)
-		return (-1);
+	if ((ports = rec_get_array(m, "ports", MSG_REC_PORTS_MAX)) == NULL)
+		return ("bad ports");
+	if ((d->ports = calloc(ports->n + 1, sizeof(*d->ports))) == NULL)
+		return ("out of memory");
 	for (i = 0; i < ports->n; i++) {
 		p = &ports->items[i];
+		/* No host port is 0 too, and no protocol is tcp. */
 		if (p->tag != TREE_MAP ||
 		    rec_get_int(p, "container_port", 1, 65535,
 		    &d->ports[i].container_port) == -1 ||
-		    rec_get_opt_int(p, "host_port", 1, 65535, 0,
-		    &d->ports[i].host_port) == -1 ||
-		    (proto = tval_str(p, "protocol")) == NULL ||
-		    (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0))
-			return (-1);
+		    rec_get_opt_int(p, "host_port", 0, 65535, 0,
+		    &d->ports[i].host_port) == -1)
+			return ("bad ports");
+		if ((proto = tval_str(p, "protocol")) == NULL &&
+		    (v = tval_get(p, "protocol")) != NULL &&
+		    v->tag != TREE_NULL)
+			return ("bad ports");
+		if (proto == NULL || *proto == '\0')
+			proto = "tcp";
+		if (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)
+			return ("bad ports");
 		strlcpy(d->ports[i].protocol, proto,
 		    sizeof(d->ports[i].protocol));
 		d->nports++;
 	}
-	return (0);
+	return (NULL);
+}
+
+static const char *
+rec_volumes_get(const struct tval *t, struct msg_rec_desired *ds)
+{
+	const struct tval	*vols, *v;
+	size_t			 i;
+
+	if ((vols = rec_get_array(t, "volumes", MSG_REC_VOLUMES_MAX)) == NULL)
+		return ("bad volumes");
+	if ((ds->volumes = calloc(vols->n + 1, sizeof(*ds->volumes))) == NULL)
+		return ("out of memory");
+	for (i = 0; i < vols->n; i++) {
+		v = &vols->items[i];
+		if (v->tag != TREE_MAP ||
+		    (ds->volumes[i].name = rec_get_text(v, "name",
+		    MSG_NAME_MAX)) == NULL ||
+		    !msg_name_valid(ds->volumes[i].name, MSG_NAME_MAX) ||
+		    (ds->volumes[i].path = rec_get_text(v, "path",
+		    MSG_PATH_MAX)) == NULL || *ds->volumes[i].path != '/')
+			return ("bad volumes");
+		ds->nvolumes++;
+	}
+	return (NULL);
 }
 
 int
 msg_rec_desired_get(struct rbuf *r, struct msg_rec_desired *ds)
 {
-	const struct tval	*deps, *vols, *v;
+	const struct tval	*deps = NULL;
 	struct tval		*t;
+	const char		*why = NULL;
+	char			 service_id[MSG_ID_MAX + 1];
+	char			 error[sizeof(ds->error)];
 	size_t			 i;
 
 	memset(ds, 0, sizeof(*ds));
-	if ((t = rec_tree_get(r)) == NULL)
+	if ((t = rec_tree_get(r)) == NULL) {
+		strlcpy(ds->error, "not a map", sizeof(ds->error));
 		return (-1);
+	}
 	ds->tree = t;
-	if (rec_get_id(t, "service_id", ds->service_id,
-	    sizeof(ds->service_id)) == -1 ||
-	    rec_get_id(t, "project_id", ds->project_id,
+	if (rec_get_uuid(t, "service_id", ds->service_id,
+	    sizeof(ds->service_id)) == -1) {
+		ds->service_id[0] = '\0';
+		why = "no valid service id";
+	} else if (rec_get_uuid(t, "project_id", ds->project_id,
 	    sizeof(ds->project_id)) == -1 ||
-	    rec_get_id(t, "project_slug", ds->project_slug,
+	    rec_get_name(t, "project_slug", ds->project_slug,
 	    sizeof(ds->project_slug)) == -1 ||
-	    rec_get_id(t, "service_name", ds->service_name,
-	    sizeof(ds->service_name)) == -1 ||
-	    rec_get_bool(t, "stopped", &ds->stopped) == -1 ||
-	    rec_get_bool(t, "deleted", &ds->deleted) == -1 ||
-	    (deps = tval_get(t, "deployments")) == NULL ||
-	    deps->tag != TREE_ARRAY ||
-	    (vols = tval_get(t, "volumes")) == NULL || vols->tag != TREE_ARRAY)
-		goto bad;
-	if (deps->n > 0 && (ds->deployments = calloc(deps->n,
+	    rec_get_name(t, "service_name", ds->service_name,
+	    sizeof(ds->service_name)) == -1)
+		why = "bad project id, slug or service name";
+	else if (rec_get_bool(t, "stopped", &ds->stopped) == -1 ||
+	    rec_get_bool(t, "deleted", &ds->deleted) == -1)
+		why = "bad stopped or deleted";
+	else if ((deps = rec_get_array(t, "deployments",
+	    MSG_REC_DEPLOYMENTS_MAX)) == NULL)
+		why = "bad deployments";
+	else if ((ds->deployments = calloc(deps->n + 1,
 	    sizeof(*ds->deployments))) == NULL)
-		goto bad;
-	for (i = 0; i < deps->n; i++) {
+		why = "out of memory";
+	for (i = 0; why == NULL && i < deps->n; i++) {
 		/* Counted first, so that free sees its arrays. */
 		ds->ndeployments++;
-		if (rec_deployment_get(&deps->items[i],
-		    &ds->deployments[i]) == -1)
-			goto bad;
+		if ((why = rec_deployment_get(&deps->items[i],
+		    &ds->deployments[i])) != NULL)
+			(void)snprintf(ds->error, sizeof(ds->error),
+			    "deployment %zu: %s", i, why);
 	}
-	if (vols->n > 0 && (ds->volumes = calloc(vols->n,
-	    sizeof(*ds->volumes))) == NULL)
-		goto bad;
-	for (i = 0; i < vols->n; i++) {
-		v = &vols->items[i];
-		if (v->tag != TREE_MAP ||
-		    (ds->volumes[i].name = rec_get_text(v, "name",
-		    MSG_NAME_MAX)) == NULL || *ds->volumes[i].name == '\0' ||
-		    (ds->volumes[i].path = rec_get_text(v, "path",
-		    MSG_PATH_MAX)) == NULL || *ds->volumes[i].path != '/')
-			goto bad;
-		ds->nvolumes++;
-	}
-	return (0);
-bad:
+	if (why == NULL)
+		why = rec_volumes_get(t, ds);
+	if (why == NULL)
+		return (0);
+	/* All goes but the service's id and why. */
+	if (ds->error[0] == '\0')
+		strlcpy(ds->error, why, sizeof(ds->error));
+	strlcpy(service_id, ds->service_id, sizeof(service_id));
+	strlcpy(error, ds->error, sizeof(error));
 	msg_rec_desired_free(ds);
+	strlcpy(ds->service_id, service_id, sizeof(ds->service_id));
+	strlcpy(ds->error, error, sizeof(ds->error));
 	return (-1);
 }
 
@@ -664,6 +736,20 @@ msg_rec_desired_free(struct msg_rec_desired *ds)
 	free(ds->volumes);
 	rec_tree_free(ds->tree);
 	memset(ds, 0, sizeof(*ds));
+}
+
+/* The deployment of ds with that id, or NULL. */
+const struct msg_rec_deployment *
+msg_rec_desired_deployment(const struct msg_rec_desired *ds, const char *id)
+{
+	size_t	 i;
+
+	if (ds == NULL)
+		return (NULL);
+	for (i = 0; i < ds->ndeployments; i++)
+		if (strcmp(ds->deployments[i].id, id) == 0)
+			return (&ds->deployments[i]);
+	return (NULL);
 }
 
 /* IMSG_REC_REPORT: {"kind": str, ...the fields of that kind} */
@@ -755,9 +841,8 @@ rec_containers_get(const struct tval *t, struct msg_rec_report *rp)
 	struct msg_rec_container	*c;
 	size_t				 i;
 
-	if ((a = tval_get(t, "containers")) == NULL || a->tag != TREE_ARRAY)
-		return (-1);
-	if (a->n > 0 && (rp->containers = calloc(a->n,
+	if ((a = rec_get_array(t, "containers", MSG_REC_ITEMS_MAX)) == NULL ||
+	    (rp->containers = calloc(a->n + 1,
 	    sizeof(*rp->containers))) == NULL)
 		return (-1);
 	for (i = 0; i < a->n; i++) {
@@ -916,6 +1001,33 @@ msg_container_id_valid(const char *s)
 	return (strspn(s, "0123456789abcdef") == n);
 }
 
+/* Letters, digits and "-_.", 1 to max bytes, not starting with - or . */
+int
+msg_name_valid(const char *s, size_t max)
+{
+	size_t	 n = strlen(s);
+
+	if (n == 0 || n > max || s[0] == '-' || s[0] == '.')
+		return (0);
+	return (strspn(s, "0123456789abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ-_.") == n);
+}
+
+/* An image reference: printable, no spaces, not starting with "-". */
+int
+msg_image_valid(const char *s)
+{
+	size_t	 i;
+
+	if (s[0] == '\0' || s[0] == '-')
+		return (0);
+	for (i = 0; s[i] != '\0'; i++)
+		if (i >= MSG_IMAGE_MAX || (unsigned char)s[i] <= ' ' ||
+		    (unsigned char)s[i] >= 0x7f)
+			return (0);
+	return (1);
+}
+
 /* The tree that is the whole of r; -1 if it is not a map. */
 static int
 msg_tree(struct rbuf *r, struct tval *v)
@@ -1023,8 +1135,9 @@ msg_logmark_get(struct rbuf *r, struct msg_logmark *m)
 	if (msg_tree_str(&v, "container_id", m->container_id,
 	    sizeof(m->container_id)) == 0 &&
 	    msg_tree_str(&v, "last", m->last, sizeof(m->last)) == 0 &&
+	    (tval_get(&v, "last_unix") == NULL ||
 	    msg_tree_str(&v, "last_unix", m->last_unix,
-	    sizeof(m->last_unix)) == 0 &&
+	    sizeof(m->last_unix)) == 0) &&
 	    msg_container_id_valid(m->container_id) &&
 	    strspn(m->last, "0123456789-:.TZ") == strlen(m->last) &&
 	    strspn(m->last_unix, "0123456789.") == strlen(m->last_unix))

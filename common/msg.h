@@ -168,6 +168,23 @@ int	 msg_reconcile_get(struct rbuf *, char *, size_t);
 #define MSG_REC_REASON_MAX	4096
 #define MSG_REC_LOG_TAIL_MAX	(64 * 1024)	/* the end is kept */
 #define MSG_REC_ITEMS_MAX	(256 * 1024)	/* tree items per message */
+/* What one DESIRED may ask of Docker. */
+#define MSG_REC_DEPLOYMENTS_MAX	32
+#define MSG_REC_ENV_MAX		10000
+#define MSG_REC_ENV_KEY_MAX	256
+#define MSG_REC_ENV_VALUE_MAX	(64 * 1024)
+#define MSG_REC_PORTS_MAX	100
+#define MSG_REC_VOLUMES_MAX	16
+#define MSG_REC_CPU_SHARES_MAX	262144		/* Docker's limit */
+#define MSG_REC_PROJECTS_MAX	100000
+
+/*
+ * Ids (the instance's, a project's, a service's, a deployment's) are
+ * msg_service_id_valid(); a project slug, a service name and a volume
+ * name go into Docker's object names, so they are letters, digits and
+ * "-_.", not starting with "-" or "."; an image is printable, without
+ * spaces, not starting with "-".
+ */
 
 /* IMSG_REC_SYNC_BEGIN: a full resync follows. */
 struct msg_rec_sync_begin {
@@ -241,11 +258,20 @@ struct msg_rec_desired {
 	struct msg_rec_volume	*volumes;
 	size_t			 nvolumes;
 	struct tval		*tree;	/* decoded: owns the strings */
+	char			 error[128];	/* why it was refused */
 };
 
+/*
+ * msg_rec_desired_get() says -1 for a payload it refuses; then error
+ * says why, and service_id is still filled if it was a valid one, so
+ * that the reconciler can keep that service as it is rather than take
+ * it for gone.
+ */
 void	 msg_rec_desired_put(struct wbuf *, const struct msg_rec_desired *);
 int	 msg_rec_desired_get(struct rbuf *, struct msg_rec_desired *);
 void	 msg_rec_desired_free(struct msg_rec_desired *);
+const struct msg_rec_deployment *msg_rec_desired_deployment(
+	    const struct msg_rec_desired *, const char *);
 
 /* IMSG_REC_REPORT: what the reconciler did and saw. */
 enum msg_rec_report_kind {
@@ -327,7 +353,8 @@ int	 msg_logstream_get(struct rbuf *, struct msg_logstream *);
  * IMSG_LOGD_MARK (logd -> master) and IMSG_REC_LOGMARK (master ->
  * reconciler), when a stream ends: {"container_id", "last": the RFC
  * 3339 time of the newest line stored, "last_unix": the same as
- * "seconds.nanoseconds", which is what Docker's since parameter takes}.
+ * "seconds.nanoseconds", which is what Docker's since parameter takes;
+ * the contract has no "last_unix", so absent is ""}.
  */
 struct msg_logmark {
 	char		 container_id[MSG_CONTAINER_ID_MAX + 1];
@@ -374,5 +401,7 @@ int	 msg_logview_ack_get(struct rbuf *, int *);
 
 int	 msg_service_id_valid(const char *);
 int	 msg_container_id_valid(const char *);
+int	 msg_name_valid(const char *, size_t);
+int	 msg_image_valid(const char *);
 
 #endif /* DK_MSG_H */

@@ -114,6 +114,7 @@ events_event(const struct drv_event *ev, void *arg)
 	if (ev == NULL) {
 		log_debug("events stream open");
 		rec->events_ok = 1;
+		rec_engine_changed();
 		backoff_s = 1;
 		if (broken) {
 			/* Events may have gone by unseen: look at all. */
@@ -144,6 +145,7 @@ events_done(const struct drv_res *res, void *arg)
 	log_warnx("events stream: %s", res->code == DRV_OK ?
 	    "ended early" : res->err);
 	rec->events_ok = 0;
+	rec_engine_changed();
 	broken = 1;
 	RB_FOREACH(s, svcs, &rec->svcs)
 		s->stale = 1;

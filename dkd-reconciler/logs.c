@@ -29,8 +29,6 @@
 #include "compat.h"
 #include "log.h"
 #include "reconciler.h"
-#include "tree.h"
-#include "tval.h"
 #include "worker.h"
 
 /*
@@ -246,10 +244,11 @@ lstream_done(const struct drv_res *res, void *arg)
 void
 logs_ctr_seen(struct svc *s, struct ctr *c)
 {
-	struct lstream	*ls;
-	struct wbuf	 wb;
-	char		 since[64];
-	int		 fds[2];
+	struct msg_logstream	 lsm;
+	struct lstream		*ls;
+	struct wbuf		 wb;
+	char			 since[64];
+	int			 fds[2];
 
 	if (!c->inspected || strcmp(c->insp.status, "running") != 0 ||
 	    c->deployment_id[0] == '\0' || c->project_id[0] == '\0' ||
@@ -259,14 +258,15 @@ logs_ctr_seen(struct svc *s, struct ctr *c)
 		log_warn("%s: pipe2", __func__);
 		return;
 	}
+	memset(&lsm, 0, sizeof(lsm));
+	strlcpy(lsm.container_id, c->id, sizeof(lsm.container_id));
+	strlcpy(lsm.service_id, s->id, sizeof(lsm.service_id));
+	strlcpy(lsm.project_id, c->project_id, sizeof(lsm.project_id));
+	strlcpy(lsm.deployment_id, c->deployment_id,
+	    sizeof(lsm.deployment_id));
+	lsm.tty = c->insp.tty;
 	wbuf_init(&wb, 4096);
-	tree_map(&wb);
-	tree_kv_str(&wb, "container_id", c->id);
-	tree_kv_str(&wb, "service_id", s->id);
-	tree_kv_str(&wb, "project_id", c->project_id);
-	tree_kv_str(&wb, "deployment_id", c->deployment_id);
-	tree_kv_bool(&wb, "tty", c->insp.tty);
-	tree_end(&wb);
+	msg_logstream_put(&wb, &lsm);
 	/* The read end is the queue's now, closed once sent. */
 	if (worker_send(IMSG_REC_LOGSTREAM, 0, fds[0], &wb) == -1) {
 		log_warn("%s: send", __func__);
@@ -315,21 +315,18 @@ logs_event(struct svc *s, const struct drv_event *ev)
 }
 
 /* IMSG_REC_LOGMARK {container_id, last}: where logd's history ends. */
-int
-logs_mark(const struct tval *t)
+void
+logs_mark(struct rbuf *r)
 {
-	const char	*id = tval_str(t, "container_id");
-	const char	*last = tval_str(t, "last");
-	struct mark	*m;
+	struct msg_logmark	 lm;
+	struct mark		*m;
 
-	if (id == NULL || last == NULL || id[0] == '\0' ||
-	    strlen(id) > DRV_ID_MAX || strlen(last) >= MARK_MAX ||
-	    dparse_time(last) < 0) {
+	if (msg_logmark_get(r, &lm) == -1 || dparse_time(lm.last) < 0) {
 		/* At worst a stream starts from the start: no reason to die. */
 		log_warnx("IMSG_REC_LOGMARK: no usable container or time");
-		return (0);
+		return;
 	}
-	if ((m = mark_find(id)) == NULL) {
+	if ((m = mark_find(lm.container_id)) == NULL) {
 		if (nmarks >= LOGS_MARKS_MAX) {
 			/* The oldest goes; at worst logd drops a repeat. */
 			m = TAILQ_FIRST(&marks);
@@ -339,12 +336,11 @@ logs_mark(const struct tval *t)
 		}
 		if ((m = calloc(1, sizeof(*m))) == NULL)
 			fatal("%s", __func__);
-		strlcpy(m->id, id, sizeof(m->id));
+		strlcpy(m->id, lm.container_id, sizeof(m->id));
 		TAILQ_INSERT_TAIL(&marks, m, entry);
 		nmarks++;
 	}
-	strlcpy(m->last, last, sizeof(m->last));
-	return (0);
+	strlcpy(m->last, lm.last, sizeof(m->last));
 }
 
 void

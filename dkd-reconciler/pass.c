@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "compat.h"
 #include "log.h"
@@ -52,9 +51,9 @@ enum dep_plan {
 };
 
 struct slot {
-	const struct dep	*dep;
-	int			 replica;
-	struct ctr		*ctr;
+	const struct msg_rec_deployment	*dep;
+	int				 replica;
+	struct ctr			*ctr;
 };
 
 struct pass {
@@ -79,11 +78,11 @@ struct pass {
 
 /* A driver call of a pass about one container or slot. */
 struct op {
-	struct pass		*p;
-	struct ctr		*c;
-	const struct dep	*d;
-	int			 replica;
-	char			 volume[DRV_NAME_MAX];
+	struct pass			*p;
+	struct ctr			*c;
+	const struct msg_rec_deployment	*d;
+	int				 replica;
+	char				 volume[DRV_NAME_MAX];
 };
 
 static void	step_refresh(struct pass *);
@@ -119,20 +118,20 @@ notes_gc(struct svc *s)
 	struct depnote	*n, *next;
 
 	TAILQ_FOREACH_SAFE(n, &s->notes, entry, next)
-		if (desired_dep(s->want, n->id) == NULL) {
+		if (msg_rec_desired_deployment(s->want, n->id) == NULL) {
 			TAILQ_REMOVE(&s->notes, n, entry);
 			free(n);
 		}
 }
 
 static int
-dep_index(struct pass *p, const struct dep *d)
+dep_index(struct pass *p, const struct msg_rec_deployment *d)
 {
-	return ((int)(d - p->svc->want->deps));
+	return ((int)(d - p->svc->want->deployments));
 }
 
 static int
-dep_is_new(const struct dep *d)
+dep_is_new(const struct msg_rec_deployment *d)
 {
 	return (strcmp(d->status, "pending") == 0 ||
 	    strcmp(d->status, "starting") == 0);
@@ -152,7 +151,8 @@ requeue_in(struct pass *p, uint64_t ms)
  * healthy one that loses a container just tries again.
  */
 static void
-attempt_failed(struct pass *p, const struct dep *d, const char *reason)
+attempt_failed(struct pass *p, const struct msg_rec_deployment *d,
+    const char *reason)
 {
 	size_t	 i;
 	char	**a;
@@ -303,8 +303,11 @@ inspect_done(const struct drv_res *res, const struct drv_inspect *in,
 		/* Gone behind our back. */
 		svc_ctr_free(o->p->svc, c);
 		o->p->changed = 1;
-	} else
+	} else {
+		/* What we know of it may be old now: look again. */
+		c->dirty = 1;
 		call_failed(o->p, res, "container inspect");
+	}
 	op_done(o);
 }
 
@@ -344,8 +347,8 @@ slot_score(const struct ctr *c, const char *want_name)
 
 /* dk-<slug>-<service>-<replica>-<first 8 of the deployment id> */
 int
-pass_slot_name(char *buf, size_t len, const struct desired *w, int replica,
-    const char *deployment_id)
+pass_slot_name(char *buf, size_t len, const struct msg_rec_desired *w,
+    int replica, const char *deployment_id)
 {
 	if ((size_t)snprintf(buf, len, "dk-%s-%s-%d-%.8s", w->project_slug,
 	    w->service_name, replica, deployment_id) >= len)
@@ -356,30 +359,32 @@ pass_slot_name(char *buf, size_t len, const struct desired *w, int replica,
 static void
 step_plan(struct pass *p)
 {
-	struct svc		*s = p->svc;
-	struct desired		*w = s->want;
-	const struct dep	*d;
-	struct depnote		*note;
-	struct slot		*sl;
-	struct ctr		*c;
-	char			 name[DRV_NAME_MAX], err[DRV_ERR_MAX];
-	size_t			 i, total = 0;
-	uint64_t		 retry;
-	int			 r, missing, run;
+	struct svc			*s = p->svc;
+	struct msg_rec_desired		*w = s->want;
+	const struct msg_rec_deployment	*d;
+	struct depnote			*note;
+	struct slot			*sl;
+	struct ctr			*c;
+	char				 name[DRV_NAME_MAX];
+	char				 err[DRV_ERR_MAX];
+	size_t				 i, total = 0;
+	uint64_t			 retry;
+	int				 r, missing, run;
 
 	run = w != NULL && !w->stopped && !w->deleted;
 
 	if (run) {
-		if ((p->plan = calloc(w->ndeps + 1, sizeof(*p->plan))) == NULL)
+		if ((p->plan = calloc(w->ndeployments + 1,
+		    sizeof(*p->plan))) == NULL)
 			fatal("%s", __func__);
-		for (i = 0; i < w->ndeps; i++)
-			total += (size_t)w->deps[i].replicas;
+		for (i = 0; i < w->ndeployments; i++)
+			total += (size_t)w->deployments[i].replicas;
 		if ((p->slots = calloc(total + 1, sizeof(*p->slots))) == NULL)
 			fatal("%s", __func__);
 	}
 	/* The slots, each with the best container that claims it. */
-	for (i = 0; run && i < w->ndeps; i++) {
-		d = &w->deps[i];
+	for (i = 0; run && i < w->ndeployments; i++) {
+		d = &w->deployments[i];
 		for (r = 0; r < d->replicas; r++) {
 			sl = &p->slots[p->nslots++];
 			sl->dep = d;
@@ -396,8 +401,8 @@ step_plan(struct pass *p)
 		}
 	}
 	/* Image pre-flight for new deployments that lack a container. */
-	for (i = 0; run && i < w->ndeps; i++) {
-		d = &w->deps[i];
+	for (i = 0; run && i < w->ndeployments; i++) {
+		d = &w->deployments[i];
 		note = note_get(s, d->id);
 		if (note->failed_sent) {
 			p->plan[i] = DP_WAIT;
@@ -460,13 +465,13 @@ prepare_done(const struct drv_res *res, void *arg)
 static void
 step_prepare(struct pass *p)
 {
-	struct svc	*s = p->svc;
-	struct desired	*w = s->want;
-	struct drv_kv	 labels[6];
-	struct op	*o;
-	size_t		 i, n;
-	char		 net[DRV_NAME_MAX];
-	int		 creates = 0;
+	struct svc		*s = p->svc;
+	struct msg_rec_desired	*w = s->want;
+	struct drv_kv		 labels[6];
+	struct op		*o;
+	size_t			 i, n;
+	char			 net[DRV_NAME_MAX];
+	int			 creates = 0;
 
 	for (i = 0; i < p->nslots; i++)
 		if (slot_wants_create(p, &p->slots[i]))
@@ -481,11 +486,11 @@ step_prepare(struct pass *p)
 	rec_labels(labels, &n, s->id);
 	labels[n].key = LABEL_PROJECT;
 	labels[n++].value = w->project_id;
-	for (i = 0; i < w->nvols; i++) {
+	for (i = 0; i < w->nvolumes; i++) {
 		o = op_new(p, NULL);
 		if ((size_t)snprintf(o->volume, sizeof(o->volume),
 		    "dk-%s-%s-%s", w->project_slug, w->service_name,
-		    w->vols[i].name) >= sizeof(o->volume)) {
+		    w->volumes[i].name) >= sizeof(o->volume)) {
 			p->error = p->no_create = 1;
 			op_done(o);
 			continue;
@@ -636,18 +641,20 @@ created(const struct drv_res *res, const char *id, void *arg)
 static void
 create_slot(struct pass *p, const struct slot *sl)
 {
-	struct desired		*w = p->svc->want;
-	const struct dep	*d = sl->dep;
-	struct drv_spec		 spec;
-	struct drv_kv		 labels[8];
-	struct drv_mount	 mounts[16];
-	char			 name[DRV_NAME_MAX], net[DRV_NAME_MAX];
-	char			 alias1[DRV_NAME_MAX], alias2[DRV_NAME_MAX];
-	char			 replica[16];
-	char			 vols[16][DRV_NAME_MAX];
-	const char		*aliases[2];
-	struct op		*o;
-	size_t			 i, n;
+	struct msg_rec_desired		*w = p->svc->want;
+	const struct msg_rec_deployment	*d = sl->dep;
+	struct drv_spec			 spec;
+	struct drv_kv			 labels[8], *env;
+	struct drv_port			*ports;
+	struct drv_mount		 mounts[MSG_REC_VOLUMES_MAX];
+	char				 name[DRV_NAME_MAX], net[DRV_NAME_MAX];
+	char				 alias1[DRV_NAME_MAX];
+	char				 alias2[DRV_NAME_MAX];
+	char				 replica[16];
+	char				 vols[nitems(mounts)][DRV_NAME_MAX];
+	const char			*aliases[2];
+	struct op			*o;
+	size_t				 i, n;
 
 	o = op_new(p, NULL);
 	o->d = d;
@@ -672,11 +679,11 @@ create_slot(struct pass *p, const struct slot *sl)
 	labels[n++].value = replica;
 	aliases[0] = alias1;
 	aliases[1] = alias2;
-	for (i = 0; i < w->nvols && i < nitems(mounts); i++) {
+	for (i = 0; i < w->nvolumes && i < nitems(mounts); i++) {
 		(void)snprintf(vols[i], sizeof(vols[i]), "dk-%s-%s-%s",
-		    w->project_slug, w->service_name, w->vols[i].name);
+		    w->project_slug, w->service_name, w->volumes[i].name);
 		mounts[i].volume = vols[i];
-		mounts[i].target = w->vols[i].path;
+		mounts[i].target = w->volumes[i].path;
 	}
 	memset(&spec, 0, sizeof(spec));
 	spec.name = name;
@@ -686,16 +693,31 @@ create_slot(struct pass *p, const struct slot *sl)
 	spec.naliases = nitems(aliases);
 	spec.labels = labels;
 	spec.nlabels = n;
-	spec.env = d->env;
+	/* The driver's terms; it copies the spec. */
+	if ((env = calloc(d->nenv + 1, sizeof(*env))) == NULL ||
+	    (ports = calloc(d->nports + 1, sizeof(*ports))) == NULL)
+		fatal("%s", __func__);
+	for (i = 0; i < d->nenv; i++) {
+		env[i].key = d->env[i].key;
+		env[i].value = d->env[i].value;
+	}
+	for (i = 0; i < d->nports; i++) {
+		ports[i].container_port = (int)d->ports[i].container_port;
+		ports[i].host_port = (int)d->ports[i].host_port;
+		ports[i].protocol = d->ports[i].protocol;
+	}
+	spec.env = env;
 	spec.nenv = d->nenv;
-	spec.ports = d->ports;
+	spec.ports = ports;
 	spec.nports = d->nports;
 	spec.mounts = mounts;
-	spec.nmounts = MINIMUM(w->nvols, nitems(mounts));
+	spec.nmounts = MINIMUM(w->nvolumes, nitems(mounts));
 	spec.memory_bytes = d->memory_mb * 1024 * 1024;
 	spec.cpu_shares = d->cpu_shares;
 	spec.stop_timeout = STOP_TIMEOUT_S;
 	rec->drv->container_create(&spec, created, o);
+	free(env);
+	free(ports);
 }
 
 static int
@@ -747,27 +769,26 @@ step_act(struct pass *p)
 
 /* ------------------------------------------------------------- finish */
 
+/*
+ * What a container of a slot looks like at now: nothing current when
+ * its last inspect failed or an event came after it (dirty), so that
+ * what it was before the engine went away is not taken for what it is.
+ */
 static void
-obs_of(const struct ctr *c, struct obs *o)
+obs_of(const struct ctr *c, int64_t now, struct obs *o)
 {
 	memset(o, 0, sizeof(*o));
 	if (c == NULL || c->busy)
 		return;
 	o->present = 1;
-	o->inspected = c->inspected;
+	o->inspected = c->inspected && !c->dirty;
 	o->status = c->insp.status;
 	o->restart_count = c->insp.restart_count;
 	o->exit_code = c->insp.exit_code;
 	o->started_at_ms = c->insp.started_at_ms;
-}
-
-static int64_t
-wall_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	o->finished_at_ms = c->insp.finished_at_ms;
+	o->engine_stop = readiness_engine_stop(o, rec->engine_lost_ms,
+	    rec->engine_back_ms, now);
 }
 
 struct failure {
@@ -795,8 +816,8 @@ failure_logs(const struct drv_res *res, const char *text, size_t len,
 
 /* Spec 13.2 step 4: a starting deployment failed in one replica. */
 static void
-fail_dep(struct pass *p, const struct dep *d, const struct ctr *c,
-    const struct obs *o, int restart_count)
+fail_dep(struct pass *p, const struct msg_rec_deployment *d,
+    const struct ctr *c, const struct obs *o, int restart_count)
 {
 	struct failure	*f;
 
@@ -830,20 +851,21 @@ fail_dep(struct pass *p, const struct dep *d, const struct ctr *c,
 static void
 step_finish(struct pass *p)
 {
-	struct svc		*s = p->svc;
-	struct desired		*w = s->want;
-	const struct dep	*d;
-	struct depnote		*note;
-	struct slotmem		*m;
-	struct slot		*sl;
-	struct slot_verdict	 v;
-	struct obs		 o;
-	const char		*status = NULL;
-	int64_t			 now = wall_ms();
-	size_t			 i;
-	int			 all_ready, any_failed, max_rc, present;
-	int			 fine, crash, unsettled = 0, counted;
-	uint64_t		 mono = queue_now_ms();
+	struct svc			*s = p->svc;
+	struct msg_rec_desired		*w = s->want;
+	const struct msg_rec_deployment	*d;
+	struct depnote			*note;
+	struct slotmem			*m;
+	struct slot			*sl;
+	struct slot_verdict		 v;
+	struct obs			 o;
+	const char			*status = NULL;
+	int64_t				 now = rec_wall_ms();
+	size_t				 i;
+	int				 all_ready, any_failed, max_rc;
+	int				 present, fine, crash, counted;
+	int				 unsettled = 0;
+	uint64_t			 mono = queue_now_ms();
 
 	if (w == NULL || w->stopped || w->deleted) {
 		readiness_forget_all(s);
@@ -854,8 +876,8 @@ step_finish(struct pass *p)
 	if (counted)
 		s->last_obs_ms = mono;
 	readiness_begin(s);
-	for (i = 0; i < w->ndeps; i++) {
-		d = &w->deps[i];
+	for (i = 0; i < w->ndeployments; i++) {
+		d = &w->deployments[i];
 		note = note_get(s, d->id);
 		if (p->plan[i] == DP_EXCLUDED || note->failed_sent)
 			continue;
@@ -865,7 +887,7 @@ step_finish(struct pass *p)
 		for (sl = p->slots; sl < p->slots + p->nslots; sl++) {
 			if (sl->dep != d)
 				continue;
-			obs_of(sl->ctr, &o);
+			obs_of(sl->ctr, now, &o);
 			if (!o.present) {
 				all_ready = 0;
 				continue;
@@ -909,8 +931,8 @@ step_finish(struct pass *p)
 	readiness_end(s);
 
 	/* Status: from the slots of the active deployment. */
-	for (i = 0; i < w->ndeps; i++) {
-		d = &w->deps[i];
+	for (i = 0; i < w->ndeployments; i++) {
+		d = &w->deployments[i];
 		if (!d->active || p->plan[i] == DP_EXCLUDED)
 			continue;
 		present = fine = crash = 0;
@@ -1038,8 +1060,7 @@ step_done(struct pass *p)
 	}
 	s->pass = NULL;
 	if (s->has_next) {
-		desired_free(s->want);
-		free(s->want);
+		svc_want_free(s->want);
 		s->want = s->want_next;
 		s->want_next = NULL;
 		s->has_next = 0;

@@ -35,7 +35,9 @@
  * survives a restart of the reconciler.  The last restart count of a
  * slot of a healthy deployment starts from the baseline the master
  * stored at promotion, so restarts before a reconciler restart are no
- * false alarm.
+ * false alarm.  An exit the engine caused as it went away (dockerd
+ * stopped or restarted) is not the container's failure: those looks
+ * are skipped, and the engine starts the container again on its own.
  */
 
 static int
@@ -95,8 +97,8 @@ readiness_forget_all(struct svc *s)
  * is healthy already.
  */
 struct slotmem *
-readiness_slot(struct svc *s, const struct dep *d, int replica,
-    const struct obs *o)
+readiness_slot(struct svc *s, const struct msg_rec_deployment *d,
+    int replica, const struct obs *o)
 {
 	struct slotmem	*m;
 
@@ -111,7 +113,7 @@ readiness_slot(struct svc *s, const struct dep *d, int replica,
 	strlcpy(m->deployment_id, d->id, sizeof(m->deployment_id));
 	m->replica = replica;
 	if (strcmp(d->status, "healthy") == 0)
-		m->last_restart_count = d->baseline;
+		m->last_restart_count = (int)d->baseline_restart_count;
 	else
 		m->last_restart_count = o->inspected ? o->restart_count : 0;
 	m->max_restart_count = m->last_restart_count;
@@ -136,6 +138,15 @@ readiness_observe(struct slotmem *m, const struct obs *o, int64_t now_ms,
 	memset(v, 0, sizeof(*v));
 	if (!o->present || !o->inspected) {
 		/* Nothing to look at (an inspect failed): skip this tick. */
+		v->skipped = 1;
+		return;
+	}
+	if (o->engine_stop) {
+		/*
+		 * Not the container's doing: the looks at that exit made
+		 * before the engine was seen to go do not count either.
+		 */
+		m->bad = 0;
 		v->skipped = 1;
 		return;
 	}
@@ -186,4 +197,28 @@ readiness_failure_reason(const struct obs *o, int restart_count, char *buf,
 		    "count %d)", restart_count);
 	else
 		(void)snprintf(buf, len, "container failed runtime checks");
+}
+
+/*
+ * Did the engine stop this container as it went away (Docker
+ * unreachable or its events stream broken, from lost_ms to back_ms,
+ * wall clock; back_ms < lost_ms while it is still away)?  Then it
+ * exited from ENGINE_STOP_MS before the engine was lost to its return,
+ * and the engine, back for less than ENGINE_RESTART_GRACE_MS, may
+ * still start it again on its own (its restart count does not rise
+ * then).  A container that restarts is restarted by its policy: that
+ * is the container's doing.
+ */
+int
+readiness_engine_stop(const struct obs *o, int64_t lost_ms, int64_t back_ms,
+    int64_t now_ms)
+{
+	if (lost_ms <= 0 || o->finished_at_ms <= 0 ||
+	    !(status_is(o, "exited") || status_is(o, "dead")) ||
+	    o->finished_at_ms < lost_ms - ENGINE_STOP_MS)
+		return (0);
+	if (back_ms < lost_ms)
+		return (1);
+	return (o->finished_at_ms <= back_ms &&
+	    now_ms - back_ms < ENGINE_RESTART_GRACE_MS);
 }

@@ -21,13 +21,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
 #include "log.h"
 #include "msg.h"
 #include "reconciler.h"
-#include "tval.h"
 #include "worker.h"
 
 /*
@@ -44,8 +44,6 @@
 #define PROBE_TIMEOUT_MS	5000
 #define PROBE_SOON_MS		500	/* after a failed call */
 #define SERVICE_WORKERS		4	/* spec 13.1 */
-#define DESIRED_MAX_ITEMS	200000
-#define PROJECTS_MAX		100000
 
 static struct worker	 rec_worker;
 static struct rec	 rec_state;
@@ -158,21 +156,27 @@ svc_ctr_free(struct svc *s, struct ctr *c)
 	free(c);
 }
 
+void
+svc_want_free(struct msg_rec_desired *w)
+{
+	if (w == NULL)
+		return;
+	msg_rec_desired_free(w);
+	free(w);
+}
+
 /* Replace what s wants; during its pass, at the end of the pass. */
 static void
-svc_set_want(struct svc *s, struct desired *w)
+svc_set_want(struct svc *s, struct msg_rec_desired *w)
 {
 	if (s->pass != NULL) {
-		if (s->has_next) {
-			desired_free(s->want_next);
-			free(s->want_next);
-		}
+		if (s->has_next)
+			svc_want_free(s->want_next);
 		s->want_next = w;
 		s->has_next = 1;
 		return;
 	}
-	desired_free(s->want);
-	free(s->want);
+	svc_want_free(s->want);
 	s->want = w;
 	if (w == NULL || !w->deleted)
 		s->volumes_gone = 0;
@@ -197,8 +201,7 @@ svc_maybe_free(struct svc *s)
 		TAILQ_REMOVE(&s->notes, n, entry);
 		free(n);
 	}
-	desired_free(s->want);
-	free(s->want);
+	svc_want_free(s->want);
 	RB_REMOVE(svcs, &rec->svcs, s);
 	rec->nsvcs--;
 	free(s);
@@ -216,6 +219,39 @@ rec_labels(struct drv_kv *labels, size_t *n, const char *service_id)
 	if (service_id != NULL) {
 		labels[*n].key = LABEL_SERVICE;
 		labels[(*n)++].value = service_id;
+	}
+}
+
+int64_t
+rec_wall_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/*
+ * Docker answers and its events stream is open, or not: note when the
+ * engine went away and when it came back, which tells the readiness
+ * gate the exits that were the engine's (readiness_engine_stop()).
+ * Not being there yet at the start is no outage.
+ */
+void
+rec_engine_changed(void)
+{
+	int	 up = rec->docker_up && rec->events_ok;
+
+	if (up == rec->engine_up)
+		return;
+	rec->engine_up = up;
+	if (!up) {
+		rec->engine_lost_ms = rec_wall_ms();
+		log_debug("the engine went away");
+	} else if (rec->engine_lost_ms > 0) {
+		rec->engine_back_ms = rec_wall_ms();
+		log_debug("the engine is back after %lld ms", (long long)
+		    (rec->engine_back_ms - rec->engine_lost_ms));
 	}
 }
 
@@ -255,66 +291,50 @@ rec_queue_changed(void *arg)
 /* ------------------------------------------------------- from the master */
 
 static int
-tree_decode(struct imsg *imsg, struct tval *t)
+rec_sync_begin(struct rbuf *r)
 {
-	struct rbuf	 r;
+	struct msg_rec_sync_begin	 sb;
+	struct svc			*s;
 
-	rbuf_init(&r, imsg->data, imsg->len);
-	if (tval_decode(&r, t, DESIRED_MAX_ITEMS) == -1)
+	if (msg_rec_sync_begin_get(r, &sb) == -1)
 		return (-1);
-	if (wire_done(&r) == -1 || t->tag != TREE_MAP) {
-		tval_free(t);
-		return (-1);
-	}
-	return (0);
-}
-
-static int
-rec_sync_begin(const struct tval *t)
-{
-	const struct tval	*seq = tval_get(t, "sequence");
-	const char		*instance = tval_str(t, "instance");
-	struct svc		*s;
-
-	if (instance == NULL || instance[0] == '\0' ||
-	    strlen(instance) > DRV_UUID_MAX || seq == NULL ||
-	    seq->tag != TREE_INT)
-		return (-1);
-	if (rec->instance[0] != '\0' && strcmp(rec->instance, instance) != 0)
+	if (rec->instance[0] != '\0' && strcmp(rec->instance, sb.instance) != 0)
 		fatalx("the instance id changed from %s to %s", rec->instance,
-		    instance);
+		    sb.instance);
 	if (rec->instance[0] == '\0') {
-		strlcpy(rec->instance, instance, sizeof(rec->instance));
+		strlcpy(rec->instance, sb.instance, sizeof(rec->instance));
 		log_info("instance %s", rec->instance);
 		events_start();
 	}
 	rec->syncing = 1;
-	rec->sequence = seq->i;
+	rec->sequence = sb.sequence;
 	RB_FOREACH(s, svcs, &rec->svcs)
 		s->in_sync = 0;
 	return (0);
 }
 
 static int
-rec_desired(const struct tval *t)
+rec_desired(struct rbuf *r)
 {
-	struct desired	*w;
-	struct svc	*s;
-	const char	*id;
-	char		 err[256];
+	struct msg_rec_desired	*w;
+	struct svc		*s;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		fatal("%s", __func__);
-	if (desired_parse(t, w, err, sizeof(err)) == -1) {
+	if (msg_rec_desired_get(r, w) == -1) {
+		if (w->service_id[0] == '\0') {
+			log_warnx("IMSG_REC_DESIRED: %s", w->error);
+			free(w);
+			return (-1);
+		}
 		/*
 		 * Not a reason to die (the master would restart us into the
 		 * same message), nor to tear the service down: it stays as
 		 * it is until a DESIRED that can be followed.
 		 */
-		id = tval_str(t, "service_id");
-		log_warnx("IMSG_REC_DESIRED for service %.64s: %s",
-		    id != NULL ? id : "?", err);
-		if (id != NULL && (s = svc_find(id)) != NULL && rec->syncing)
+		log_warnx("IMSG_REC_DESIRED for service %s: %s",
+		    w->service_id, w->error);
+		if ((s = svc_find(w->service_id)) != NULL && rec->syncing)
 			s->in_sync = 1;
 		free(w);
 		return (0);
@@ -338,50 +358,16 @@ rec_desired(const struct tval *t)
 	return (0);
 }
 
-static void
-projects_free(void)
-{
-	size_t	 i;
-
-	for (i = 0; i < rec->nprojects; i++) {
-		free(rec->project_ids[i]);
-		free(rec->project_slugs[i]);
-	}
-	free(rec->project_ids);
-	free(rec->project_slugs);
-	rec->project_ids = rec->project_slugs = NULL;
-	rec->nprojects = 0;
-}
-
 static int
-rec_sync_end(const struct tval *t)
+rec_sync_end(struct rbuf *r)
 {
-	const struct tval	*projects = tval_get(t, "projects"), *p;
-	const char		*id, *slug;
+	struct msg_rec_sync_end	 se;
 	struct svc		*s, *next;
-	size_t			 i;
 
-	if (!rec->syncing || projects == NULL ||
-	    projects->tag != TREE_ARRAY || projects->n > PROJECTS_MAX)
+	if (!rec->syncing || msg_rec_sync_end_get(r, &se) == -1)
 		return (-1);
-	projects_free();
-	if ((rec->project_ids = calloc(projects->n + 1, sizeof(char *))) ==
-	    NULL || (rec->project_slugs = calloc(projects->n + 1,
-	    sizeof(char *))) == NULL)
-		fatal("%s", __func__);
-	for (i = 0; i < projects->n; i++) {
-		p = &projects->items[i];
-		id = tval_str(p, "id");
-		slug = tval_str(p, "slug");
-		if (id == NULL || slug == NULL || id[0] == '\0' ||
-		    slug[0] == '\0' || strlen(id) > DRV_UUID_MAX ||
-		    strlen(slug) > SLUG_MAX || strchr(slug, '/') != NULL)
-			return (-1);
-		if ((rec->project_ids[i] = strdup(id)) == NULL ||
-		    (rec->project_slugs[i] = strdup(slug)) == NULL)
-			fatal("%s", __func__);
-		rec->nprojects++;
-	}
+	msg_rec_sync_end_free(&rec->projects);
+	rec->projects = se;
 	rec->syncing = 0;
 	rec->synced = 1;
 	/* Services the master no longer has: their containers go. */
@@ -400,30 +386,23 @@ rec_dispatch_master(struct imsg *imsg)
 {
 	struct rbuf	 r;
 	struct wbuf	 wb;
-	struct tval	 t;
 	struct svc	*s;
 	char		 service_id[MSG_SERVICE_ID_MAX + 1];
-	int		 with_df, rv;
+	int		 with_df;
 
+	rbuf_init(&r, imsg->data, imsg->len);
 	switch (imsg->hdr.type) {
 	case IMSG_REC_SYNC_BEGIN:
+		return (rec_sync_begin(&r));
 	case IMSG_REC_DESIRED:
+		return (rec_desired(&r));
 	case IMSG_REC_SYNC_END:
+		return (rec_sync_end(&r));
 	case IMSG_REC_LOGMARK:
-		if (tree_decode(imsg, &t) == -1)
-			return (-1);
-		if (imsg->hdr.type == IMSG_REC_SYNC_BEGIN)
-			rv = rec_sync_begin(&t);
-		else if (imsg->hdr.type == IMSG_REC_DESIRED)
-			rv = rec_desired(&t);
-		else if (imsg->hdr.type == IMSG_REC_SYNC_END)
-			rv = rec_sync_end(&t);
-		else
-			rv = logs_mark(&t);
-		tval_free(&t);
-		return (rv);
+		/* One it cannot use is no reason to die. */
+		logs_mark(&r);
+		return (0);
 	case IMSG_REC_RECONCILE:
-		rbuf_init(&r, imsg->data, imsg->len);
 		if (msg_reconcile_get(&r, service_id,
 		    sizeof(service_id)) == -1)
 			return (-1);
@@ -437,7 +416,6 @@ rec_dispatch_master(struct imsg *imsg)
 		wbuf_free(&wb);
 		return (0);
 	case IMSG_REC_SYSINFO:
-		rbuf_init(&r, imsg->data, imsg->len);
 		with_df = wire_get_bool(&r);
 		if (wire_done(&r) == -1)
 			return (-1);
@@ -499,6 +477,7 @@ rec_probe_done(long status, const char *body, size_t len, const char *err,
 			evtimer_add(probe_ev, &tv);
 			if (!rec->docker_up) {
 				rec->docker_up = 1;
+				rec_engine_changed();
 				/* Back after a fault: catch up at once. */
 				events_kick();
 				if (docker_seen && rec->synced)
@@ -517,6 +496,7 @@ rec_probe_done(long status, const char *body, size_t len, const char *err,
 	if (rec->docker_up)
 		log_warnx("Docker unreachable: %s", msg);
 	rec->docker_up = 0;
+	rec_engine_changed();
 	rec_report_docker(0, "", "", msg);
 	tv.tv_sec = probe_backoff;
 	probe_backoff = MINIMUM(probe_backoff * 2, PROBE_BACKOFF_MAX);

@@ -27,6 +27,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "driver.h"
+#include "msg.h"
 
 #define DOCKER_API_PREFIX	"/v1.41"
 #define DOCKER_MAX_REPLY	(16 * 1024 * 1024)
@@ -41,9 +42,11 @@
 #define INFLIGHT_REQUEUE_MS	2000	/* spec 13.2 step 5 */
 #define BAD_OBSERVATIONS_MAX	3
 #define OBS_INTERVAL_MS		1800	/* counted readiness looks */
+/* The engine stops its containers (StopTimeout each) before it goes. */
+#define ENGINE_STOP_MS		((STOP_TIMEOUT_S + 5) * 1000)
+/* After it is back, the time it has to start them again on its own. */
+#define ENGINE_RESTART_GRACE_MS	30000
 #define SWEEP_KEY		"sweep"
-#define SLUG_MAX		160
-#define SERVICE_NAME_MAX	255
 #define DEPLOY_STATUS_MAX	16
 
 /* status 0 means no HTTP answer at all; err then says why. */
@@ -114,45 +117,8 @@ void	 textbuf_free(struct textbuf *);
 /* json.c */
 yajl_val json_parse(const char *, size_t, char *, size_t);
 
-struct tval;
 struct svc;
 struct pass;
-
-/* One in-flight deployment of a service, as the master wants it. */
-struct dep {
-	char		 id[DRV_UUID_MAX + 1];
-	char		 status[DEPLOY_STATUS_MAX];
-	char		*image;
-	struct drv_kv	*env;		/* owned strings */
-	size_t		 nenv;
-	struct drv_port	*ports;		/* static protocols */
-	size_t		 nports;
-	int64_t		 memory_mb;	/* 0: none */
-	int64_t		 cpu_shares;	/* 0: none */
-	int		 replicas;	/* at least 1 */
-	int		 attempt_count;
-	int		 baseline;	/* baseline_restart_count */
-	int		 active;
-};
-
-struct vol_want {
-	char		*name;
-	char		*path;
-};
-
-/* IMSG_REC_DESIRED, checked. */
-struct desired {
-	char		 service_id[DRV_UUID_MAX + 1];
-	char		 project_id[DRV_UUID_MAX + 1];
-	char		 project_slug[SLUG_MAX + 1];
-	char		 service_name[SERVICE_NAME_MAX + 1];
-	int		 stopped;
-	int		 deleted;
-	struct dep	*deps;
-	size_t		 ndeps;
-	struct vol_want	*vols;
-	size_t		 nvols;
-};
 
 /* A managed container of a service, as we last saw it. */
 struct ctr {
@@ -198,8 +164,8 @@ TAILQ_HEAD(depnotes, depnote);
 struct svc {
 	RB_ENTRY(svc)		 entry;
 	char			 id[DRV_UUID_MAX + 1];
-	struct desired		*want;		/* NULL: orphan */
-	struct desired		*want_next;	/* during a pass */
+	struct msg_rec_desired	*want;		/* NULL: orphan */
+	struct msg_rec_desired	*want_next;	/* during a pass */
 	int			 has_next;
 	int			 in_sync;	/* in this resync */
 	struct ctrs		 ctrs;
@@ -226,9 +192,7 @@ struct rec {
 	int			 syncing;	/* between BEGIN and END */
 	int			 synced;	/* a sync was done */
 	int64_t			 sequence;
-	char			**project_ids;
-	char			**project_slugs;
-	size_t			 nprojects;
+	struct msg_rec_sync_end	 projects;	/* of the last sync */
 	struct svcs		 svcs;
 	size_t			 nsvcs;
 	struct queue		*q;		/* services */
@@ -237,6 +201,10 @@ struct rec {
 	int			 events_ok;	/* the stream is open */
 	uint64_t		 ev_seq;
 	int			 docker_up;
+	/* The engine: Docker answers and its stream is open. */
+	int			 engine_up;
+	int64_t			 engine_lost_ms; /* wall clock, 0: never */
+	int64_t			 engine_back_ms;
 };
 
 extern struct rec	*rec;
@@ -247,29 +215,28 @@ struct svc	*svc_get(const char *);
 void		 svc_maybe_free(struct svc *);
 void		 svc_ctr_free(struct svc *, struct ctr *);
 struct ctr	*svc_ctr_find(struct svc *, const char *);
+void		 svc_want_free(struct msg_rec_desired *);
 void		 rec_resync(void);
 void		 rec_docker_trouble(void);
 void		 rec_labels(struct drv_kv *, size_t *, const char *);
-
-/* desired.c */
-int		 desired_parse(const struct tval *, struct desired *, char *,
-		    size_t);
-void		 desired_free(struct desired *);
-const struct dep *desired_dep(const struct desired *, const char *);
+void		 rec_engine_changed(void);
+int64_t		 rec_wall_ms(void);
 
 /* pass.c */
 void		 pass_start(struct queue *, const char *, void *);
-int		 pass_slot_name(char *, size_t, const struct desired *, int,
-		    const char *);
+int		 pass_slot_name(char *, size_t, const struct msg_rec_desired *,
+		    int, const char *);
 
 /* readiness.c */
 struct obs {
 	int		 present;	/* a container holds the slot */
-	int		 inspected;
+	int		 inspected;	/* and what we know of it is current */
 	const char	*status;
 	int		 restart_count;
 	int		 exit_code;
 	int64_t		 started_at_ms;
+	int64_t		 finished_at_ms;
+	int		 engine_stop;	/* the engine stopped it, going away */
 };
 struct slot_verdict {
 	int		 ready;
@@ -278,8 +245,8 @@ struct slot_verdict {
 	int		 skipped;	/* no observation this tick */
 	uint64_t	 ready_in_ms;	/* running, not yet long enough */
 };
-struct slotmem	*readiness_slot(struct svc *, const struct dep *, int,
-		    const struct obs *);
+struct slotmem	*readiness_slot(struct svc *,
+		    const struct msg_rec_deployment *, int, const struct obs *);
 void		 readiness_observe(struct slotmem *, const struct obs *,
 		    int64_t, uint64_t, int, struct slot_verdict *);
 void		 readiness_begin(struct svc *);
@@ -288,6 +255,8 @@ void		 readiness_forget_dep(struct svc *, const char *);
 void		 readiness_forget_all(struct svc *);
 void		 readiness_failure_reason(const struct obs *, int, char *,
 		    size_t);
+int		 readiness_engine_stop(const struct obs *, int64_t, int64_t,
+		    int64_t);
 
 /* image.c */
 enum image_state {
@@ -318,7 +287,7 @@ void		 events_stop(void);
 void		 logs_event(struct svc *, const struct drv_event *);
 void		 logs_ctr_seen(struct svc *, struct ctr *);
 void		 logs_ctr_gone(struct ctr *);
-int		 logs_mark(const struct tval *);
+void		 logs_mark(struct rbuf *);
 void		 logs_shutdown(void);
 
 /* report.c */

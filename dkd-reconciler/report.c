@@ -24,7 +24,6 @@
 #include "compat.h"
 #include "log.h"
 #include "reconciler.h"
-#include "tree.h"
 #include "worker.h"
 
 /*
@@ -36,40 +35,46 @@
 #define QUEUE_REPORT_MS		1000
 
 static void
-report_send(struct wbuf *wb)
+report_send(const struct msg_rec_report *rp, size_t size)
 {
-	if (worker_send(IMSG_REC_REPORT, 0, -1, wb) == -1)
+	struct wbuf	 wb;
+
+	wbuf_init(&wb, size);
+	msg_rec_report_put(&wb, rp);
+	if (worker_send(IMSG_REC_REPORT, 0, -1, &wb) == -1)
 		log_warn("%s: send", __func__);
-	wbuf_free(wb);
+	wbuf_free(&wb);
+}
+
+/* A report about one deployment, the rest of it left empty. */
+static void
+report_init(struct msg_rec_report *rp, enum msg_rec_report_kind kind,
+    const char *deployment_id)
+{
+	memset(rp, 0, sizeof(*rp));
+	rp->kind = kind;
+	strlcpy(rp->deployment_id, deployment_id, sizeof(rp->deployment_id));
 }
 
 void
 report_starting(const char *deployment_id)
 {
-	struct wbuf	 wb;
+	struct msg_rec_report	 rp;
 
 	log_debug("report: deployment %s starting", deployment_id);
-	wbuf_init(&wb, 4096);
-	tree_map(&wb);
-	tree_kv_str(&wb, "kind", "starting");
-	tree_kv_str(&wb, "deployment_id", deployment_id);
-	tree_end(&wb);
-	report_send(&wb);
+	report_init(&rp, REC_REPORT_STARTING, deployment_id);
+	report_send(&rp, 4096);
 }
 
 void
 report_attempt_failed(const char *deployment_id, const char *reason)
 {
-	struct wbuf	 wb;
+	struct msg_rec_report	 rp;
 
 	log_info("deployment %s: attempt failed: %s", deployment_id, reason);
-	wbuf_init(&wb, 8192);
-	tree_map(&wb);
-	tree_kv_str(&wb, "kind", "attempt-failed");
-	tree_kv_str(&wb, "deployment_id", deployment_id);
-	tree_kv_str(&wb, "reason", reason);
-	tree_end(&wb);
-	report_send(&wb);
+	report_init(&rp, REC_REPORT_ATTEMPT_FAILED, deployment_id);
+	rp.reason = reason;
+	report_send(&rp, 8192);
 }
 
 /* exit_code < 0: absent. */
@@ -77,50 +82,39 @@ void
 report_failed(const char *deployment_id, const char *reason, int exit_code,
     const char *log_tail)
 {
-	struct wbuf	 wb;
+	struct msg_rec_report	 rp;
 
 	log_info("deployment %s: failed: %s", deployment_id, reason);
-	wbuf_init(&wb, LOG_TAIL_MAX + 8192);
-	tree_map(&wb);
-	tree_kv_str(&wb, "kind", "failed");
-	tree_kv_str(&wb, "deployment_id", deployment_id);
-	tree_kv_str(&wb, "reason", reason);
-	if (exit_code >= 0)
-		tree_kv_int(&wb, "exit_code", exit_code);
-	tree_kv_str(&wb, "log_tail", log_tail);
-	tree_end(&wb);
-	report_send(&wb);
+	report_init(&rp, REC_REPORT_FAILED, deployment_id);
+	rp.reason = reason;
+	rp.has_exit_code = exit_code >= 0;
+	rp.exit_code = exit_code;
+	rp.log_tail = log_tail;
+	report_send(&rp, LOG_TAIL_MAX + 8192);
 }
 
 void
 report_healthy(const char *deployment_id, int baseline)
 {
-	struct wbuf	 wb;
+	struct msg_rec_report	 rp;
 
 	log_info("deployment %s: healthy (restart count %d)", deployment_id,
 	    baseline);
-	wbuf_init(&wb, 4096);
-	tree_map(&wb);
-	tree_kv_str(&wb, "kind", "healthy");
-	tree_kv_str(&wb, "deployment_id", deployment_id);
-	tree_kv_int(&wb, "baseline_restart_count", baseline);
-	tree_end(&wb);
-	report_send(&wb);
+	report_init(&rp, REC_REPORT_HEALTHY, deployment_id);
+	rp.baseline_restart_count = baseline;
+	report_send(&rp, 4096);
 }
 
 void
 report_status(const char *service_id, const char *status)
 {
-	struct wbuf	 wb;
+	struct msg_rec_report	 rp;
 
 	log_debug("report: service %s %s", service_id, status);
-	wbuf_init(&wb, 4096);
-	tree_map(&wb);
-	tree_kv_str(&wb, "kind", "service-status");
-	tree_kv_str(&wb, "service_id", service_id);
-	tree_kv_str(&wb, "status", status);
-	tree_end(&wb);
-	report_send(&wb);
+	report_init(&rp, REC_REPORT_SERVICE_STATUS, "");
+	strlcpy(rp.service_id, service_id, sizeof(rp.service_id));
+	strlcpy(rp.status, status, sizeof(rp.status));
+	report_send(&rp, 4096);
 }
 
 /* Containers that belong to a slot: the only ones the master keeps. */
@@ -166,72 +160,65 @@ ctrs_signature(struct svc *s)
 void
 report_containers(struct svc *s)
 {
-	struct wbuf	 wb;
-	struct ctr	*c;
-	uint64_t	 sig = ctrs_signature(s);
+	struct msg_rec_report		 rp;
+	struct msg_rec_container	*mc;
+	struct ctr			*c;
+	uint64_t			 sig = ctrs_signature(s);
+	size_t				 n = 0;
 
 	if (s->ctrs_sent && sig == s->ctrs_sig)
 		return;
 	s->ctrs_sig = sig;
 	s->ctrs_sent = 1;
-	wbuf_init(&wb, DKD_IMSG_MAX_INTERNAL - 64);
-	tree_map(&wb);
-	tree_kv_str(&wb, "kind", "containers");
-	tree_kv_str(&wb, "service_id", s->id);
-	tree_key(&wb, "containers");
-	tree_array(&wb);
+	TAILQ_FOREACH(c, &s->ctrs, entry)
+		n++;
+	if ((mc = calloc(n + 1, sizeof(*mc))) == NULL)
+		fatal("%s", __func__);
+	report_init(&rp, REC_REPORT_CONTAINERS, "");
+	strlcpy(rp.service_id, s->id, sizeof(rp.service_id));
+	rp.containers = mc;
 	TAILQ_FOREACH(c, &s->ctrs, entry) {
 		if (!ctr_reportable(c))
 			continue;
-		tree_map(&wb);
-		tree_kv_str(&wb, "docker_id", c->id);
-		tree_kv_str(&wb, "deployment_id", c->deployment_id);
-		tree_kv_int(&wb, "replica", c->replica);
-		tree_kv_str(&wb, "state", c->state[0] != '\0' ? c->state :
-		    "unknown");
-		tree_end(&wb);
+		mc = &rp.containers[rp.ncontainers++];
+		strlcpy(mc->docker_id, c->id, sizeof(mc->docker_id));
+		strlcpy(mc->deployment_id, c->deployment_id,
+		    sizeof(mc->deployment_id));
+		mc->replica = c->replica;
+		strlcpy(mc->state, c->state[0] != '\0' ? c->state : "unknown",
+		    sizeof(mc->state));
 	}
-	tree_end(&wb);
-	tree_end(&wb);
-	report_send(&wb);
+	report_send(&rp, DKD_IMSG_MAX_INTERNAL - 64);
+	free(rp.containers);
 }
 
 /* ---------------------------------------------------------------- queue */
 
 static struct event	*queue_ev;
 static int		 queue_sent;
-static int64_t		 last_in_flight = -1, last_waiting = -1;
-static int64_t		 last_backing_off = -1, last_services = -1;
+static struct msg_rec_queue	 queue_last;
 static uint64_t		 queue_last_ms;
 
 static void
 queue_report(int fd, short event, void *arg)
 {
 	struct queue_stats	 st, sw;
+	struct msg_rec_queue	 q;
 	struct wbuf		 wb;
 
 	queue_stats(rec->q, &st);
 	queue_stats(rec->sweep_q, &sw);
-	st.in_flight += sw.in_flight;
-	st.waiting += sw.waiting;
-	st.backing_off += sw.backing_off;
-	if (queue_sent && st.in_flight == last_in_flight &&
-	    st.waiting == last_waiting && st.backing_off == last_backing_off &&
-	    (int64_t)rec->nsvcs == last_services)
+	q.in_flight = st.in_flight + sw.in_flight;
+	q.waiting = st.waiting + sw.waiting;
+	q.backing_off = st.backing_off + sw.backing_off;
+	q.services = (int64_t)rec->nsvcs;
+	if (queue_sent && memcmp(&q, &queue_last, sizeof(q)) == 0)
 		return;
 	queue_sent = 1;
-	last_in_flight = st.in_flight;
-	last_waiting = st.waiting;
-	last_backing_off = st.backing_off;
-	last_services = (int64_t)rec->nsvcs;
+	queue_last = q;
 	queue_last_ms = queue_now_ms();
 	wbuf_init(&wb, 1024);
-	tree_map(&wb);
-	tree_kv_int(&wb, "in_flight", st.in_flight);
-	tree_kv_int(&wb, "waiting", st.waiting);
-	tree_kv_int(&wb, "backing_off", st.backing_off);
-	tree_kv_int(&wb, "services", (int64_t)rec->nsvcs);
-	tree_end(&wb);
+	msg_rec_queue_put(&wb, &q);
 	if (worker_send(IMSG_REC_QUEUE, 0, -1, &wb) == -1)
 		log_warn("%s: send", __func__);
 	wbuf_free(&wb);

@@ -420,8 +420,8 @@ net_wanted(const char *name)
 
 	if (strncmp(name, "dk-", 3) != 0)
 		return (0);
-	for (i = 0; i < rec->nprojects; i++)
-		if (strcmp(name + 3, rec->project_slugs[i]) == 0)
+	for (i = 0; i < rec->projects.nprojects; i++)
+		if (strcmp(name + 3, rec->projects.projects[i].slug) == 0)
 			return (1);
 	RB_FOREACH(s, svcs, &rec->svcs)
 		if (s->want != NULL && !s->want->deleted &&
@@ -470,13 +470,14 @@ sweep_apply(void)
 			sw.pending++;
 			rec->drv->network_remove(sw.ns[i].id, net_removed, dup);
 		}
-		for (i = 0; i < rec->nprojects; i++) {
+		for (i = 0; i < rec->projects.nprojects; i++) {
 			(void)snprintf(name, sizeof(name), "dk-%s",
-			    rec->project_slugs[i]);
+			    rec->projects.projects[i].slug);
 			if (net_known(name))
 				continue;
 			sw.pending++;
-			net_ensure(name, rec->project_ids[i], net_made, NULL);
+			net_ensure(name, rec->projects.projects[i].id, net_made,
+			    NULL);
 		}
 	}
 	if (sw.have_vols && rec->synced) {

@@ -66,8 +66,15 @@ desired(struct rbuf *r)
 	struct rbuf		 again;
 	size_t			 i;
 
-	if (msg_rec_desired_get(r, &a) == -1)
+	if (msg_rec_desired_get(r, &a) == -1) {
+		/* A refusal keeps a valid service id and why, nothing else. */
+		if (a.tree != NULL || a.deployments != NULL ||
+		    a.volumes != NULL || a.error[0] == '\0' ||
+		    (a.service_id[0] != '\0' &&
+		    !msg_service_id_valid(a.service_id)))
+			abort();
 		return;
+	}
 	wbuf_init(&w, DKD_IMSG_MAX_INTERNAL);
 	msg_rec_desired_put(&w, &a);
 	rbuf_init(&again, w.buf, w.len);

@@ -92,6 +92,21 @@ desired_decode(const struct wbuf *w, size_t len, struct msg_rec_desired *ds)
 	return (msg_rec_desired_get(&r, ds));
 }
 
+/* Does the decoder refuse ds?  got is what a refusal leaves. */
+static int
+desired_refused(const struct msg_rec_desired *ds, struct msg_rec_desired *got)
+{
+	struct wbuf	 w;
+	int		 rc = -1;
+
+	wbuf_init(&w, 1024 * 1024);
+	msg_rec_desired_put(&w, ds);
+	if (!w.error && (rc = desired_decode(&w, w.len, got)) == 0)
+		msg_rec_desired_free(got);
+	wbuf_free(&w);
+	return (rc == -1);
+}
+
 static void
 test_desired(void)
 {
@@ -144,46 +159,98 @@ test_desired(void)
 	ok(bad == 0, "DESIRED: all %zu truncations refused", w.len);
 	wbuf_free(&w);
 
+	/* What the reconciler always took: no protocol is tcp. */
+	desired_sample(&ds, d, env, ports, &vol);
+	ports[1].protocol[0] = '\0';
+	wbuf_init(&w, 65536);
+	msg_rec_desired_put(&w, &ds);
+	ok(desired_decode(&w, w.len, &got) == 0 &&
+	    strcmp(got.deployments[0].ports[1].protocol, "tcp") == 0,
+	    "DESIRED: an empty protocol is tcp");
+	msg_rec_desired_free(&got);
+	wbuf_free(&w);
+
 	/* What breaks the contract. */
 	desired_sample(&ds, d, env, ports, &vol);
 	strlcpy(d[1].status, "failed", sizeof(d[1].status));
-	wbuf_init(&w, 65536);
-	msg_rec_desired_put(&w, &ds);
-	ok(desired_decode(&w, w.len, &got) == -1,
+	ok(desired_refused(&ds, &got),
 	    "DESIRED: a deployment not in flight is refused");
-	wbuf_free(&w);
 
 	desired_sample(&ds, d, env, ports, &vol);
 	env[1].key = "A=B";
-	wbuf_init(&w, 65536);
-	msg_rec_desired_put(&w, &ds);
-	ok(desired_decode(&w, w.len, &got) == -1,
+	ok(desired_refused(&ds, &got),
 	    "DESIRED: an env name with '=' is refused");
-	wbuf_free(&w);
 
 	desired_sample(&ds, d, env, ports, &vol);
 	ports[0].container_port = 70000;
-	wbuf_init(&w, 65536);
-	msg_rec_desired_put(&w, &ds);
-	ok(desired_decode(&w, w.len, &got) == -1,
+	ok(desired_refused(&ds, &got),
 	    "DESIRED: a port out of range is refused");
-	wbuf_free(&w);
 
 	desired_sample(&ds, d, env, ports, &vol);
 	vol.path = "relative";
-	wbuf_init(&w, 65536);
-	msg_rec_desired_put(&w, &ds);
-	ok(desired_decode(&w, w.len, &got) == -1,
+	ok(desired_refused(&ds, &got),
 	    "DESIRED: a relative volume path is refused");
-	wbuf_free(&w);
 
 	desired_sample(&ds, d, env, ports, &vol);
 	ds.service_id[0] = '\0';
-	wbuf_init(&w, 65536);
-	msg_rec_desired_put(&w, &ds);
-	ok(desired_decode(&w, w.len, &got) == -1,
+	ok(desired_refused(&ds, &got) && got.service_id[0] == '\0',
 	    "DESIRED: an empty service id is refused");
-	wbuf_free(&w);
+
+	/*
+	 * What the reconciler cannot put into Docker's names and calls;
+	 * the refusal keeps the service's id (the reconciler leaves that
+	 * service as it is) and says why.
+	 */
+	desired_sample(&ds, d, env, ports, &vol);
+	strlcpy(ds.project_slug, "../etc", sizeof(ds.project_slug));
+	ok(desired_refused(&ds, &got) && strcmp(got.service_id, SVC) == 0 &&
+	    got.error[0] != '\0' && got.tree == NULL &&
+	    got.deployments == NULL,
+	    "DESIRED: a slug with '/' is refused, the service id kept");
+
+	desired_sample(&ds, d, env, ports, &vol);
+	strlcpy(ds.service_id, "a b", sizeof(ds.service_id));
+	ok(desired_refused(&ds, &got) && got.service_id[0] == '\0',
+	    "DESIRED: a service id with a space is refused, and not kept");
+
+	desired_sample(&ds, d, env, ports, &vol);
+	d[1].image = "--privileged";
+	ok(desired_refused(&ds, &got) && strstr(got.error, "image") != NULL,
+	    "DESIRED: an image that starts with '-' is refused");
+
+	desired_sample(&ds, d, env, ports, &vol);
+	d[0].image = "busybox 1";
+	ok(desired_refused(&ds, &got),
+	    "DESIRED: an image with a space is refused");
+
+	desired_sample(&ds, d, env, ports, &vol);
+	d[1].replicas = 0;
+	ok(desired_refused(&ds, &got), "DESIRED: no replicas is refused");
+
+	desired_sample(&ds, d, env, ports, &vol);
+	d[0].cpu_shares = MSG_REC_CPU_SHARES_MAX + 1;
+	ok(desired_refused(&ds, &got),
+	    "DESIRED: more CPU shares than Docker takes are refused");
+
+	desired_sample(&ds, d, env, ports, &vol);
+	vol.name = ".hidden";
+	ok(desired_refused(&ds, &got),
+	    "DESIRED: a volume name starting with '.' is refused");
+
+	desired_sample(&ds, d, env, ports, &vol);
+	d[1].nenv = MSG_REC_ENV_MAX + 1;
+	if ((d[1].env = calloc(d[1].nenv, sizeof(*d[1].env))) == NULL)
+		abort();
+	for (cut = 0; cut < d[1].nenv; cut++) {
+		d[1].env[cut].key = "K";
+		d[1].env[cut].value = "";
+	}
+	ok(desired_refused(&ds, &got),
+	    "DESIRED: more than %d env vars are refused", MSG_REC_ENV_MAX);
+	d[1].nenv = MSG_REC_ENV_MAX;
+	ok(!desired_refused(&ds, &got),
+	    "DESIRED: %d env vars are fine", MSG_REC_ENV_MAX);
+	free(d[1].env);
 
 	/* A tree that is not a map. */
 	wbuf_init(&w, 64);
@@ -355,6 +422,14 @@ test_sync_and_queue(void)
 	ok(msg_rec_sync_begin_get(&r, &sbg) == 0 && sbg.sequence == 7 &&
 	    strcmp(sbg.instance, PRJ) == 0, "SYNC_BEGIN round trip");
 	wbuf_free(&w);
+	/* The instance id goes into label filters. */
+	strlcpy(sb.instance, "x\",\"y", sizeof(sb.instance));
+	wbuf_init(&w, 4096);
+	msg_rec_sync_begin_put(&w, &sb);
+	rbuf_init(&r, w.buf, w.len);
+	ok(msg_rec_sync_begin_get(&r, &sbg) == -1,
+	    "SYNC_BEGIN: an instance id with quotes is refused");
+	wbuf_free(&w);
 
 	memset(p, 0, sizeof(p));
 	strlcpy(p[0].id, PRJ, sizeof(p[0].id));
@@ -371,6 +446,15 @@ test_sync_and_queue(void)
 	    strcmp(seg.projects[1].slug, "blog-000000") == 0,
 	    "SYNC_END round trip");
 	msg_rec_sync_end_free(&seg);
+	wbuf_free(&w);
+
+	/* A slug names a network: dk-<slug>. */
+	strlcpy(p[1].slug, "a/b", sizeof(p[1].slug));
+	wbuf_init(&w, 4096);
+	msg_rec_sync_end_put(&w, &se);
+	rbuf_init(&r, w.buf, w.len);
+	ok(msg_rec_sync_end_get(&r, &seg) == -1 && seg.projects == NULL,
+	    "SYNC_END: a slug with '/' is refused");
 	wbuf_free(&w);
 
 	se.nprojects = 0;
@@ -401,12 +485,54 @@ test_sync_and_queue(void)
 	wbuf_free(&w);
 }
 
+/* IMSG_REC_LOGMARK as the reconciler reads it. */
+static void
+test_logmark(void)
+{
+	struct msg_logmark	 m, got;
+	struct wbuf		 w;
+	struct rbuf		 r;
+
+	memset(&m, 0, sizeof(m));
+	strlcpy(m.container_id, "ab12cd34ef56ab12cd34ef56",
+	    sizeof(m.container_id));
+	strlcpy(m.last, "2026-01-02T03:04:05.123456789Z", sizeof(m.last));
+	strlcpy(m.last_unix, "1767323045.123456789", sizeof(m.last_unix));
+	wbuf_init(&w, 4096);
+	msg_logmark_put(&w, &m);
+	rbuf_init(&r, w.buf, w.len);
+	ok(msg_logmark_get(&r, &got) == 0 &&
+	    strcmp(got.last, m.last) == 0 &&
+	    strcmp(got.last_unix, m.last_unix) == 0, "LOGMARK round trip");
+	wbuf_free(&w);
+
+	/* The contract's tree: no last_unix. */
+	wbuf_init(&w, 4096);
+	tree_map(&w);
+	tree_kv_str(&w, "container_id", m.container_id);
+	tree_kv_str(&w, "last", m.last);
+	tree_end(&w);
+	rbuf_init(&r, w.buf, w.len);
+	ok(msg_logmark_get(&r, &got) == 0 && got.last_unix[0] == '\0' &&
+	    strcmp(got.container_id, m.container_id) == 0,
+	    "LOGMARK without last_unix");
+	wbuf_free(&w);
+
+	strlcpy(m.last, "now; rm -rf /", sizeof(m.last));
+	wbuf_init(&w, 4096);
+	msg_logmark_put(&w, &m);
+	rbuf_init(&r, w.buf, w.len);
+	ok(msg_logmark_get(&r, &got) == -1, "LOGMARK: a time that is none");
+	wbuf_free(&w);
+}
+
 int
 main(void)
 {
-	plan(28);
+	plan(43);
 	test_desired();
 	test_report();
 	test_sync_and_queue();
+	test_logmark();
 	return (done_testing());
 }

@@ -62,22 +62,23 @@ state(const char *status, int restarts, int exit_code)
 }
 
 static void
-dep_init(struct dep *d, const char *id, const char *status, int baseline)
+dep_init(struct msg_rec_deployment *d, const char *id, const char *status,
+    int baseline)
 {
 	memset(d, 0, sizeof(*d));
 	strlcpy(d->id, id, sizeof(d->id));
 	strlcpy(d->status, status, sizeof(d->status));
 	d->replicas = 1;
-	d->baseline = baseline;
+	d->baseline_restart_count = baseline;
 }
 
 static void
 test_window(void)
 {
-	struct dep		 d;
-	struct slotmem		*m;
-	struct slot_verdict	 v;
-	struct obs		 o = running(0, T0);
+	struct msg_rec_deployment	 d;
+	struct slotmem			*m;
+	struct slot_verdict		 v;
+	struct obs			 o = running(0, T0);
 
 	dep_init(&d, "d1", "starting", 0);
 	m = readiness_slot(&svc, &d, 0, &o);
@@ -98,11 +99,11 @@ test_window(void)
 static void
 test_bad_in_a_row(void)
 {
-	struct dep		 d;
-	struct slotmem		*m;
-	struct slot_verdict	 v;
-	struct obs		 o = running(0, T0);
-	char			 reason[128];
+	struct msg_rec_deployment	 d;
+	struct slotmem			*m;
+	struct slot_verdict		 v;
+	struct obs			 o = running(0, T0);
+	char				 reason[128];
 
 	dep_init(&d, "d1", "starting", 0);
 	m = readiness_slot(&svc, &d, 0, &o);
@@ -139,10 +140,10 @@ test_bad_in_a_row(void)
 static void
 test_uncounted_looks(void)
 {
-	struct dep		 d;
-	struct slotmem		*m;
-	struct slot_verdict	 v;
-	struct obs		 o = running(0, T0);
+	struct msg_rec_deployment	 d;
+	struct slotmem			*m;
+	struct slot_verdict		 v;
+	struct obs			 o = running(0, T0);
 
 	dep_init(&d, "d1", "starting", 0);
 	m = readiness_slot(&svc, &d, 0, &o);
@@ -165,10 +166,10 @@ test_uncounted_looks(void)
 static void
 test_baseline(void)
 {
-	struct dep		 d;
-	struct slotmem		*m;
-	struct slot_verdict	 v;
-	struct obs		 o = running(2, T0);
+	struct msg_rec_deployment	 d;
+	struct slotmem			*m;
+	struct slot_verdict		 v;
+	struct obs			 o = running(2, T0);
 
 	/* Healthy, promoted after two restarts: a new reconciler. */
 	dep_init(&d, "d2", "healthy", 2);
@@ -197,10 +198,10 @@ test_baseline(void)
 static void
 test_memory(void)
 {
-	struct dep		 d1, d2;
-	struct slotmem		*m;
-	struct obs		 o = running(0, T0);
-	int			 n = 0;
+	struct msg_rec_deployment	 d1, d2;
+	struct slotmem			*m;
+	struct obs			 o = running(0, T0);
+	int				 n = 0;
 
 	dep_init(&d1, "d1", "starting", 0);
 	dep_init(&d2, "d2", "starting", 0);
@@ -224,17 +225,99 @@ test_memory(void)
 	readiness_forget_all(&svc);
 }
 
+/*
+ * The engine restarts (dockerd stopped and started): it stops our
+ * containers (exit 143), goes away, comes back and starts them again
+ * on its own, their restart counts unchanged.  However long it stays
+ * away, none of that fails the deployment, and it is ready once the
+ * containers have run for the window again.
+ */
+static void
+test_engine_restart(void)
+{
+	struct msg_rec_deployment	 d;
+	struct slotmem			*m;
+	struct slot_verdict		 v;
+	struct obs			 o = running(0, T0);
+	int64_t				 lost = T0 + 3000, back = -1, t;
+	int				 failed = 0, bad = 0;
+
+	dep_init(&d, "d1", "starting", 0);
+	m = readiness_slot(&svc, &d, 0, &o);
+	readiness_observe(m, &o, T0 + 1000, WINDOW, 1, &v);
+	/* Seen exited just before the engine's stream broke. */
+	o = state("exited", 0, 143);
+	o.finished_at_ms = T0 + 2000;
+	o.engine_stop = readiness_engine_stop(&o, 0, 0, T0 + 2100);
+	readiness_observe(m, &o, T0 + 2100, WINDOW, 1, &v);
+	ok(!o.engine_stop && v.bad && !v.failed,
+	    "an exit before the engine is known to go: one bad look");
+	/* Away for a minute, then back but not yet restarting it. */
+	for (t = T0 + 4000; t < T0 + 70000; t += 2000) {
+		if (t >= T0 + 64000 && back < 0)
+			back = t;
+		o.engine_stop = readiness_engine_stop(&o, lost, back, t);
+		readiness_observe(m, &o, t, WINDOW, 1, &v);
+		bad += v.bad;
+		failed += v.failed;
+	}
+	ok(!failed && !bad && m->bad == 0,
+	    "exited while the engine was away: no bad look, no failure");
+	/* The engine started it again: the same restart count. */
+	o = running(0, T0 + 70000);
+	o.engine_stop = readiness_engine_stop(&o, lost, back, T0 + 71000);
+	readiness_observe(m, &o, T0 + 71000, WINDOW, 1, &v);
+	ok(!v.bad && !v.ready && m->bad == 0, "running again: a good look");
+	readiness_observe(m, &o, T0 + 70000 + WINDOW, WINDOW, 1, &v);
+	ok(v.ready, "ready a window after the engine started it again");
+	readiness_forget_all(&svc);
+}
+
+/* What the engine's outage does not cover still counts. */
+static void
+test_engine_stop_bounds(void)
+{
+	struct obs	 o = state("exited", 0, 1);
+	int64_t		 lost = T0 + 20000, back = T0 + 25000;
+
+	o.finished_at_ms = T0 + 22000;
+	ok(readiness_engine_stop(&o, lost, -1, T0 + 23000) &&
+	    readiness_engine_stop(&o, lost, back, T0 + 26000),
+	    "an exit in the outage is the engine's");
+	o.finished_at_ms = lost - ENGINE_STOP_MS + 1000;
+	ok(readiness_engine_stop(&o, lost, back, T0 + 26000),
+	    "so is one while it stopped containers before it went");
+	o.finished_at_ms = lost - ENGINE_STOP_MS - 1000;
+	ok(!readiness_engine_stop(&o, lost, back, T0 + 26000),
+	    "an exit long before the engine went is the container's");
+	o.finished_at_ms = back + 1000;
+	ok(!readiness_engine_stop(&o, lost, back, back + 2000),
+	    "an exit after the engine came back is the container's");
+	o.finished_at_ms = T0 + 22000;
+	ok(!readiness_engine_stop(&o, lost, back,
+	    back + ENGINE_RESTART_GRACE_MS),
+	    "once the engine has had time to start it again, it counts");
+	ok(!readiness_engine_stop(&o, 0, 0, T0 + 23000),
+	    "no outage, no excuse");
+	o = state("restarting", 1, 1);
+	o.finished_at_ms = T0 + 22000;
+	ok(!readiness_engine_stop(&o, lost, -1, T0 + 23000),
+	    "restarting is its restart policy: the container's doing");
+}
+
 int
 main(void)
 {
 	log_init(1, 0);
 	log_setlevel(LOG_LEVEL_WARN);
 	TAILQ_INIT(&svc.mem);
-	plan(21);
+	plan(32);
 	test_window();
 	test_bad_in_a_row();
 	test_uncounted_looks();
 	test_baseline();
 	test_memory();
+	test_engine_restart();
+	test_engine_stop_bounds();
 	return (done_testing());
 }
