@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -44,23 +45,39 @@
  * the pipe fills: a little is kept here, then the Docker stream is
  * paused until the pipe drains, so a slow reader costs no memory.  The
  * stream ends with the container; the pipe is closed, logd sees EOF.
+ *
+ * When the reader goes (logd died: the pipe's read end closes, which
+ * the write end reports as an error even while idle), the stream is
+ * opened again after a delay, with a new pipe through the master to the
+ * new logd, which drops what it already has.
  */
 
 /* Kept per stream while the reader is behind. */
 #define LOGS_BUF_MAX	(256 * 1024)
 #define LOGS_MARKS_MAX	10000
 #define MARK_MAX	64
+#define RETRY_MAX_SEC	30	/* between attempts to reopen a stream */
+#define RETRY_RESET_SEC	10	/* a stream that lived this long was fine */
 
 struct lstream {
 	TAILQ_ENTRY(lstream)	 entry;
 	char			 id[DRV_ID_MAX + 1];
+	char			 service_id[DRV_UUID_MAX + 1];
+	char			 project_id[DRV_UUID_MAX + 1];
+	char			 deployment_id[DRV_UUID_MAX + 1];
+	int			 tty;
 	int			 wfd;
 	struct drv_stream	*st;
 	struct event		*wev;
+	struct event		*hup;		/* the reader went away */
+	struct event		*retry;
 	char			*buf;
 	size_t			 len;
 	int			 paused;
 	int			 ended;		/* Docker is done */
+	int			 lost;		/* the reader is gone */
+	int			 tries;
+	time_t			 opened;
 };
 
 struct mark {
@@ -74,6 +91,8 @@ static TAILQ_HEAD(, mark)	 marks = TAILQ_HEAD_INITIALIZER(marks);
 static size_t			 nmarks;
 
 static void	lstream_free(struct lstream *);
+static int	lstream_open(struct lstream *);
+static void	lstream_lost(struct lstream *);
 static void	lstream_writable(int, short, void *);
 
 static struct lstream *
@@ -129,6 +148,10 @@ lstream_close_pipe(struct lstream *ls)
 		event_free(ls->wev);
 		ls->wev = NULL;
 	}
+	if (ls->hup != NULL) {
+		event_free(ls->hup);
+		ls->hup = NULL;
+	}
 	if (ls->wfd != -1) {
 		close(ls->wfd);
 		ls->wfd = -1;
@@ -141,6 +164,8 @@ lstream_free(struct lstream *ls)
 	if (ls->st != NULL)
 		rec->drv->stream_cancel(ls->st);
 	lstream_close_pipe(ls);
+	if (ls->retry != NULL)
+		event_free(ls->retry);
 	TAILQ_REMOVE(&streams, ls, entry);
 	free(ls->buf);
 	free(ls);
@@ -174,8 +199,7 @@ lstream_writable(int fd, short event, void *arg)
 	struct lstream	*ls = arg;
 
 	if (lstream_flush(ls) == -1) {
-		log_debug("log stream %.12s: reader gone", ls->id);
-		lstream_free(ls);
+		lstream_lost(ls);
 		return;
 	}
 	if (ls->len == 0 && ls->ended) {
@@ -209,7 +233,8 @@ lstream_bytes(const char *data, size_t len, void *arg)
 			;
 		if (n == -1) {
 			if (errno != EAGAIN) {
-				/* logd closed its end: stop at once. */
+				/* logd closed its end: stop, try again later. */
+				ls->lost = 1;
 				lstream_close_pipe(ls);
 				return (-1);
 			}
@@ -232,11 +257,114 @@ lstream_done(const struct drv_res *res, void *arg)
 	struct lstream	*ls = arg;
 
 	ls->st = NULL;
+	if (ls->lost) {
+		lstream_lost(ls);
+		return;
+	}
 	if (res->code != DRV_OK)
 		log_debug("log stream %.12s: %s", ls->id, res->err);
 	ls->ended = 1;
 	if (ls->len == 0 || ls->wfd == -1)
 		lstream_free(ls);
+}
+
+static void
+lstream_retry(int fd, short event, void *arg)
+{
+	struct lstream	*ls = arg;
+
+	if (lstream_open(ls) == -1)
+		lstream_lost(ls);
+}
+
+static void
+lstream_hup(int fd, short event, void *arg)
+{
+	lstream_lost(arg);
+}
+
+/*
+ * The reader is gone.  A container that still runs is followed again
+ * after a while (1 s, doubling up to RETRY_MAX_SEC while attempts fail
+ * quickly); one whose stream Docker had ended is done with.
+ */
+static void
+lstream_lost(struct lstream *ls)
+{
+	struct timeval	 tv = { 1, 0 };
+
+	log_debug("log stream %.12s: reader gone", ls->id);
+	if (ls->ended) {
+		lstream_free(ls);
+		return;
+	}
+	if (ls->st != NULL) {
+		rec->drv->stream_cancel(ls->st);
+		ls->st = NULL;
+	}
+	lstream_close_pipe(ls);
+	ls->lost = 0;
+	ls->len = 0;
+	ls->paused = 0;
+	if (time(NULL) - ls->opened >= RETRY_RESET_SEC)
+		ls->tries = 0;
+	tv.tv_sec = ls->tries < 5 ? 1 << ls->tries : RETRY_MAX_SEC;
+	if (tv.tv_sec > RETRY_MAX_SEC)
+		tv.tv_sec = RETRY_MAX_SEC;
+	ls->tries++;
+	if (ls->retry == NULL && (ls->retry = evtimer_new(rec->base,
+	    lstream_retry, ls)) == NULL)
+		fatalx("%s: evtimer_new", __func__);
+	evtimer_add(ls->retry, &tv);
+}
+
+/*
+ * A pipe whose read end goes to the master before any byte is written,
+ * and Docker's stream from where logd's history of the container ends.
+ */
+static int
+lstream_open(struct lstream *ls)
+{
+	struct wbuf	 wb;
+	char		 since[64];
+	int		 fds[2];
+
+	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) == -1) {
+		log_warn("%s: pipe2", __func__);
+		return (-1);
+	}
+	wbuf_init(&wb, 4096);
+	tree_map(&wb);
+	tree_kv_str(&wb, "container_id", ls->id);
+	tree_kv_str(&wb, "service_id", ls->service_id);
+	tree_kv_str(&wb, "project_id", ls->project_id);
+	tree_kv_str(&wb, "deployment_id", ls->deployment_id);
+	tree_kv_bool(&wb, "tty", ls->tty);
+	tree_end(&wb);
+	/* The read end is the queue's now, closed once sent. */
+	if (worker_send(IMSG_REC_LOGSTREAM, 0, fds[0], &wb) == -1) {
+		log_warn("%s: send", __func__);
+		close(fds[0]);
+		close(fds[1]);
+		wbuf_free(&wb);
+		return (-1);
+	}
+	wbuf_free(&wb);
+	ls->wfd = fds[1];
+	if ((ls->wev = event_new(rec->base, ls->wfd, EV_WRITE,
+	    lstream_writable, ls)) == NULL ||
+	    (ls->hup = event_new(rec->base, ls->wfd, EV_READ,
+	    lstream_hup, ls)) == NULL)
+		fatalx("%s: event_new", __func__);
+	/* Never readable: it fires only with the error of a closed reader. */
+	if (event_add(ls->hup, NULL) == -1)
+		fatalx("%s: event_add", __func__);
+	ls->opened = time(NULL);
+	since_param(ls->id, since, sizeof(since));
+	log_debug("log stream %.12s since %s", ls->id, since);
+	ls->st = rec->drv->logs_follow(ls->id, since, lstream_bytes,
+	    lstream_done, ls);
+	return (0);
 }
 
 /*
@@ -247,47 +375,23 @@ void
 logs_ctr_seen(struct svc *s, struct ctr *c)
 {
 	struct lstream	*ls;
-	struct wbuf	 wb;
-	char		 since[64];
-	int		 fds[2];
 
 	if (!c->inspected || strcmp(c->insp.status, "running") != 0 ||
 	    c->deployment_id[0] == '\0' || c->project_id[0] == '\0' ||
 	    lstream_find(c->id) != NULL)
 		return;
-	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) == -1) {
-		log_warn("%s: pipe2", __func__);
-		return;
-	}
-	wbuf_init(&wb, 4096);
-	tree_map(&wb);
-	tree_kv_str(&wb, "container_id", c->id);
-	tree_kv_str(&wb, "service_id", s->id);
-	tree_kv_str(&wb, "project_id", c->project_id);
-	tree_kv_str(&wb, "deployment_id", c->deployment_id);
-	tree_kv_bool(&wb, "tty", c->insp.tty);
-	tree_end(&wb);
-	/* The read end is the queue's now, closed once sent. */
-	if (worker_send(IMSG_REC_LOGSTREAM, 0, fds[0], &wb) == -1) {
-		log_warn("%s: send", __func__);
-		close(fds[0]);
-		close(fds[1]);
-		wbuf_free(&wb);
-		return;
-	}
-	wbuf_free(&wb);
 	if ((ls = calloc(1, sizeof(*ls))) == NULL)
 		fatal("%s", __func__);
 	strlcpy(ls->id, c->id, sizeof(ls->id));
-	ls->wfd = fds[1];
-	if ((ls->wev = event_new(rec->base, ls->wfd, EV_WRITE,
-	    lstream_writable, ls)) == NULL)
-		fatalx("%s: event_new", __func__);
+	strlcpy(ls->service_id, s->id, sizeof(ls->service_id));
+	strlcpy(ls->project_id, c->project_id, sizeof(ls->project_id));
+	strlcpy(ls->deployment_id, c->deployment_id,
+	    sizeof(ls->deployment_id));
+	ls->tty = c->insp.tty;
+	ls->wfd = -1;
 	TAILQ_INSERT_TAIL(&streams, ls, entry);
-	since_param(c->id, since, sizeof(since));
-	log_debug("log stream %.12s since %s", c->id, since);
-	ls->st = rec->drv->logs_follow(c->id, since, lstream_bytes,
-	    lstream_done, ls);
+	if (lstream_open(ls) == -1)
+		lstream_free(ls);
 }
 
 /* The container is gone from our view: its stream, if any, ends. */
@@ -353,7 +457,12 @@ logs_shutdown(void)
 	struct lstream	*ls;
 
 	/* Exit closes the pipes; logd sees EOF on each. */
-	TAILQ_FOREACH(ls, &streams, entry)
+	TAILQ_FOREACH(ls, &streams, entry) {
 		if (ls->wev != NULL)
 			event_del(ls->wev);
+		if (ls->hup != NULL)
+			event_del(ls->hup);
+		if (ls->retry != NULL)
+			event_del(ls->retry);
+	}
 }
