@@ -386,7 +386,9 @@ class Rec:
                   w_str("") + w_u32(os.getpid()))
         self.send(IMSG["IMSG_CFG_SETTINGS"],
                   w_u32(self.level) + w_str("") + w_u64(30000) +
-                  w_u64(self.window_ms) + w_str(self.socket_path) + w_u32(0))
+                  w_u64(self.window_ms) + w_str(self.socket_path) + w_u32(0) +
+                  # log-retention 16M 7d, log-budget 1G (common/settings.c)
+                  w_u64(16 << 20) + w_u64(7 * 86400) + w_u64(1 << 30))
         self.send(IMSG["IMSG_CFG_DONE"])
         threading.Thread(target=self._read, daemon=True).start()
         if not self.wait_msg(lambda m: m[0] == IMSG["IMSG_READY"], 10):
