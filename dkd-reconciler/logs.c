@@ -36,7 +36,10 @@
 
 /*
  * Log streams (issue 9, RECONCILER-PROTOCOL "Log streams"): one Docker
- * follow stream per running managed container, its raw bytes written
+ * follow stream per running managed container (and one per look at a
+ * container that has run and stopped: a container that crashes at once
+ * may never be seen running, yet its lines are what a failed deployment
+ * is read for; Docker sends what is there and ends the stream), its raw bytes written
  * into a pipe whose read end goes to the master once, as
  * IMSG_REC_LOGSTREAM, for logd.  logd parses the framing; the
  * reconciler never looks at the bytes.  A stream starts from the last
@@ -367,16 +370,27 @@ lstream_open(struct lstream *ls)
 	return (0);
 }
 
+/* Has the container run, so that Docker may hold lines of it? */
+static int
+has_run(const char *status)
+{
+	return (strcmp(status, "running") == 0 ||
+	    strcmp(status, "restarting") == 0 ||
+	    strcmp(status, "paused") == 0 ||
+	    strcmp(status, "exited") == 0 ||
+	    strcmp(status, "dead") == 0);
+}
+
 /*
- * A container of s is seen running: follow its logs if nobody does.
- * The pipe's read end goes to the master before any byte is written.
+ * A container of s is seen: follow its logs if nobody does.  For one
+ * that has stopped, Docker sends the lines since logd's mark and ends.
  */
 void
 logs_ctr_seen(struct svc *s, struct ctr *c)
 {
 	struct lstream	*ls;
 
-	if (!c->inspected || strcmp(c->insp.status, "running") != 0 ||
+	if (!c->inspected || !has_run(c->insp.status) ||
 	    c->deployment_id[0] == '\0' || c->project_id[0] == '\0' ||
 	    lstream_find(c->id) != NULL)
 		return;
