@@ -470,6 +470,17 @@ def t_retention():
     diag("served the newest %d lines (%d..%d)" % (len(n), n[0], n[-1]))
 
 
+def t_clean_exit():
+    """SIGTERM: dkd and its workers exit cleanly, and no sanitizer (the
+    ASan build checks leaks at exit) reported anything in the run."""
+    d = rig()
+    eq(d.stop(), 0, "exit status of dkd at SIGTERM")
+    bad = [x for x in d.log().splitlines()
+           if "ERROR: AddressSanitizer" in x or "ERROR: LeakSanitizer" in x
+           or "runtime error:" in x]
+    check(not bad, "sanitizer reports in dkd's output", *bad[:20])
+
+
 tests = [
     ("a printed line reaches an SSE client within 1 s; stderr marked; "
      "tail=N is Docker's last N", t_live),
@@ -481,6 +492,7 @@ tests = [
      "gaps", t_reconciler_killed),
     ("100 MiB printed: at most log-retention on disk, the newest served",
      t_retention),
+    ("SIGTERM: a clean exit, no sanitizer report", t_clean_exit),
 ]
 
 
