@@ -16,13 +16,24 @@ Parts (all by default):
   memory      dkd-logd's memory with 50 services streaming (and a
               viewer each) for MEMORY_SECONDS seconds
 
-dkd runs with tests/integration/fakerec.py as its reconciler: for a
-real container it runs curl on Docker's logs endpoint into the pipe it
-hands the master, as the reconciler does with libcurl.  Everything after
-that pipe is the real thing: master, dkd-logd, dkd-api, the clients.
-Run as root, with dockerd; the image dkt/busybox:logd-test is made from
-the host's busybox-static if it is missing.  Knobs: LINES (200000),
-CLIENTS (10), SEARCH_MIB (1024), MEMORY_SECONDS (20).
+By default everything goes through the real chain: a dkd with its own
+dkd-reconciler (which follows each container's logs with libcurl and
+hands the pipe to the master), dkd-logd and dkd-api, against the
+machine's dockerd; the services are deployed through the HTTP API from
+an image imported from the host's busybox-static (the one of
+tests/integration/test_logs_e2e.py), whose command is the env var
+SCRIPT.  A container waits for /tmp/go (made with docker exec) before
+it prints, so every reader is attached first.  Only this run's
+containers, networks (by the dkd's instance id) and image are removed.
+
+REC=standin runs the earlier version instead: dkd with
+tests/integration/fakerec.py as its reconciler (curl on Docker's logs
+endpoint into the pipe), and dkd-logd alone for the memory part.
+
+Run as root, with dockerd.  Knobs: LINES (200000), CLIENTS (10),
+SEARCH_MIB (1024), MEMORY_SECONDS (20), MEMORY_SERVICES (50), REC (real),
+BENCH_SUMMARY (a file to append the summary lines to).  Exit status 1
+if a target is missed (delivery >= 0.9 x docker logs -f, p99 < 100 ms).
 """
 
 import json
@@ -50,7 +61,9 @@ LINES = int(os.environ.get("LINES", 200000))
 CLIENTS = int(os.environ.get("CLIENTS", 10))
 SEARCH_MIB = int(os.environ.get("SEARCH_MIB", 1024))
 MEMORY_SECONDS = int(os.environ.get("MEMORY_SECONDS", 20))
-
+MEMORY_SERVICES = int(os.environ.get("MEMORY_SERVICES", 50))
+REC = os.environ.get("REC", "real")
+missed = []
 
 
 def out(*a):
@@ -163,7 +176,7 @@ def follow(s, name, cid, since="0"):
            "since": since})
 
 
-def throughput():
+def throughput_standin():
     out("== throughput: a container prints %d lines as fast as it can"
         % LINES)
     script = ("sleep 4; awk 'BEGIN { for (i = 1; i <= %d; i++) printf "
@@ -217,7 +230,7 @@ def throughput():
 
 # --------------------------------------------------------------- latency
 
-def latency():
+def latency_standin():
     out("== latency: a line every 10 ms for 10 s, from Docker's time to "
         "the client")
     s = Stand("bench-latency")
@@ -276,7 +289,7 @@ def parse_ns(ts):
 
 # ---------------------------------------------------------------- search
 
-def search():
+def search_standin():
     out("== search: q= over %d MiB of history" % SEARCH_MIB)
     s = Stand("bench-search", log_retention="%dM" % (SEARCH_MIB + 64),
               log_budget="%dM" % (SEARCH_MIB + 128))
@@ -354,7 +367,7 @@ def drain(v):
         v.sock.setblocking(True)
 
 
-def memory():
+def memory_standin():
     out("== memory: dkd-logd with 50 services streaming, a viewer each, "
         "%d s" % MEMORY_SECONDS)
     r = LogdRig().start()
@@ -401,6 +414,332 @@ def memory():
         r.cleanup()
 
 
+# ------------------------------------------------- the real reconciler
+
+def summary(line):
+    out(line)
+    f = os.environ.get("BENCH_SUMMARY")
+    if f:
+        with open(f, "a") as fp:
+            fp.write(line + "\n")
+
+
+real_instances = []
+real_image = []
+
+
+class RealStand:
+    """A dkd with its real workers against the machine's dockerd, an
+    admin and a project; services deployed through the HTTP API."""
+
+    def __init__(self, name, **settings):
+        import test_logs_e2e as e2e
+        self.e2e = e2e
+        if not real_image:
+            e2e.build_image()
+            real_image.append(e2e.IMAGE)
+        self.d = dkdtest.Dkd(name, docker=True, readiness_window="1s",
+                                **settings)
+        self.d.start()
+        _, t = self.d.register_admin()
+        self.token = t["access_token"]
+        self.instance = self.d.db_query(
+            "SELECT value FROM system_settings WHERE key = "
+            "'instance_id'")[0][0]
+        real_instances.append(self.instance)
+        self.pid = self.ok("POST", "/api/projects", {
+            "name": "bench %s %s" % (name, e2e.TAG)}, 201)["id"]
+
+    def ok(self, method, path, obj=None, status=200):
+        r = self.d.api(method, path, obj, token=self.token)
+        if r.status != status:
+            raise SystemExit("%s %s: HTTP %d %r" % (method, path, r.status,
+                                                    r.body[:300]))
+        return r.json() if r.body else None
+
+    def deploy(self, name, script):
+        sid = self.ok("POST", "/api/projects/%s/services" % self.pid,
+                      {"name": name}, 201)["id"]
+        self.ok("POST", "/api/projects/%s/services/%s/deployments" % (
+            self.pid, sid), {"image": self.e2e.IMAGE,
+                             "env_vars": {"SCRIPT": script}}, 201)
+        return sid
+
+    def running(self, sid, timeout=120):
+        """The service's running container, once logd follows it (its
+        logs endpoint answers 200)."""
+        def one():
+            cs = self.e2e.docker_cli(
+                "ps", "-q", "--no-trunc", "--filter",
+                "label=deploykit.instance=%s" % self.instance, "--filter",
+                "label=deploykit.service-id=%s" % sid).split()
+            return cs[0] if len(cs) == 1 else None
+        cid = dkdtest.wait_until(one, timeout, 0.2)
+        if not cid:
+            raise SystemExit("no running container of %s; %s" % (
+                sid, "\n".join(self.d.log_tail())))
+        ok = dkdtest.wait_until(lambda: self.d.api(
+            "GET", self.path(sid, "?follow=0&tail=1"),
+            token=self.token).status == 200, timeout, 0.2)
+        if not ok:
+            raise SystemExit("the logs of %s never answered 200" % sid)
+        return cid
+
+    def path(self, sid, query=""):
+        return "/api/projects/%s/services/%s/logs%s" % (self.pid, sid,
+                                                        query)
+
+    def sse(self, sid, query=""):
+        return HttpSse(self.d.port, self.path(sid, query), self.token,
+                       timeout=60)
+
+
+def go(cid):
+    """Let a waiting container print."""
+    subprocess.run(["docker", "exec", cid, "touch", "/tmp/go"], check=True)
+
+
+WAIT_GO = "while [ ! -e /tmp/go ]; do usleep 20000; done; "
+
+
+def real_cleanup():
+    import test_logs_e2e as e2e
+    for inst in real_instances:
+        f = "label=deploykit.instance=%s" % inst
+        ids = e2e.docker_cli("ps", "-aq", "--filter", f,
+                             check_rc=False).split()
+        if ids:
+            e2e.docker_cli("rm", "-f", "-v", *ids, check_rc=False,
+                           timeout=300)
+        for n in e2e.docker_cli("network", "ls", "-q", "--filter", f,
+                                check_rc=False).split():
+            e2e.docker_cli("network", "rm", n, check_rc=False)
+    for img in real_image:
+        e2e.docker_cli("rmi", "-f", img, check_rc=False)
+
+
+def sse_count(v, name):
+    c = Count(name, sock=v.sock)
+    c.http = v
+    # What came with the headers, as the reader left it.
+    c.feed(v.buf, time.time())
+    c.cbuf, c.left = v.cbuf, 0
+    return c
+
+
+def throughput():
+    out("== throughput: a container prints %d lines as fast as it can "
+        "(real reconciler)" % LINES)
+    script = WAIT_GO + (
+        "awk 'BEGIN { for (i = 1; i <= %d; i++) printf \"%%07d lorem "
+        "ipsum dolor sit amet, consectetur adipiscing elit, sed do "
+        "eiusmod tempor\\n\", i }'; exec sleep 100000" % LINES)
+    s = RealStand("bench-tput")
+    results = {}
+    for nclients in (1, CLIENTS):
+        sid = s.deploy("tput%d" % nclients, script)
+        cid = s.running(sid)
+        counts = [sse_count(s.sse(sid, "?tail=1"), "sse%d" % i)
+                  for i in range(nclients)]
+        dl = subprocess.Popen(["docker", "logs", "-f", cid],
+                              stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL)
+        docker = Count("docker", pipe=dl.stdout.fileno(), pattern=b"\n")
+        time.sleep(0.5)
+        t0 = time.time()
+        go(cid)
+        consume(counts + [docker], LINES, timeout=240)
+        took = time.time() - t0
+        dl.kill()
+        dl.wait()
+        for c in counts:
+            c.sock.close()
+        rates = [c.n / (c.last - c.first) if c.first and c.last and
+                 c.last > c.first else 0.0 for c in counts + [docker]]
+        ours, theirs = rates[:-1], rates[-1]
+        ratio = min(ours) / theirs if theirs else 0
+        complete = all(c.n >= LINES for c in counts)
+        results[nclients] = (ours, theirs)
+        summary("logs: %2d SSE client%s: %.0f lines/s (slowest %.0f), %s; "
+                "docker logs -f: %.0f lines/s (%d lines); slowest/docker "
+                "%.2f (target >= 0.9); run %.1f s" % (
+                    nclients, "" if nclients == 1 else "s",
+                    sum(ours) / len(ours), min(ours),
+                    "all lines" if complete else "INCOMPLETE %r"
+                    % [c.n for c in counts], theirs, docker.n, ratio, took))
+        if ratio < 0.9 or not complete:
+            missed.append("throughput with %d client(s): %.2f x docker "
+                          "logs -f%s" % (nclients, ratio, "" if complete
+                                         else ", lines missing"))
+    s.d.cleanup()
+    return results
+
+
+def latency():
+    out("== latency: a line every 10 ms for 10 s, from Docker's time to "
+        "the client (real reconciler)")
+    s = RealStand("bench-latency")
+    sid = s.deploy("latency", WAIT_GO + "i=0; while [ $i -lt 1000 ]; do "
+                   "echo $i; i=$((i+1)); usleep 10000; done; "
+                   "exec sleep 100000")
+    cid = s.running(sid)
+    v = s.sse(sid, "?tail=1")
+    v.until(lambda e: False, 0.3)      # the tail, if any
+    dl = subprocess.Popen(["docker", "logs", "-f", "-t", "--tail", "0",
+                           cid], stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL)
+    ours, theirs = [], []
+
+    def read_docker():
+        for ln in dl.stdout:
+            now = time.time()
+            theirs.append(now - parse_ns(ln.split(b" ", 1)[0].decode())
+                          / 1e9)
+            if len(theirs) >= 1000:
+                break
+    t = threading.Thread(target=read_docker, daemon=True)
+    t.start()
+    time.sleep(0.5)
+    go(cid)
+    end = time.monotonic() + 40
+    while len(ours) < 1000 and time.monotonic() < end:
+        for e in v.read(0.5):
+            if e[0] == "line":
+                ours.append(time.time() -
+                            parse_ns(e[1]["timestamp"]) / 1e9)
+    t.join(15)
+    dl.kill()
+    dl.wait()
+    v.close()
+    s.d.cleanup()
+    p99 = None
+    for name, xs in (("SSE client", ours), ("docker logs -f", theirs)):
+        xs = sorted(xs)
+        if not xs:
+            summary("logs: latency %s: no lines" % name)
+            continue
+        q99 = xs[min(len(xs) - 1, int(len(xs) * 0.99))]
+        if p99 is None:
+            p99 = q99
+        summary("logs: latency print -> %-15s %4d lines: p50 %.1f ms, "
+                "p99 %.1f ms, max %.1f ms" % (
+                    name + ":", len(xs), 1000 * xs[len(xs) // 2],
+                    1000 * q99, 1000 * xs[-1]))
+    if p99 is None or p99 >= 0.1 or len(ours) < 1000:
+        missed.append("latency: p99 %s over %d lines (target < 100 ms)" % (
+            "none" if p99 is None else "%.1f ms" % (p99 * 1000),
+            len(ours)))
+    return ours, theirs
+
+
+def search():
+    out("== search: q= over %d MiB of history (real reconciler)"
+        % SEARCH_MIB)
+    # Room for it all: a record is the line and a small header.
+    s = RealStand("bench-search",
+                  log_retention="%dM" % (SEARCH_MIB * 5 // 4 + 64),
+                  log_budget="%dM" % (SEARCH_MIB * 5 // 4 + 128))
+    per_line = 421          # bytes of a line below, with its newline
+    n = (SEARCH_MIB << 20) // per_line
+    sid = s.deploy("search", WAIT_GO + (
+        "awk 'BEGIN { x = sprintf(\"%%350s\", \"\"); gsub(/ /, \"x\", x); "
+        "for (i = 0; i < %d; i++) printf(\"%%08d GET /api/items/%%03d 200 "
+        "1234 bytes in 5.1 ms user=u%%02d agent=curl/7.88.1 %%s%%s\\n\", "
+        "i, i %% 977, i %% 31, x, i %% 100003 == 0 ? "
+        "\" NEEDLE-in-the-haystack\" : \"\") }'; exec sleep 100000" % n))
+    cid = s.running(sid)
+    start = time.time()
+    go(cid)
+    last = "%08d" % (n - 1)
+
+    def stored():
+        v = s.sse(sid, "?tail=1&follow=0")
+        ev = v.all(30)
+        v.close()
+        ls = lines(ev)
+        return ls and ls[-1]["line"].startswith(last)
+    if not dkdtest.wait_until(stored, 600, 1):
+        raise SystemExit("the search history never reached its last line")
+    ingest = time.time() - start
+    disk = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in
+               os.walk(os.path.join(s.d.logdir, "data")) for f in fs)
+    summary("logs: search history: %d lines, %.0f MiB on disk, stored in "
+            "%.1f s (%.0f MiB/s from the container's print to logd's "
+            "disk)" % (n, disk / 2 ** 20, ingest,
+                       n * per_line / 2 ** 20 / ingest))
+    res = {}
+    from urllib.parse import quote
+    for q in ("needle-IN-THE", "agent=curl/7.88.1 x"):
+        for query in ("?q=%s&tail=all&follow=0" % quote(q, safe=""),
+                      "?q=%s&tail=10&follow=0" % quote(q, safe="")):
+            t = time.time()
+            v = s.sse(sid, query)
+            if v.status != 200:
+                summary("logs: search %s: status %d" % (query, v.status))
+                continue
+            c = sse_count(v, "search")
+            c.eof = v.eof
+            while not c.eof:
+                c.read()
+            took = time.time() - t
+            res[query] = (took, c.n)
+            summary("logs: search %-44s %7d lines in %6.2f s" % (
+                query[:44], c.n, took))
+            v.close()
+    s.d.cleanup()
+    return res
+
+
+def memory():
+    out("== memory: dkd-logd with %d services streaming, a viewer each, "
+        "%d s (real reconciler)" % (MEMORY_SERVICES, MEMORY_SECONDS))
+    s = RealStand("bench-memory")
+    logd = s.d.worker("dkd-logd")
+    idle = smaps(logd)
+    sids = [s.deploy("m%02d" % i, WAIT_GO + (
+        "i=0; while :; do echo \"line $i of a service %02d %s\"; "
+        "i=$((i+1)); usleep 20000; done" % (i, "y" * 60)))
+        for i in range(MEMORY_SERVICES)]
+    t = time.time()
+    cids = [s.running(sid, 300) for sid in sids]
+    out("  %d services deployed and followed in %.1f s" % (
+        len(sids), time.time() - t))
+    views = [s.sse(sid, "?tail=10") for sid in sids]
+    for cid in cids:
+        go(cid)
+    started = time.monotonic()
+    end = started + MEMORY_SECONDS
+    peak = 0
+    while time.monotonic() < end:
+        for v in views:
+            drain(v)
+        peak = max(peak, smaps(logd)["Rss"])
+        time.sleep(0.05)
+    busy = smaps(logd)
+    # The numbers of the newest lines of five services: the rate.
+    stored = sum(int(x["line"].split()[1]) + 1 for sid in sids[:5]
+                 for x in lines(
+                     (lambda v: (v.all(20), v.close())[0])(
+                         s.sse(sid, "?tail=1&follow=0"))))
+    elapsed = time.monotonic() - started
+    summary("logs: memory of dkd-logd, idle: Rss %d kB, Pss %d kB, "
+            "Pss_Anon %d kB" % (idle["Rss"], idle["Pss"],
+                                idle.get("Pss_Anon", 0)))
+    summary("logs: memory of dkd-logd, %d services streaming (about %.0f "
+            "lines/s in all) and %d viewers: Rss %d kB, Pss %d kB, "
+            "Pss_Anon %d kB; peak Rss %d kB" % (
+                MEMORY_SERVICES, MEMORY_SERVICES * stored / 5.0 /
+                elapsed, len(views), busy["Rss"], busy["Pss"],
+                busy.get("Pss_Anon", 0), peak))
+    for v in views:
+        v.close()
+    s.d.cleanup()
+    return idle, busy, peak
+
+
+PARTS_STANDIN = {"throughput": throughput_standin,
+                 "latency": latency_standin, "search": search_standin,
+                 "memory": memory_standin}
 PARTS = {"throughput": throughput, "latency": latency, "search": search,
          "memory": memory}
 
@@ -408,10 +747,17 @@ if __name__ == "__main__":
     if os.geteuid() != 0:
         sys.exit("bench/logs.py: run as root")
     parts = sys.argv[1:] or list(PARTS)
+    table = PARTS_STANDIN if REC == "standin" else PARTS
     try:
         for p in parts:
-            PARTS[p]()
+            table[p]()
     finally:
         for d in dkdtest._instances:
             d.cleanup()
-        cleanup_containers()
+        if REC == "standin":
+            cleanup_containers()
+        else:
+            real_cleanup()
+    for m in missed:
+        summary("logs: target missed: %s" % m)
+    sys.exit(1 if missed else 0)

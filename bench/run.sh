@@ -66,6 +66,12 @@ DKD_PREFIX=$prefix "$here/reconciler.py" || { rc=$?; status=1
 	echo "$prog: reconciler.py exited with status $rc" >>"$BENCH_SUMMARY"; }
 
 echo
+echo "== logs: ${LINES:-200000} lines to 1 and ${CLIENTS:-10} SSE clients vs" \
+    "docker logs -f, latency, q= over ${SEARCH_MIB:-1024} MiB, logd memory"
+DKD_PREFIX=$prefix "$here/logs.py" || { rc=$?; status=1
+	echo "$prog: logs.py exited with status $rc" >>"$BENCH_SUMMARY"; }
+
+echo
 echo "== summary ($(uname -r), $(nproc) CPUs, prefix $prefix)"
 cat "$BENCH_SUMMARY"
 if [ "$status" -eq 0 ]; then

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -33,7 +34,10 @@
 
 /*
  * Log streams (issue 9, RECONCILER-PROTOCOL "Log streams"): one Docker
- * follow stream per running managed container, its raw bytes written
+ * follow stream per running managed container (and one per look at a
+ * container that has run and stopped: a container that crashes at once
+ * may never be seen running, yet its lines are what a failed deployment
+ * is read for; Docker sends what is there and ends the stream), its raw bytes written
  * into a pipe whose read end goes to the master once, as
  * IMSG_REC_LOGSTREAM, for logd.  logd parses the framing; the
  * reconciler never looks at the bytes.  A stream starts from the last
@@ -42,23 +46,39 @@
  * the pipe fills: a little is kept here, then the Docker stream is
  * paused until the pipe drains, so a slow reader costs no memory.  The
  * stream ends with the container; the pipe is closed, logd sees EOF.
+ *
+ * When the reader goes (logd died: the pipe's read end closes, which
+ * the write end reports as an error even while idle), the stream is
+ * opened again after a delay, with a new pipe through the master to the
+ * new logd, which drops what it already has.
  */
 
 /* Kept per stream while the reader is behind. */
 #define LOGS_BUF_MAX	(256 * 1024)
 #define LOGS_MARKS_MAX	10000
 #define MARK_MAX	64
+#define RETRY_MAX_SEC	30	/* between attempts to reopen a stream */
+#define RETRY_RESET_SEC	10	/* a stream that lived this long was fine */
 
 struct lstream {
 	TAILQ_ENTRY(lstream)	 entry;
 	char			 id[DRV_ID_MAX + 1];
+	char			 service_id[DRV_UUID_MAX + 1];
+	char			 project_id[DRV_UUID_MAX + 1];
+	char			 deployment_id[DRV_UUID_MAX + 1];
+	int			 tty;
 	int			 wfd;
 	struct drv_stream	*st;
 	struct event		*wev;
+	struct event		*hup;		/* the reader went away */
+	struct event		*retry;
 	char			*buf;
 	size_t			 len;
 	int			 paused;
 	int			 ended;		/* Docker is done */
+	int			 lost;		/* the reader is gone */
+	int			 tries;
+	time_t			 opened;
 };
 
 struct mark {
@@ -72,6 +92,8 @@ static TAILQ_HEAD(, mark)	 marks = TAILQ_HEAD_INITIALIZER(marks);
 static size_t			 nmarks;
 
 static void	lstream_free(struct lstream *);
+static int	lstream_open(struct lstream *);
+static void	lstream_lost(struct lstream *);
 static void	lstream_writable(int, short, void *);
 
 static struct lstream *
@@ -127,6 +149,10 @@ lstream_close_pipe(struct lstream *ls)
 		event_free(ls->wev);
 		ls->wev = NULL;
 	}
+	if (ls->hup != NULL) {
+		event_free(ls->hup);
+		ls->hup = NULL;
+	}
 	if (ls->wfd != -1) {
 		close(ls->wfd);
 		ls->wfd = -1;
@@ -139,6 +165,8 @@ lstream_free(struct lstream *ls)
 	if (ls->st != NULL)
 		rec->drv->stream_cancel(ls->st);
 	lstream_close_pipe(ls);
+	if (ls->retry != NULL)
+		event_free(ls->retry);
 	TAILQ_REMOVE(&streams, ls, entry);
 	free(ls->buf);
 	free(ls);
@@ -172,8 +200,7 @@ lstream_writable(int fd, short event, void *arg)
 	struct lstream	*ls = arg;
 
 	if (lstream_flush(ls) == -1) {
-		log_debug("log stream %.12s: reader gone", ls->id);
-		lstream_free(ls);
+		lstream_lost(ls);
 		return;
 	}
 	if (ls->len == 0 && ls->ended) {
@@ -207,7 +234,8 @@ lstream_bytes(const char *data, size_t len, void *arg)
 			;
 		if (n == -1) {
 			if (errno != EAGAIN) {
-				/* logd closed its end: stop at once. */
+				/* logd closed its end: stop, try again later. */
+				ls->lost = 1;
 				lstream_close_pipe(ls);
 				return (-1);
 			}
@@ -230,6 +258,10 @@ lstream_done(const struct drv_res *res, void *arg)
 	struct lstream	*ls = arg;
 
 	ls->st = NULL;
+	if (ls->lost) {
+		lstream_lost(ls);
+		return;
+	}
 	if (res->code != DRV_OK)
 		log_debug("log stream %.12s: %s", ls->id, res->err);
 	ls->ended = 1;
@@ -237,34 +269,79 @@ lstream_done(const struct drv_res *res, void *arg)
 		lstream_free(ls);
 }
 
+static void
+lstream_retry(int fd, short event, void *arg)
+{
+	struct lstream	*ls = arg;
+
+	if (lstream_open(ls) == -1)
+		lstream_lost(ls);
+}
+
+static void
+lstream_hup(int fd, short event, void *arg)
+{
+	lstream_lost(arg);
+}
+
 /*
- * A container of s is seen running: follow its logs if nobody does.
- * The pipe's read end goes to the master before any byte is written.
+ * The reader is gone.  A container that still runs is followed again
+ * after a while (1 s, doubling up to RETRY_MAX_SEC while attempts fail
+ * quickly); one whose stream Docker had ended is done with.
  */
-void
-logs_ctr_seen(struct svc *s, struct ctr *c)
+static void
+lstream_lost(struct lstream *ls)
+{
+	struct timeval	 tv = { 1, 0 };
+
+	log_debug("log stream %.12s: reader gone", ls->id);
+	if (ls->ended) {
+		lstream_free(ls);
+		return;
+	}
+	if (ls->st != NULL) {
+		rec->drv->stream_cancel(ls->st);
+		ls->st = NULL;
+	}
+	lstream_close_pipe(ls);
+	ls->lost = 0;
+	ls->len = 0;
+	ls->paused = 0;
+	if (time(NULL) - ls->opened >= RETRY_RESET_SEC)
+		ls->tries = 0;
+	tv.tv_sec = ls->tries < 5 ? 1 << ls->tries : RETRY_MAX_SEC;
+	if (tv.tv_sec > RETRY_MAX_SEC)
+		tv.tv_sec = RETRY_MAX_SEC;
+	ls->tries++;
+	if (ls->retry == NULL && (ls->retry = evtimer_new(rec->base,
+	    lstream_retry, ls)) == NULL)
+		fatalx("%s: evtimer_new", __func__);
+	evtimer_add(ls->retry, &tv);
+}
+
+/*
+ * A pipe whose read end goes to the master before any byte is written,
+ * and Docker's stream from where logd's history of the container ends.
+ */
+static int
+lstream_open(struct lstream *ls)
 {
 	struct msg_logstream	 lsm;
-	struct lstream		*ls;
 	struct wbuf		 wb;
 	char			 since[64];
 	int			 fds[2];
 
-	if (!c->inspected || strcmp(c->insp.status, "running") != 0 ||
-	    c->deployment_id[0] == '\0' || c->project_id[0] == '\0' ||
-	    lstream_find(c->id) != NULL)
-		return;
 	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) == -1) {
 		log_warn("%s: pipe2", __func__);
-		return;
+		return (-1);
 	}
 	memset(&lsm, 0, sizeof(lsm));
-	strlcpy(lsm.container_id, c->id, sizeof(lsm.container_id));
-	strlcpy(lsm.service_id, s->id, sizeof(lsm.service_id));
-	strlcpy(lsm.project_id, c->project_id, sizeof(lsm.project_id));
-	strlcpy(lsm.deployment_id, c->deployment_id,
+	strlcpy(lsm.container_id, ls->id, sizeof(lsm.container_id));
+	strlcpy(lsm.service_id, ls->service_id, sizeof(lsm.service_id));
+	strlcpy(lsm.project_id, ls->project_id, sizeof(lsm.project_id));
+	strlcpy(lsm.deployment_id, ls->deployment_id,
 	    sizeof(lsm.deployment_id));
-	lsm.tty = c->insp.tty;
+	lsm.tty = ls->tty;
 	wbuf_init(&wb, 4096);
 	msg_logstream_put(&wb, &lsm);
 	/* The read end is the queue's now, closed once sent. */
@@ -273,21 +350,62 @@ logs_ctr_seen(struct svc *s, struct ctr *c)
 		close(fds[0]);
 		close(fds[1]);
 		wbuf_free(&wb);
-		return;
+		return (-1);
 	}
 	wbuf_free(&wb);
+	ls->wfd = fds[1];
+	if ((ls->wev = event_new(rec->base, ls->wfd, EV_WRITE,
+	    lstream_writable, ls)) == NULL ||
+	    (ls->hup = event_new(rec->base, ls->wfd, EV_READ,
+	    lstream_hup, ls)) == NULL)
+		fatalx("%s: event_new", __func__);
+	/* Never readable: it fires only with the error of a closed reader. */
+	if (event_add(ls->hup, NULL) == -1)
+		fatalx("%s: event_add", __func__);
+	ls->opened = time(NULL);
+	since_param(ls->id, since, sizeof(since));
+	log_debug("log stream %.12s since %s", ls->id, since);
+	ls->st = rec->drv->logs_follow(ls->id, since, lstream_bytes,
+	    lstream_done, ls);
+	return (0);
+}
+
+/* Has the container run, so that Docker may hold lines of it? */
+static int
+has_run(const char *status)
+{
+	return (strcmp(status, "running") == 0 ||
+	    strcmp(status, "restarting") == 0 ||
+	    strcmp(status, "paused") == 0 ||
+	    strcmp(status, "exited") == 0 ||
+	    strcmp(status, "dead") == 0);
+}
+
+/*
+ * A container of s is seen: follow its logs if nobody does.  For one
+ * that has stopped, Docker sends the lines since logd's mark and ends.
+ */
+void
+logs_ctr_seen(struct svc *s, struct ctr *c)
+{
+	struct lstream	*ls;
+
+	if (!c->inspected || !has_run(c->insp.status) ||
+	    c->deployment_id[0] == '\0' || c->project_id[0] == '\0' ||
+	    lstream_find(c->id) != NULL)
+		return;
 	if ((ls = calloc(1, sizeof(*ls))) == NULL)
 		fatal("%s", __func__);
 	strlcpy(ls->id, c->id, sizeof(ls->id));
-	ls->wfd = fds[1];
-	if ((ls->wev = event_new(rec->base, ls->wfd, EV_WRITE,
-	    lstream_writable, ls)) == NULL)
-		fatalx("%s: event_new", __func__);
+	strlcpy(ls->service_id, s->id, sizeof(ls->service_id));
+	strlcpy(ls->project_id, c->project_id, sizeof(ls->project_id));
+	strlcpy(ls->deployment_id, c->deployment_id,
+	    sizeof(ls->deployment_id));
+	ls->tty = c->insp.tty;
+	ls->wfd = -1;
 	TAILQ_INSERT_TAIL(&streams, ls, entry);
-	since_param(c->id, since, sizeof(since));
-	log_debug("log stream %.12s since %s", c->id, since);
-	ls->st = rec->drv->logs_follow(c->id, since, lstream_bytes,
-	    lstream_done, ls);
+	if (lstream_open(ls) == -1)
+		lstream_free(ls);
 }
 
 /* The container is gone from our view: its stream, if any, ends. */
@@ -349,7 +467,12 @@ logs_shutdown(void)
 	struct lstream	*ls;
 
 	/* Exit closes the pipes; logd sees EOF on each. */
-	TAILQ_FOREACH(ls, &streams, entry)
+	TAILQ_FOREACH(ls, &streams, entry) {
 		if (ls->wev != NULL)
 			event_del(ls->wev);
+		if (ls->hup != NULL)
+			event_del(ls->hup);
+		if (ls->retry != NULL)
+			event_del(ls->retry);
+	}
 }

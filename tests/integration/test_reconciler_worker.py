@@ -601,6 +601,14 @@ def test_noop_resync():
     e.close()
 
 
+def ts_ns(ts):
+    """Docker's RFC 3339 time (trailing zeros of the fraction cut): ns."""
+    import calendar
+    head, _, frac = ts.rstrip("Z").partition(".")
+    secs = calendar.timegm(time.strptime(head, "%Y-%m-%dT%H:%M:%S"))
+    return secs * 10 ** 9 + int(frac.ljust(9, "0")[:9])
+
+
 def read_frames(fd, want_lines, timeout):
     """Docker's multiplexed log frames from fd until want_lines lines
     (or EOF, or timeout): [(stream, timestamp, text)], eof."""
@@ -690,7 +698,8 @@ def test_log_streams():
 
 def test_log_reader_gone():
     """logd closes its end: the reconciler stops that stream, lives on,
-    and other streams go on."""
+    other streams go on, and the container is followed again (a new
+    logd would get it) from logd's mark on."""
     e = Env()
     a = e.m.service(e.pid, "a")
     da = e.m.deploy(a, IMG["talk"])
@@ -701,11 +710,28 @@ def test_log_reader_gone():
     e.healthy(db)
     e.until(lambda: len(e.rec.streams()) == 2, 10, "two streams")
     by_sid = {t["service_id"]: fd for t, fd in e.rec.streams()}
+    first, _ = read_frames(by_sid[a], 3, 10)
+    cid = [t for t, fd in e.rec.streams() if t["service_id"] == a][0][
+        "container_id"]
+    e.rec.send_tree(H.IMSG["IMSG_REC_LOGMARK"],
+                    {"container_id": cid, "last": first[-1][1]})
+    n = e.rec.mark()
     os.close(by_sid[a])
     time.sleep(1)
     check(e.rec.alive(), "alive after the reader went")
     lines, eof = read_frames(by_sid[b], 10, 10)
     check(len(lines) >= 10 and not eof, "the other stream goes on")
+    again = e.until(lambda: [fd for t, fd in e.rec.streams(n)
+                             if t["service_id"] == a], 10,
+                    "the stream of a handed over again")
+    more, eof = read_frames(again[0], 5, 10)
+    check(len(more) >= 5 and not eof, "the new stream of a carries lines")
+    # Docker's since is inclusive: the marked line may come again (logd
+    # drops it), nothing older.
+    check(ts_ns(more[0][1]) >= ts_ns(first[-1][1]), "the new stream "
+          "starts at %s, before the mark %s" % (more[0][1], first[-1][1]))
+    for fd in again:
+        os.close(fd)
     os.close(by_sid[b])
     e.close()
 
