@@ -439,7 +439,7 @@ class RealStand:
             e2e.build_image()
             real_image.append(e2e.IMAGE)
         self.d = dkdtest.Dkd(name, docker=True, readiness_window="1s",
-                                **settings)
+                             **settings)
         self.d.start()
         _, t = self.d.register_admin()
         self.token = t["access_token"]
