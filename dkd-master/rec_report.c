@@ -350,25 +350,15 @@ report_failed(const struct msg_rec_report *rp)
 static int
 report_healthy(const struct msg_rec_report *rp)
 {
-	struct deployment	 d, prev;
+	struct deployment	 d;
 	struct service		 s, now;
-	int			 rc;
 
 	if (report_deployment(rp, 1, "healthy", &d, &s) == -1)
 		return (0);
 	if (store_begin() != ST_OK)
 		goto fault;
-	if (s.active_id[0] != '\0' && strcmp(s.active_id, d.id) != 0) {
-		if ((rc = db_deployment_by_id(s.active_id, &prev)) == ST_OK) {
-			if (strcmp(prev.status, "healthy") == 0)
-				rc = db_deployment_set_status(prev.id,
-				    "superseded");
-			deployment_free(&prev);
-		}
-		if (rc == ST_ERROR)
-			goto fault;
-	}
-	if (db_deployment_mark_healthy(d.id, rp->baseline_restart_count) !=
+	if (deployment_supersede_active(&s, d.id) != ST_OK ||
+	    db_deployment_mark_healthy(d.id, rp->baseline_restart_count) !=
 	    ST_OK ||
 	    db_service_set_active(s.id, d.id, strcmp(s.status, "stopped") ==
 	    0 ? "stopped" : "running") != ST_OK ||
