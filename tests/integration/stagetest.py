@@ -9,7 +9,6 @@ has the encoder."""
 import json
 import os
 import queue
-import struct
 import subprocess
 import sys
 import threading
@@ -17,7 +16,7 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dkdtest import (DKCTL, Dkd, Failure, check, eq, expect_json)
+from dkdtest import (DKCTL, Dkd, Failure, check, eq, expect_json, tree)
 
 shared = {}
 
@@ -105,37 +104,6 @@ def apply_error(pid):
     r = api("POST", "/api/projects/%s/deploy" % pid)
     check(r.status >= 400, "Apply succeeded: %r" % r)
     return r.status, r.json()
-
-
-# ------------------------------------------------------- value trees
-
-T_NULL, T_FALSE, T_TRUE, T_INT, T_DOUBLE, T_STR, T_MAP, T_ARRAY, T_END = \
-    range(1, 10)
-
-
-def tree(v):
-    """A Python value as a value tree (common/tree.h)."""
-    if v is None:
-        return bytes([T_NULL])
-    if v is True:
-        return bytes([T_TRUE])
-    if v is False:
-        return bytes([T_FALSE])
-    if isinstance(v, int):
-        return bytes([T_INT]) + struct.pack("<q", v)
-    if isinstance(v, float):
-        return bytes([T_DOUBLE]) + struct.pack("<d", v)
-    if isinstance(v, str):
-        b = v.encode()
-        return bytes([T_STR]) + struct.pack("<I", len(b)) + b
-    if isinstance(v, dict):
-        return bytes([T_MAP]) + b"".join(tree(k) + tree(x)
-                                         for k, x in v.items()) + \
-            bytes([T_END])
-    if isinstance(v, (list, tuple)):
-        return bytes([T_ARRAY]) + b"".join(tree(x) for x in v) + \
-            bytes([T_END])
-    raise TypeError(v)
 
 
 # -------------------------------------------------- database fixtures
