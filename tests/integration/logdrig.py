@@ -441,10 +441,14 @@ class Sse:
             if not d:
                 self.eof = True
                 break
-            self.raw += d
-            self.buf += d
+            self._feed(d)
             out += self._parse()
         return out
+
+    def _feed(self, data):
+        """Bytes off the socket into self.buf."""
+        self.raw += data
+        self.buf += data
 
     def until(self, pred, timeout=10):
         """Events until pred(all so far) holds, EOF or the timeout."""
@@ -539,26 +543,7 @@ class HttpSse(Sse):
             self.raw += rest[:n]
             self.cbuf = rest[n + 2:]
 
-    def read(self, timeout=5):
-        out = self._parse()
-        end = time.monotonic() + timeout
-        while not out and not self.eof:
-            left = end - time.monotonic()
-            if left <= 0:
-                break
-            r, _, _ = select.select([self.sock], [], [], left)
-            if not r:
-                break
-            try:
-                d = self.sock.recv(1 << 20)
-            except (ConnectionResetError, socket.timeout):
-                d = b""
-            if not d:
-                self.eof = True
-                break
-            self._chunks(d)
-            out += self._parse()
-        return out
+    _feed = _chunks     # Sse.read, through the chunked encoding
 
 
 def lines(events):
