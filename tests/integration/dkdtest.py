@@ -24,6 +24,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 
@@ -906,6 +907,36 @@ def check_page(j, what, offset, limit, total=None):
     if total is not None:
         eq(j["total_count"], total, "%s: total_count" % what)
     return j["data"]
+
+
+class EventStream:
+    """`dkctl -j events [PROJECT]` against dkd d in the background: a
+    thread hands each line to self.line(); set what it uses first."""
+
+    def __init__(self, d, project=None):
+        args = [DKCTL, "-j", "-s", d.sock, "events"]
+        if project:
+            args.append(project)
+        self.p = subprocess.Popen(args, stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL,
+                                  stdin=subprocess.DEVNULL, text=True)
+        self.t = threading.Thread(target=self._read, daemon=True)
+        self.t.start()
+        time.sleep(0.3)         # subscribed before anything happens
+
+    def _read(self):
+        for line in self.p.stdout:
+            self.line(line)
+
+    def line(self, line):
+        raise NotImplementedError
+
+    def close(self):
+        try:
+            self.p.terminate()
+            self.p.wait(5)
+        except Exception:
+            self.p.kill()
 
 
 def run_dkctl(sock, *args, as_user=None, timeout=15, input=None):

@@ -4,7 +4,6 @@ recrelay.py so that the master's side can be tested message by message."""
 
 import json
 import os
-import queue
 import shutil
 import socket
 import subprocess
@@ -13,35 +12,25 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dkdtest import (DKCTL, IMSG, IMSG_HEADER, LIBEXEC, WORKERS,  # noqa
+from dkdtest import (IMSG, IMSG_HEADER, LIBEXEC, WORKERS, EventStream,  # noqa
                      Failure, imsg_pack, tree, untree_all, w_u32)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # -------------------------------------------------------------- events
 
-class Events:
+class Events(EventStream):
     """`dkctl -j events [PROJECT]` in the background, as dicts."""
 
     def __init__(self, d, project=None):
-        args = [DKCTL, "-j", "-s", d.sock, "events"]
-        if project:
-            args.append(project)
-        self.p = subprocess.Popen(args, stdout=subprocess.PIPE,
-                                  stderr=subprocess.DEVNULL,
-                                  stdin=subprocess.DEVNULL, text=True)
-        self.q = queue.Queue()
         self.all = []
         self.lock = threading.Lock()
-        self.t = threading.Thread(target=self._read, daemon=True)
-        self.t.start()
-        time.sleep(0.3)         # subscribed before anything happens
+        EventStream.__init__(self, d, project)
 
-    def _read(self):
-        for line in self.p.stdout:
-            ev = json.loads(line)
-            with self.lock:
-                self.all.append(ev)
+    def line(self, line):
+        ev = json.loads(line)
+        with self.lock:
+            self.all.append(ev)
 
     def of(self, etype, **match):
         """Every event of type etype so far whose payload has match."""
@@ -53,13 +42,6 @@ class Events:
     def types(self):
         with self.lock:
             return [e["type"] for e in self.all]
-
-    def close(self):
-        try:
-            self.p.terminate()
-            self.p.wait(5)
-        except Exception:
-            self.p.kill()
 
 
 # --------------------------------------------- the fake reconciler
