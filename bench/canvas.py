@@ -28,11 +28,7 @@ import sys
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests",
-                                "integration"))
-os.environ.setdefault("DKD_PREFIX", os.path.join(os.path.dirname(HERE),
-                                                 "build", "root"))
+from benchlib import must, summary  # first: the path to tests/integration
 from dkdtest import Dkd, cleanup_all  # noqa: E402
 from wsclient import Ws  # noqa: E402
 
@@ -42,20 +38,6 @@ RATE = float(os.environ.get("RATE", "100"))
 SECONDS = float(os.environ.get("SECONDS", "10"))
 JOIN = ("canvas:state", "users:list", "service:drafts",
         "pending-changes:state")
-
-
-def summary(line):
-    print(line)
-    f = os.environ.get("BENCH_SUMMARY")
-    if f:
-        with open(f, "a") as out:
-            out.write(line + "\n")
-
-
-def must(r, status, what):
-    if r.status != status:
-        raise SystemExit("%s: HTTP %d %r" % (what, r.status, r.body[:300]))
-    return r.json() if r.body else None
 
 
 def fresh():

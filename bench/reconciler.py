@@ -45,11 +45,7 @@ import threading
 import time
 import uuid
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests",
-                                "integration"))
-os.environ.setdefault("DKD_PREFIX", os.path.join(os.path.dirname(HERE),
-                                                 "build", "root"))
+from benchlib import must, summary  # first: the path to tests/integration
 from dkdtest import Dkd, cleanup_all, wait_until  # noqa: E402
 from rectest import (DockerProxy, PrivateDockerd,  # noqa: E402
                      busybox_image)
@@ -59,20 +55,6 @@ SERVICES = int(os.environ.get("REC_SERVICES", "200"))
 PROXY = os.environ.get("PROXY", "0") == "1"
 TAG = uuid.uuid4().hex[:8]
 IMAGE = "dkbench/web:" + TAG
-
-
-def summary(line):
-    print(line, flush=True)
-    f = os.environ.get("BENCH_SUMMARY")
-    if f:
-        with open(f, "a") as out:
-            out.write(line + "\n")
-
-
-def must(r, status, what):
-    if r.status != status:
-        raise SystemExit("%s: HTTP %d %r" % (what, r.status, r.body[:300]))
-    return r.json() if r.body else None
 
 
 class Engine:

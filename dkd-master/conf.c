@@ -112,6 +112,10 @@ static int	conf_value(struct conf_parser *, char **, char *, size_t);
 static int	conf_set(struct conf_parser *, const struct conf_keyword *,
 		    const char *);
 static int	conf_listen(struct dkd_config *, const char *);
+static int	conf_set_number(struct conf_parser *,
+		    const struct conf_keyword *, const char *,
+		    int (*)(const char *, uint64_t *), const char *);
+static int	conf_digits(const char **, uint64_t, uint64_t *);
 static int	conf_duration(const char *, uint64_t *);
 static int	conf_size(const char *, uint64_t *);
 static int	conf_age(const char *, uint64_t *);
@@ -375,7 +379,6 @@ conf_set(struct conf_parser *p, const struct conf_keyword *kw,
     const char *value)
 {
 	char		*field = (char *)p->conf + kw->off;
-	uint64_t	 ms;
 	int		 level;
 
 	switch (kw->kind) {
@@ -395,14 +398,8 @@ conf_set(struct conf_parser *p, const struct conf_keyword *kw,
 			    kw->name, kw->size - 1));
 		break;
 	case K_DURATION:
-		if (conf_duration(value, &ms) == -1)
-			return (conf_error(p, "%s: \"%.64s\" is not a duration "
-			    "(e.g. 500ms, 30s, 5m, 1h)", kw->name, value));
-		if (ms < kw->min_ms || ms > kw->max_ms)
-			return (conf_error(p, "%s: %.64s is out of range",
-			    kw->name, value));
-		memcpy(field, &ms, sizeof(ms));
-		break;
+		return (conf_set_number(p, kw, value, conf_duration,
+		    "a duration (e.g. 500ms, 30s, 5m, 1h)"));
 	case K_LOGLEVEL:
 		if ((level = log_level_byname(value)) == -1)
 			return (conf_error(p, "log-level: \"%.64s\" is not one "
@@ -415,14 +412,8 @@ conf_set(struct conf_parser *p, const struct conf_keyword *kw,
 		break;
 	case K_SIZE:
 	case K_RETENTION:
-		if (conf_size(value, &ms) == -1)
-			return (conf_error(p, "%s: \"%.64s\" is not a size "
-			    "(e.g. 512K, 16M, 1G)", kw->name, value));
-		if (ms < kw->min_ms || ms > kw->max_ms)
-			return (conf_error(p, "%s: %.64s is out of range",
-			    kw->name, value));
-		memcpy(field, &ms, sizeof(ms));
-		break;
+		return (conf_set_number(p, kw, value, conf_size,
+		    "a size (e.g. 512K, 16M, 1G)"));
 	case K_PROXY:
 		if (p->conf->nproxies == CONF_PROXIES_MAX)
 			return (conf_error(p, "more than %d trusted-proxy "
@@ -434,6 +425,25 @@ conf_set(struct conf_parser *p, const struct conf_keyword *kw,
 		p->conf->nproxies++;
 		break;
 	}
+	return (0);
+}
+
+/* A duration or a size: parsed, in the keyword's range, stored. */
+static int
+conf_set_number(struct conf_parser *p, const struct conf_keyword *kw,
+    const char *value, int (*parse)(const char *, uint64_t *),
+    const char *what)
+{
+	char		*field = (char *)p->conf + kw->off;
+	uint64_t	 v;
+
+	if (parse(value, &v) == -1)
+		return (conf_error(p, "%s: \"%.64s\" is not %s", kw->name,
+		    value, what));
+	if (v < kw->min_ms || v > kw->max_ms)
+		return (conf_error(p, "%s: %.64s is out of range", kw->name,
+		    value));
+	memcpy(field, &v, sizeof(v));
 	return (0);
 }
 
@@ -474,19 +484,35 @@ conf_listen(struct dkd_config *conf, const char *value)
 	return (0);
 }
 
+/*
+ * The number that *pp starts with, *pp then past its digits; -1 when
+ * there is none, or it grows past limit before its last digit.
+ */
 static int
-conf_duration(const char *s, uint64_t *ms)
+conf_digits(const char **pp, uint64_t limit, uint64_t *v)
 {
-	uint64_t	 v = 0, mul;
-	const char	*p = s;
+	const char	*p = *pp;
 
+	*v = 0;
 	if (!isdigit((unsigned char)*p))
 		return (-1);
 	while (isdigit((unsigned char)*p)) {
-		if (v > 1000000000ULL)
+		if (*v > limit)
 			return (-1);
-		v = v * 10 + (uint64_t)(*p++ - '0');
+		*v = *v * 10 + (uint64_t)(*p++ - '0');
 	}
+	*pp = p;
+	return (0);
+}
+
+static int
+conf_duration(const char *s, uint64_t *ms)
+{
+	uint64_t	 v, mul;
+	const char	*p = s;
+
+	if (conf_digits(&p, 1000000000ULL, &v) == -1)
+		return (-1);
 	if (strcmp(p, "ms") == 0)
 		mul = 1;
 	else if (*p == '\0' || strcmp(p, "s") == 0)
@@ -505,16 +531,11 @@ conf_duration(const char *s, uint64_t *ms)
 static int
 conf_size(const char *s, uint64_t *bytes)
 {
-	uint64_t	 v = 0, mul = 1;
+	uint64_t	 v, mul = 1;
 	const char	*p = s;
 
-	if (!isdigit((unsigned char)*p))
+	if (conf_digits(&p, 1000000000000ULL, &v) == -1)
 		return (-1);
-	while (isdigit((unsigned char)*p)) {
-		if (v > 1000000000000ULL)
-			return (-1);
-		v = v * 10 + (uint64_t)(*p++ - '0');
-	}
 	if (*p == 'K' || *p == 'k')
 		mul = KIB;
 	else if (*p == 'M' || *p == 'm')
@@ -535,20 +556,15 @@ conf_size(const char *s, uint64_t *bytes)
 static int
 conf_age(const char *s, uint64_t *sec)
 {
-	uint64_t	 v = 0, mul;
+	uint64_t	 v, mul;
 	const char	*p = s;
 
 	if (strcmp(s, "0") == 0) {
 		*sec = 0;
 		return (0);
 	}
-	if (!isdigit((unsigned char)*p))
+	if (conf_digits(&p, 1000000000ULL, &v) == -1)
 		return (-1);
-	while (isdigit((unsigned char)*p)) {
-		if (v > 1000000000ULL)
-			return (-1);
-		v = v * 10 + (uint64_t)(*p++ - '0');
-	}
 	if (strcmp(p, "s") == 0)
 		mul = 1;
 	else if (strcmp(p, "m") == 0)

@@ -552,7 +552,7 @@ op_service_rollback(struct request *req)
 	struct op_args		*a = &req->args;
 	struct project		 proj;
 	struct service		 s, after;
-	struct deployment	 d, prev;
+	struct deployment	 d;
 	struct verrors		 ve = { 0 };
 	const char		*id;
 	int			 rc;
@@ -576,18 +576,8 @@ op_service_rollback(struct request *req)
 		goto fault;
 	if (db_deployment_make_healthy(d.id) != ST_OK)
 		goto fault;
-	if (s.active_id[0] != '\0' && strcmp(s.active_id, d.id) != 0) {
-		if ((rc = db_deployment_get(s.id, s.active_id, &prev)) ==
-		    ST_OK) {
-			if (strcmp(prev.status, "healthy") == 0)
-				rc = db_deployment_set_status(prev.id,
-				    "superseded");
-			deployment_free(&prev);
-		}
-		if (rc == ST_ERROR)
-			goto fault;
-	}
-	if (db_service_set_active(s.id, d.id, "deploying") != ST_OK ||
+	if (deployment_supersede_active(&s, d.id) != ST_OK ||
+	    db_service_set_active(s.id, d.id, "deploying") != ST_OK ||
 	    store_commit() != ST_OK)
 		goto fault;
 	deployment_free(&d);
@@ -611,6 +601,26 @@ fault:
 	store_rollback();
 	deployment_free(&d);
 	reply_internal(req);
+}
+
+/*
+ * In the caller's transaction: the service's active deployment, when
+ * it is not new_id and is healthy, is superseded.  ST_OK or ST_ERROR.
+ */
+int
+deployment_supersede_active(const struct service *s, const char *new_id)
+{
+	struct deployment	 prev;
+	int			 rc;
+
+	if (s->active_id[0] == '\0' || strcmp(s->active_id, new_id) == 0)
+		return (ST_OK);
+	if ((rc = db_deployment_get(s->id, s->active_id, &prev)) == ST_OK) {
+		if (strcmp(prev.status, "healthy") == 0)
+			rc = db_deployment_set_status(prev.id, "superseded");
+		deployment_free(&prev);
+	}
+	return (rc == ST_ERROR ? ST_ERROR : ST_OK);
 }
 
 void

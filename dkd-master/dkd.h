@@ -242,6 +242,7 @@ int	 deploy_create_tx(struct env_model *, const struct service *,
 	    const struct blob *, int64_t, struct deployment *, struct fault *);
 void	 publish_deployment(const char *, const struct deployment *);
 void	 publish_status(const struct service *, const char *);
+int	 deployment_supersede_active(const struct service *, const char *);
 void	 op_deployment_create(struct request *);
 void	 op_deployment_list(struct request *);
 void	 op_deployment_get(struct request *);

@@ -180,11 +180,13 @@ log_tail_cut(const char *s)
 
 /*
  * The deployment of a report and its service, when the deployment is
- * still there; 0, or -1 (stale, or the database failed: logged).
+ * still pending, or starting where from_starting; 0, or -1: gone, the
+ * database failed, already done (a repeat of the report, quiet) or any
+ * other status (stale, logged).
  */
 static int
-report_deployment(const struct msg_rec_report *rp, struct deployment *d,
-    struct service *s)
+report_deployment(const struct msg_rec_report *rp, int from_starting,
+    const char *done, struct deployment *d, struct service *s)
 {
 	int	 rc;
 
@@ -199,14 +201,24 @@ report_deployment(const struct msg_rec_report *rp, struct deployment *d,
 		deployment_free(d);
 		return (-1);
 	}
-	return (0);
+	if (strcmp(d->status, "pending") == 0 ||
+	    (from_starting && strcmp(d->status, "starting") == 0))
+		return (0);
+	if (done == NULL || strcmp(d->status, done) != 0)
+		log_debug("reconciler: %s of deployment %s, which is %s: "
+		    "stale", msg_rec_report_kind_name(rp->kind),
+		    rp->deployment_id, d->status);
+	deployment_free(d);
+	return (-1);
 }
 
+/* A transition the database did not take: rolled back and said; 0. */
 static int
-stale(const struct msg_rec_report *rp, const struct deployment *d)
+report_not_recorded(const char *what, struct deployment *d)
 {
-	log_debug("reconciler: %s of deployment %s, which is %s: stale",
-	    msg_rec_report_kind_name(rp->kind), rp->deployment_id, d->status);
+	store_rollback();
+	log_warnx("reconciler: %s of deployment %s not recorded", what, d->id);
+	deployment_free(d);
 	return (0);
 }
 
@@ -264,14 +276,8 @@ report_starting(const struct msg_rec_report *rp)
 	struct service		 s;
 	int			 rc;
 
-	if (report_deployment(rp, &d, &s) == -1)
+	if (report_deployment(rp, 0, "starting", &d, &s) == -1)
 		return (0);
-	if (strcmp(d.status, "pending") != 0) {
-		if (strcmp(d.status, "starting") != 0)
-			stale(rp, &d);
-		deployment_free(&d);
-		return (0);
-	}
 	if ((rc = db_deployment_mark_starting(d.id)) == ST_OK) {
 		publish_deployment_state(s.project_id, &d, "starting", NULL, 0);
 		rec_push(s.id);
@@ -288,14 +294,8 @@ report_attempt_failed(const struct msg_rec_report *rp)
 	int64_t			 attempts;
 	int			 rc, flipped = 0, failed = 0;
 
-	if (report_deployment(rp, &d, &s) == -1)
+	if (report_deployment(rp, 1, NULL, &d, &s) == -1)
 		return (0);
-	if (strcmp(d.status, "pending") != 0 &&
-	    strcmp(d.status, "starting") != 0) {
-		stale(rp, &d);
-		deployment_free(&d);
-		return (0);
-	}
 	if (store_begin() != ST_OK)
 		goto fault;
 	if ((rc = db_deployment_attempt(d.id, &attempts)) != ST_OK)
@@ -320,10 +320,7 @@ report_attempt_failed(const struct msg_rec_report *rp)
 	deployment_free(&d);
 	return (0);
 fault:
-	store_rollback();
-	log_warnx("reconciler: attempt of deployment %s not recorded", d.id);
-	deployment_free(&d);
-	return (0);
+	return (report_not_recorded("attempt", &d));
 }
 
 static int
@@ -333,24 +330,13 @@ report_failed(const struct msg_rec_report *rp)
 	struct service		 s;
 	int			 flipped;
 
-	if (report_deployment(rp, &d, &s) == -1)
+	if (report_deployment(rp, 1, NULL, &d, &s) == -1)
 		return (0);
-	if (strcmp(d.status, "pending") != 0 &&
-	    strcmp(d.status, "starting") != 0) {
-		stale(rp, &d);
-		deployment_free(&d);
-		return (0);
-	}
 	if (store_begin() != ST_OK ||
 	    deployment_fail_tx(&d, &s, rp->reason, rp->has_exit_code,
 	    rp->exit_code, rp->log_tail, &flipped) != ST_OK ||
-	    store_commit() != ST_OK) {
-		store_rollback();
-		log_warnx("reconciler: failure of deployment %s not recorded",
-		    d.id);
-		deployment_free(&d);
-		return (0);
-	}
+	    store_commit() != ST_OK)
+		return (report_not_recorded("failure", &d));
 	report_fail_publish(&d, &s, rp->reason, flipped);
 	deployment_free(&d);
 	return (0);
@@ -364,32 +350,15 @@ report_failed(const struct msg_rec_report *rp)
 static int
 report_healthy(const struct msg_rec_report *rp)
 {
-	struct deployment	 d, prev;
+	struct deployment	 d;
 	struct service		 s, now;
-	int			 rc;
 
-	if (report_deployment(rp, &d, &s) == -1)
+	if (report_deployment(rp, 1, "healthy", &d, &s) == -1)
 		return (0);
-	if (strcmp(d.status, "pending") != 0 &&
-	    strcmp(d.status, "starting") != 0) {
-		if (strcmp(d.status, "healthy") != 0)
-			stale(rp, &d);
-		deployment_free(&d);
-		return (0);
-	}
 	if (store_begin() != ST_OK)
 		goto fault;
-	if (s.active_id[0] != '\0' && strcmp(s.active_id, d.id) != 0) {
-		if ((rc = db_deployment_by_id(s.active_id, &prev)) == ST_OK) {
-			if (strcmp(prev.status, "healthy") == 0)
-				rc = db_deployment_set_status(prev.id,
-				    "superseded");
-			deployment_free(&prev);
-		}
-		if (rc == ST_ERROR)
-			goto fault;
-	}
-	if (db_deployment_mark_healthy(d.id, rp->baseline_restart_count) !=
+	if (deployment_supersede_active(&s, d.id) != ST_OK ||
+	    db_deployment_mark_healthy(d.id, rp->baseline_restart_count) !=
 	    ST_OK ||
 	    db_service_set_active(s.id, d.id, strcmp(s.status, "stopped") ==
 	    0 ? "stopped" : "running") != ST_OK ||
@@ -405,10 +374,7 @@ report_healthy(const struct msg_rec_report *rp)
 	deployment_free(&d);
 	return (0);
 fault:
-	store_rollback();
-	log_warnx("reconciler: promotion of deployment %s not recorded", d.id);
-	deployment_free(&d);
-	return (0);
+	return (report_not_recorded("promotion", &d));
 }
 
 static int

@@ -97,6 +97,8 @@ static void	child_respawn(int, short, void *);
 static void	child_lost(struct child *);
 static void	child_dispatch(int, short, void *);
 static void	child_send_config(struct child *);
+static int	child_send(struct child *, uint32_t, uint32_t, int,
+		    struct wbuf *);
 static void	child_kill(struct child *, const char *);
 static void	supervisor_ping(int, short, void *);
 static void	supervisor_kill_stragglers(int, short, void *);
@@ -387,7 +389,27 @@ supervisor_broadcast(uint32_t type, struct wbuf *wb)
 			(void)supervisor_send(children[i].id, type, 0, wb);
 }
 
-/* Send to a worker; a worker that cannot keep up is killed. */
+/*
+ * Send to a worker; a worker that cannot keep up is killed.  A
+ * descriptor (or -1) is taken either way: closed if it cannot go.
+ */
+static int
+child_send(struct child *w, uint32_t type, uint32_t peerid, int fd,
+    struct wbuf *wb)
+{
+	if (imsgev_compose_wire(&w->iev, type, peerid, fd, wb) == -1) {
+		if (fd != -1)
+			close(fd);
+		if (errno == ENOBUFS)
+			child_kill(w, "its channel is full");
+		else
+			log_warn("%s: compose to %s", __func__, w->name);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Send to a worker, if it runs (else EPIPE). */
 int
 supervisor_send(enum dkd_proc_id id, uint32_t type, uint32_t peerid,
     struct wbuf *wb)
@@ -398,14 +420,7 @@ supervisor_send(enum dkd_proc_id id, uint32_t type, uint32_t peerid,
 		errno = EPIPE;
 		return (-1);
 	}
-	if (imsgev_compose_wire(&w->iev, type, peerid, -1, wb) == -1) {
-		if (errno == ENOBUFS)
-			child_kill(w, "its channel is full");
-		else
-			log_warn("%s: compose to %s", __func__, w->name);
-		return (-1);
-	}
-	return (0);
+	return (child_send(w, type, peerid, -1, wb));
 }
 
 /*
@@ -424,15 +439,7 @@ supervisor_send_fd(enum dkd_proc_id id, uint32_t type, uint32_t peerid,
 		errno = EPIPE;
 		return (-1);
 	}
-	if (imsgev_compose_wire(&w->iev, type, peerid, fd, wb) == -1) {
-		close(fd);
-		if (errno == ENOBUFS)
-			child_kill(w, "its channel is full");
-		else
-			log_warn("%s: compose to %s", __func__, w->name);
-		return (-1);
-	}
-	return (0);
+	return (child_send(w, type, peerid, fd, wb));
 }
 
 int

@@ -24,6 +24,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 
@@ -654,6 +655,71 @@ def w_str(s):
     return w_u32(len(b)) + b
 
 
+# ------------------------------------------------------- value trees
+
+T_NULL, T_FALSE, T_TRUE, T_INT, T_DOUBLE, T_STR, T_MAP, T_ARRAY, T_END = \
+    range(1, 10)
+
+
+def tree(v):
+    """A Python value as a value tree (common/tree.h)."""
+    if v is None:
+        return bytes([T_NULL])
+    if v is True:
+        return bytes([T_TRUE])
+    if v is False:
+        return bytes([T_FALSE])
+    if isinstance(v, int):
+        return bytes([T_INT]) + struct.pack("<q", v)
+    if isinstance(v, float):
+        return bytes([T_DOUBLE]) + struct.pack("<d", v)
+    if isinstance(v, str):
+        b = v.encode()
+        return bytes([T_STR]) + struct.pack("<I", len(b)) + b
+    if isinstance(v, dict):
+        return bytes([T_MAP]) + b"".join(tree(k) + tree(x)
+                                         for k, x in v.items()) + \
+            bytes([T_END])
+    if isinstance(v, (list, tuple)):
+        return bytes([T_ARRAY]) + b"".join(tree(x) for x in v) + \
+            bytes([T_END])
+    raise TypeError(v)
+
+
+def untree(b, off=0):
+    """A value tree -> (Python value, offset after it)."""
+    tag = b[off]
+    off += 1
+    if tag == T_NULL:
+        return None, off
+    if tag in (T_TRUE, T_FALSE):
+        return tag == T_TRUE, off
+    if tag == T_INT:
+        return struct.unpack_from("<q", b, off)[0], off + 8
+    if tag == T_DOUBLE:
+        return struct.unpack_from("<d", b, off)[0], off + 8
+    if tag == T_STR:
+        n = struct.unpack_from("<I", b, off)[0]
+        return b[off + 4:off + 4 + n].decode(), off + 4 + n
+    if tag in (T_MAP, T_ARRAY):
+        items = []
+        while b[off] != T_END:
+            v, off = untree(b, off)
+            items.append(v)
+        off += 1
+        if tag == T_ARRAY:
+            return items, off
+        return dict(zip(items[0::2], items[1::2])), off
+    raise ValueError("bad tag %d at %d" % (tag, off - 1))
+
+
+def untree_all(b):
+    v, off = untree(b)
+    if off != len(b):
+        raise ValueError("trailing bytes")
+    return v
+
+
 class ImsgReader:
     """Whole messages from a stream socket: (type, peerid, payload)."""
 
@@ -841,6 +907,36 @@ def check_page(j, what, offset, limit, total=None):
     if total is not None:
         eq(j["total_count"], total, "%s: total_count" % what)
     return j["data"]
+
+
+class EventStream:
+    """`dkctl -j events [PROJECT]` against dkd d in the background: a
+    thread hands each line to self.line(); set what it uses first."""
+
+    def __init__(self, d, project=None):
+        args = [DKCTL, "-j", "-s", d.sock, "events"]
+        if project:
+            args.append(project)
+        self.p = subprocess.Popen(args, stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL,
+                                  stdin=subprocess.DEVNULL, text=True)
+        self.t = threading.Thread(target=self._read, daemon=True)
+        self.t.start()
+        time.sleep(0.3)         # subscribed before anything happens
+
+    def _read(self):
+        for line in self.p.stdout:
+            self.line(line)
+
+    def line(self, line):
+        raise NotImplementedError
+
+    def close(self):
+        try:
+            self.p.terminate()
+            self.p.wait(5)
+        except Exception:
+            self.p.kill()
 
 
 def run_dkctl(sock, *args, as_user=None, timeout=15, input=None):

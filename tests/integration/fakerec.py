@@ -124,16 +124,21 @@ class Fake:
         except socket.timeout:
             return None
 
+    def stream_to_master(self, c, r):
+        """IMSG_REC_LOGSTREAM of command c, with (and then without) the
+        pipe's read end r."""
+        self.send(self.T["IMSG_REC_LOGSTREAM"], tree({
+            "container_id": c["container_id"],
+            "service_id": c["service_id"],
+            "project_id": c["project_id"],
+            "deployment_id": c["deployment_id"],
+            "tty": c.get("tty", False)}), fd=r)
+        os.close(r)
+
     def command(self, c):
         if c["op"] == "stream":
             r, w = os.pipe()
-            self.send(self.T["IMSG_REC_LOGSTREAM"], tree({
-                "container_id": c["container_id"],
-                "service_id": c["service_id"],
-                "project_id": c["project_id"],
-                "deployment_id": c["deployment_id"],
-                "tty": c.get("tty", False)}), fd=r)
-            os.close(r)
+            self.stream_to_master(c, r)
             self.pipes[c["id"]] = w
         elif c["op"] == "write":
             with open(c["file"], "rb") as f:
@@ -160,13 +165,7 @@ class Fake:
                                    c.get("docker_socket",
                                          "/var/run/docker.sock"), url])
             os.close(w)
-            self.send(self.T["IMSG_REC_LOGSTREAM"], tree({
-                "container_id": c["container_id"],
-                "service_id": c["service_id"],
-                "project_id": c["project_id"],
-                "deployment_id": c["deployment_id"],
-                "tty": c.get("tty", False)}), fd=r)
-            os.close(r)
+            self.stream_to_master(c, r)
 
     def run(self):
         while True:

@@ -26,47 +26,14 @@ import subprocess
 import tempfile
 import time
 
-from dkdtest import IMSG, LIBEXEC, check, user_ids, wait_until
-from stagetest import tree
+from dkdtest import (IMSG, LIBEXEC, check, tree, untree, user_ids,
+                     wait_until)
 
 HDR = struct.Struct("<IIII")
 FD_MARK = 0x80000000
 DOCKER_SOCK = "/var/run/docker.sock"
 IMAGE = "dkt/busybox:logd-test"
 LABEL = "deploykit.test=logd"
-
-
-# ------------------------------------------------------------ value trees
-
-def untree(b, i=0):
-    """A value tree (common/tree.h) back into Python: (value, next)."""
-    t = b[i]
-    i += 1
-    if t == 1:
-        return None, i
-    if t == 2:
-        return False, i
-    if t == 3:
-        return True, i
-    if t == 4:
-        return struct.unpack_from("<q", b, i)[0], i + 8
-    if t == 5:
-        return struct.unpack_from("<d", b, i)[0], i + 8
-    if t == 6:
-        n = struct.unpack_from("<I", b, i)[0]
-        return b[i + 4:i + 4 + n].decode(), i + 4 + n
-    if t in (7, 8):
-        out = {} if t == 7 else []
-        while b[i] != 9:
-            if t == 7:
-                k, i = untree(b, i)
-                v, i = untree(b, i)
-                out[k] = v
-            else:
-                v, i = untree(b, i)
-                out.append(v)
-        return out, i + 1
-    raise ValueError("tag %d" % t)
 
 
 # ------------------------------------------------------------ Docker bytes
@@ -474,10 +441,14 @@ class Sse:
             if not d:
                 self.eof = True
                 break
-            self.raw += d
-            self.buf += d
+            self._feed(d)
             out += self._parse()
         return out
+
+    def _feed(self, data):
+        """Bytes off the socket into self.buf."""
+        self.raw += data
+        self.buf += data
 
     def until(self, pred, timeout=10):
         """Events until pred(all so far) holds, EOF or the timeout."""
@@ -572,26 +543,7 @@ class HttpSse(Sse):
             self.raw += rest[:n]
             self.cbuf = rest[n + 2:]
 
-    def read(self, timeout=5):
-        out = self._parse()
-        end = time.monotonic() + timeout
-        while not out and not self.eof:
-            left = end - time.monotonic()
-            if left <= 0:
-                break
-            r, _, _ = select.select([self.sock], [], [], left)
-            if not r:
-                break
-            try:
-                d = self.sock.recv(1 << 20)
-            except (ConnectionResetError, socket.timeout):
-                d = b""
-            if not d:
-                self.eof = True
-                break
-            self._chunks(d)
-            out += self._parse()
-        return out
+    _feed = _chunks     # Sse.read, through the chunked encoding
 
 
 def lines(events):

@@ -4,108 +4,33 @@ recrelay.py so that the master's side can be tested message by message."""
 
 import json
 import os
-import queue
 import shutil
 import socket
-import struct
 import subprocess
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dkdtest import (DKCTL, IMSG, IMSG_HEADER, LIBEXEC, WORKERS,  # noqa
-                     Failure, imsg_pack, w_u32)
+from dkdtest import (IMSG, IMSG_HEADER, LIBEXEC, WORKERS, EventStream,  # noqa
+                     Failure, imsg_pack, tree, untree_all, w_u32)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-T_NULL, T_FALSE, T_TRUE, T_INT, T_DOUBLE, T_STR, T_MAP, T_ARRAY, T_END = \
-    range(1, 10)
-
-
-def tree(v):
-    """A Python value as a value tree (common/tree.h)."""
-    if v is None:
-        return bytes([T_NULL])
-    if v is True:
-        return bytes([T_TRUE])
-    if v is False:
-        return bytes([T_FALSE])
-    if isinstance(v, int):
-        return bytes([T_INT]) + struct.pack("<q", v)
-    if isinstance(v, float):
-        return bytes([T_DOUBLE]) + struct.pack("<d", v)
-    if isinstance(v, str):
-        b = v.encode()
-        return bytes([T_STR]) + struct.pack("<I", len(b)) + b
-    if isinstance(v, dict):
-        return bytes([T_MAP]) + b"".join(tree(k) + tree(x)
-                                         for k, x in v.items()) + \
-            bytes([T_END])
-    if isinstance(v, (list, tuple)):
-        return bytes([T_ARRAY]) + b"".join(tree(x) for x in v) + \
-            bytes([T_END])
-    raise TypeError(v)
-
-
-def untree(b, off=0):
-    """A value tree -> (Python value, offset after it)."""
-    tag = b[off]
-    off += 1
-    if tag == T_NULL:
-        return None, off
-    if tag in (T_TRUE, T_FALSE):
-        return tag == T_TRUE, off
-    if tag == T_INT:
-        return struct.unpack_from("<q", b, off)[0], off + 8
-    if tag == T_DOUBLE:
-        return struct.unpack_from("<d", b, off)[0], off + 8
-    if tag == T_STR:
-        n = struct.unpack_from("<I", b, off)[0]
-        return b[off + 4:off + 4 + n].decode(), off + 4 + n
-    if tag in (T_MAP, T_ARRAY):
-        items = []
-        while b[off] != T_END:
-            v, off = untree(b, off)
-            items.append(v)
-        off += 1
-        if tag == T_ARRAY:
-            return items, off
-        return dict(zip(items[0::2], items[1::2])), off
-    raise ValueError("bad tag %d at %d" % (tag, off - 1))
-
-
-def untree_all(b):
-    v, off = untree(b)
-    if off != len(b):
-        raise ValueError("trailing bytes")
-    return v
-
-
 # -------------------------------------------------------------- events
 
-class Events:
+class Events(EventStream):
     """`dkctl -j events [PROJECT]` in the background, as dicts."""
 
     def __init__(self, d, project=None):
-        args = [DKCTL, "-j", "-s", d.sock, "events"]
-        if project:
-            args.append(project)
-        self.p = subprocess.Popen(args, stdout=subprocess.PIPE,
-                                  stderr=subprocess.DEVNULL,
-                                  stdin=subprocess.DEVNULL, text=True)
-        self.q = queue.Queue()
         self.all = []
         self.lock = threading.Lock()
-        self.t = threading.Thread(target=self._read, daemon=True)
-        self.t.start()
-        time.sleep(0.3)         # subscribed before anything happens
+        EventStream.__init__(self, d, project)
 
-    def _read(self):
-        for line in self.p.stdout:
-            ev = json.loads(line)
-            with self.lock:
-                self.all.append(ev)
+    def line(self, line):
+        ev = json.loads(line)
+        with self.lock:
+            self.all.append(ev)
 
     def of(self, etype, **match):
         """Every event of type etype so far whose payload has match."""
@@ -117,13 +42,6 @@ class Events:
     def types(self):
         with self.lock:
             return [e["type"] for e in self.all]
-
-    def close(self):
-        try:
-            self.p.terminate()
-            self.p.wait(5)
-        except Exception:
-            self.p.kill()
 
 
 # --------------------------------------------- the fake reconciler

@@ -3,21 +3,19 @@ deployments (issue 7): one shared dkd with an admin and a member, REST
 shortcuts that must succeed, a follower of `dkctl -j events`, and fixtures
 written straight into the database for what only the canvas WebSocket can
 stage (a pending service.create and its placeholder node, group nodes).
-Payloads in the database are value trees (common/tree.h), so this file
-has the encoder."""
+Payloads in the database are value trees (common/tree.h), written with
+dkdtest.tree."""
 
 import json
 import os
 import queue
-import struct
-import subprocess
 import sys
-import threading
 import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dkdtest import (DKCTL, Dkd, Failure, check, eq, expect_json)
+from dkdtest import (Dkd, EventStream, Failure, check, eq, expect_json,  # noqa
+                     tree)
 
 shared = {}
 
@@ -107,37 +105,6 @@ def apply_error(pid):
     return r.status, r.json()
 
 
-# ------------------------------------------------------- value trees
-
-T_NULL, T_FALSE, T_TRUE, T_INT, T_DOUBLE, T_STR, T_MAP, T_ARRAY, T_END = \
-    range(1, 10)
-
-
-def tree(v):
-    """A Python value as a value tree (common/tree.h)."""
-    if v is None:
-        return bytes([T_NULL])
-    if v is True:
-        return bytes([T_TRUE])
-    if v is False:
-        return bytes([T_FALSE])
-    if isinstance(v, int):
-        return bytes([T_INT]) + struct.pack("<q", v)
-    if isinstance(v, float):
-        return bytes([T_DOUBLE]) + struct.pack("<d", v)
-    if isinstance(v, str):
-        b = v.encode()
-        return bytes([T_STR]) + struct.pack("<I", len(b)) + b
-    if isinstance(v, dict):
-        return bytes([T_MAP]) + b"".join(tree(k) + tree(x)
-                                         for k, x in v.items()) + \
-            bytes([T_END])
-    if isinstance(v, (list, tuple)):
-        return bytes([T_ARRAY]) + b"".join(tree(x) for x in v) + \
-            bytes([T_END])
-    raise TypeError(v)
-
-
 # -------------------------------------------------- database fixtures
 
 def db(sql, args=()):
@@ -200,25 +167,17 @@ def edges_of(pid):
 
 # -------------------------------------------------------------- events
 
-class Events:
+class Events(EventStream):
     """`dkctl -j events PROJECT` in the background: the events of one
     project, as dicts, in order."""
 
     def __init__(self, pid):
-        d = dkd()
-        self.p = subprocess.Popen([DKCTL, "-j", "-s", d.sock, "events", pid],
-                                  stdout=subprocess.PIPE,
-                                  stderr=subprocess.DEVNULL,
-                                  stdin=subprocess.DEVNULL, text=True)
         self.q = queue.Queue()
-        self.t = threading.Thread(target=self._read, daemon=True)
-        self.t.start()
         self.seen = []
-        time.sleep(0.3)         # subscribed before anything happens
+        EventStream.__init__(self, dkd(), pid)
 
-    def _read(self):
-        for line in self.p.stdout:
-            self.q.put(line)
+    def line(self, line):
+        self.q.put(line)
 
     def next(self, timeout=5):
         try:
@@ -249,13 +208,6 @@ class Events:
             if ev is None:
                 return got
             got.append(ev)
-
-    def close(self):
-        try:
-            self.p.terminate()
-            self.p.wait(5)
-        except Exception:
-            self.p.kill()
 
 
 def types(events):

@@ -87,6 +87,16 @@ def fixture(name):
     return p, s, Events(d, p["id"])
 
 
+def healthy_fixture():
+    """The service that test_report_healthy made healthy (run first if
+    need be); -> (project, service, its deployment, Events)."""
+    d, _ = rig()
+    if "healthy" not in shared:
+        test_report_healthy()
+    p, s, b = shared["healthy"]
+    return p, s, b, Events(d, p["id"])
+
+
 def settle(ev, etype, n, what, **match):
     """Exactly n events of etype (matching) once things have settled."""
     wait_until(lambda: len(ev.of(etype, **match)) >= n, 5)
@@ -302,10 +312,7 @@ def test_report_healthy():
 
 def test_report_failed_tail():
     d, f = rig()
-    if "healthy" not in shared:
-        test_report_healthy()
-    p, s, b = shared["healthy"]
-    ev = Events(d, p["id"])
+    p, s, b, ev = healthy_fixture()
     c = deploy(p["id"], s["id"], image="dk-test/crash:1")
     f.report(kind="starting", deployment_id=c["id"])
     tail = "START" + "é" * 10000 + "END"
@@ -381,10 +388,7 @@ def test_stale_reports():
 
 def test_service_status():
     d, f = rig()
-    if "healthy" not in shared:
-        test_report_healthy()
-    p, s, b = shared["healthy"]
-    ev = Events(d, p["id"])
+    p, s, b, ev = healthy_fixture()
     before = svc_row(s["id"])["status"]
     f.report(kind="service-status", service_id=s["id"], status="degraded")
     wait_until(lambda: svc_row(s["id"])["status"] == "degraded", 5)
@@ -400,10 +404,7 @@ def test_service_status():
 
 def test_containers_report():
     d, f = rig()
-    if "healthy" not in shared:
-        test_report_healthy()
-    p, s, b = shared["healthy"]
-    ev = Events(d, p["id"])
+    p, s, b, ev = healthy_fixture()
     ids = [("%02x" % (0xa0 + i)) * 32 for i in range(3)]
     f.report(kind="containers", service_id=s["id"], containers=[
         {"docker_id": ids[0], "deployment_id": b["id"], "replica": 0,

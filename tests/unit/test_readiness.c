@@ -72,6 +72,15 @@ dep_init(struct msg_rec_deployment *d, const char *id, const char *status,
 	d->baseline_restart_count = baseline;
 }
 
+/* Replica 0 of a new deployment, as first seen in o. */
+static struct slotmem *
+slot_of(struct dep *d, const char *id, const char *status, int baseline,
+    struct obs *o)
+{
+	dep_init(d, id, status, baseline);
+	return (readiness_slot(&svc, d, 0, o));
+}
+
 static void
 test_window(void)
 {
@@ -80,8 +89,7 @@ test_window(void)
 	struct slot_verdict		 v;
 	struct obs			 o = running(0, T0);
 
-	dep_init(&d, "d1", "starting", 0);
-	m = readiness_slot(&svc, &d, 0, &o);
+	m = slot_of(&d, "d1", "starting", 0, &o);
 	readiness_observe(m, &o, T0 + 4000, WINDOW, 1, &v);
 	ok(!v.ready && !v.bad && v.ready_in_ms == 6000,
 	    "running 4 s of a 10 s window: not ready, 6 s to go");
@@ -105,8 +113,7 @@ test_bad_in_a_row(void)
 	struct obs			 o = running(0, T0);
 	char				 reason[128];
 
-	dep_init(&d, "d1", "starting", 0);
-	m = readiness_slot(&svc, &d, 0, &o);
+	m = slot_of(&d, "d1", "starting", 0, &o);
 	readiness_observe(m, &o, T0 + 1000, WINDOW, 1, &v);
 	o = state("exited", 0, 3);
 	readiness_observe(m, &o, T0 + 2000, WINDOW, 1, &v);
@@ -145,8 +152,7 @@ test_uncounted_looks(void)
 	struct slot_verdict		 v;
 	struct obs			 o = running(0, T0);
 
-	dep_init(&d, "d1", "starting", 0);
-	m = readiness_slot(&svc, &d, 0, &o);
+	m = slot_of(&d, "d1", "starting", 0, &o);
 	readiness_observe(m, &o, T0 + 1000, WINDOW, 1, &v);
 	o = state("exited", 0, 1);
 	readiness_observe(m, &o, T0 + 1100, WINDOW, 0, &v);
@@ -172,23 +178,20 @@ test_baseline(void)
 	struct obs			 o = running(2, T0);
 
 	/* Healthy, promoted after two restarts: a new reconciler. */
-	dep_init(&d, "d2", "healthy", 2);
-	m = readiness_slot(&svc, &d, 0, &o);
+	m = slot_of(&d, "d2", "healthy", 2, &o);
 	ok(m->last_restart_count == 2, "seeded from the baseline");
 	readiness_observe(m, &o, T0 + 20000, WINDOW, 1, &v);
 	ok(!v.bad && v.ready, "restarts before promotion: no alarm");
 	readiness_forget_all(&svc);
 
-	dep_init(&d, "d3", "healthy", 0);
 	o = running(2, T0);
-	m = readiness_slot(&svc, &d, 0, &o);
+	m = slot_of(&d, "d3", "healthy", 0, &o);
 	readiness_observe(m, &o, T0 + 20000, WINDOW, 1, &v);
 	ok(v.bad, "restarts after promotion (above the baseline) are bad");
 	readiness_forget_all(&svc);
 
-	dep_init(&d, "d4", "starting", 0);
 	o = running(5, T0);
-	m = readiness_slot(&svc, &d, 0, &o);
+	m = slot_of(&d, "d4", "starting", 0, &o);
 	readiness_observe(m, &o, T0 + 20000, WINDOW, 1, &v);
 	ok(!v.bad && v.ready && m->max_restart_count == 5,
 	    "a starting one counts from what it sees first");
