@@ -74,8 +74,8 @@ dep_init(struct msg_rec_deployment *d, const char *id, const char *status,
 
 /* Replica 0 of a new deployment, as first seen in o. */
 static struct slotmem *
-slot_of(struct dep *d, const char *id, const char *status, int baseline,
-    struct obs *o)
+slot_of(struct msg_rec_deployment *d, const char *id, const char *status,
+    int baseline, struct obs *o)
 {
 	dep_init(d, id, status, baseline);
 	return (readiness_slot(&svc, d, 0, o));
