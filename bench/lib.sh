@@ -120,7 +120,10 @@ children() {
 
 # start_dkd DIR PORT: a fresh dkd with its state in DIR, listening on PORT.
 # Returns once /api/health answers and all three workers run, with
-# DKD_PID (the master) and DKD_WORKERS ("pid:comm ...") set.
+# DKD_PID (the master) and DKD_WORKERS ("pid:comm ...") set.  Its
+# reconciler finds no Docker: these benchmarks measure the API, and on
+# the machine's dockerd every project they create would leave a bridge
+# network behind (Docker's default pools hold about thirty).
 start_dkd() {
 	dir=$1
 	port=$2
@@ -131,6 +134,7 @@ database "$dir/db/dkd.db"
 control-socket "$dir/dkd.sock"
 www "$BENCH_PREFIX/share/deploykit/www"
 log-dir "$dir/logs"
+docker-socket "$dir/no-docker.sock"
 CONF
 	"$BENCH_PREFIX/sbin/dkd" -d -f "$dir/dkd.conf" >"$dir/dkd.log" 2>&1 &
 	DKD_PID=$!
