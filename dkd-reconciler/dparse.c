@@ -170,24 +170,30 @@ reply_parse(const char *buf, size_t len, yajl_type type, char *err,
 }
 
 /*
- * The objects of a list reply (arr NULL: none), at most DRV_LIST_MAX,
+ * A list reply: an array, or (key not NULL) an object with the array
+ * at key, which may be absent.  Its objects, at most DRV_LIST_MAX, go
  * into an allocated array of structs of size bytes: read fills the
  * next zeroed slot from an item and returns 0 to keep it, -1 to pass
- * it over.  NULL if out of memory.
+ * it over; *n counts those kept.  NULL, and err, if there is no list.
  */
 static void *
-read_list(yajl_val arr, size_t size, int (*read)(yajl_val, void *),
-    size_t *n, char *err, size_t errlen)
+read_list(const char *buf, size_t len, const char *key, size_t size,
+    int (*read)(yajl_val, void *), size_t *n, char *err, size_t errlen)
 {
 	unsigned char	*out, *slot;
-	yajl_val	 item;
+	yajl_val	 v, arr, item;
 	size_t		 i, count;
 
 	*n = 0;
+	if ((v = reply_parse(buf, len, key == NULL ? yajl_t_array :
+	    yajl_t_object, err, errlen)) == NULL)
+		return (NULL);
+	arr = key == NULL ? v : obj_get(v, key, yajl_t_array);
 	count = arr == NULL ? 0 :
 	    MINIMUM(YAJL_GET_ARRAY(arr)->len, (size_t)DRV_LIST_MAX);
 	if ((out = calloc(count + 1, size)) == NULL) {
 		(void)snprintf(err, errlen, "out of memory");
+		yajl_tree_free(v);
 		return (NULL);
 	}
 	for (i = 0; i < count; i++) {
@@ -197,6 +203,7 @@ read_list(yajl_val arr, size_t size, int (*read)(yajl_val, void *),
 		if (YAJL_IS_OBJECT(item) && read(item, slot) == 0)
 			(*n)++;
 	}
+	yajl_tree_free(v);
 	return (out);
 }
 
@@ -361,14 +368,8 @@ int
 dparse_containers(const char *buf, size_t len, struct drv_container **out,
     size_t *n, char *err, size_t errlen)
 {
-	yajl_val	 v;
-
-	*out = NULL;
-	*n = 0;
-	if ((v = reply_parse(buf, len, yajl_t_array, err, errlen)) == NULL)
-		return (-1);
-	*out = read_list(v, sizeof(**out), read_container, n, err, errlen);
-	yajl_tree_free(v);
+	*out = read_list(buf, len, NULL, sizeof(**out), read_container, n,
+	    err, errlen);
 	return (*out == NULL ? -1 : 0);
 }
 
@@ -430,14 +431,8 @@ int
 dparse_networks(const char *buf, size_t len, struct drv_network **out,
     size_t *n, char *err, size_t errlen)
 {
-	yajl_val	 v;
-
-	*out = NULL;
-	*n = 0;
-	if ((v = reply_parse(buf, len, yajl_t_array, err, errlen)) == NULL)
-		return (-1);
-	*out = read_list(v, sizeof(**out), read_network, n, err, errlen);
-	yajl_tree_free(v);
+	*out = read_list(buf, len, NULL, sizeof(**out), read_network, n,
+	    err, errlen);
 	return (*out == NULL ? -1 : 0);
 }
 
@@ -463,15 +458,8 @@ int
 dparse_volumes(const char *buf, size_t len, struct drv_volume **out,
     size_t *n, char *err, size_t errlen)
 {
-	yajl_val	 v;
-
-	*out = NULL;
-	*n = 0;
-	if ((v = reply_parse(buf, len, yajl_t_object, err, errlen)) == NULL)
-		return (-1);
-	*out = read_list(obj_get(v, "Volumes", yajl_t_array), sizeof(**out),
-	    read_volume, n, err, errlen);
-	yajl_tree_free(v);
+	*out = read_list(buf, len, "Volumes", sizeof(**out), read_volume, n,
+	    err, errlen);
 	return (*out == NULL ? -1 : 0);
 }
 
