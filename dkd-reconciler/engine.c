@@ -151,7 +151,7 @@ call_issue(struct call *c, const char *method, const char *path,
 		call_bad(c);
 }
 
-/* A request with a JSON body, NULL if the body could not be made. */
+/* POST a JSON body, freed here; NULL (it could not be made) fails. */
 static void
 call_post(struct call *c, const char *path, char *body, long timeout_ms)
 {
