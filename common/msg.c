@@ -243,11 +243,50 @@ msg_reconcile_get(struct rbuf *r, char *out, size_t len)
 }
 
 /*
- * The reconciler's channel.  Helpers first: each reads one field of a
- * map and says -1 when it is absent or not what the contract says.
+ * The reconciler's and logd's channels carry one tree a message.
+ * Helpers first: each reads one field of a map and says -1 when it is
+ * absent or not what the contract says.
  */
 
-/* The whole payload as one map; NULL when malformed. */
+/* The tree that is the whole of r, of at most max items; -1 if not a map. */
+static int
+map_decode(struct rbuf *r, struct tval *v, size_t max)
+{
+	if (tval_decode(r, v, max) == -1)
+		return (-1);
+	if (wire_done(r) == -1 || v->tag != TREE_MAP) {
+		tval_free(v);
+		return (-1);
+	}
+	return (0);
+}
+
+/* An integer from min to max. */
+static int
+map_get_int(const struct tval *m, const char *key, int64_t min, int64_t max,
+    int64_t *out)
+{
+	const struct tval	*v;
+
+	if ((v = tval_get(m, key)) == NULL || v->tag != TREE_INT ||
+	    v->i < min || v->i > max)
+		return (-1);
+	*out = v->i;
+	return (0);
+}
+
+static int
+map_get_bool(const struct tval *m, const char *key, int *out)
+{
+	const struct tval	*v;
+
+	if ((v = tval_get(m, key)) == NULL || !tval_is(v, TREE_TRUE))
+		return (-1);
+	*out = v->tag == TREE_TRUE;
+	return (0);
+}
+
+/* The whole payload as one map, allocated; NULL when malformed. */
 static struct tval *
 rec_tree_get(struct rbuf *r)
 {
@@ -257,12 +296,7 @@ rec_tree_get(struct rbuf *r)
 		r->error = ENOMEM;
 		return (NULL);
 	}
-	if (tval_decode(r, t, MSG_REC_ITEMS_MAX) == -1) {
-		free(t);
-		return (NULL);
-	}
-	if (wire_done(r) == -1 || t->tag != TREE_MAP) {
-		tval_free(t);
+	if (map_decode(r, t, MSG_REC_ITEMS_MAX) == -1) {
 		free(t);
 		return (NULL);
 	}
@@ -309,21 +343,7 @@ rec_get_name(const struct tval *m, const char *key, char *buf, size_t size)
 	return (0);
 }
 
-/* An integer from min to max. */
-static int
-rec_get_int(const struct tval *m, const char *key, int64_t min, int64_t max,
-    int64_t *out)
-{
-	const struct tval	*v;
-
-	if ((v = tval_get(m, key)) == NULL || v->tag != TREE_INT ||
-	    v->i < min || v->i > max)
-		return (-1);
-	*out = v->i;
-	return (0);
-}
-
-/* Like rec_get_int(), but absent or null is dflt. */
+/* Like map_get_int(), but absent or null is dflt. */
 static int
 rec_get_opt_int(const struct tval *m, const char *key, int64_t min,
     int64_t max, int64_t dflt, int64_t *out)
@@ -334,18 +354,7 @@ rec_get_opt_int(const struct tval *m, const char *key, int64_t min,
 		*out = dflt;
 		return (0);
 	}
-	return (rec_get_int(m, key, min, max, out));
-}
-
-static int
-rec_get_bool(const struct tval *m, const char *key, int *out)
-{
-	const struct tval	*v;
-
-	if ((v = tval_get(m, key)) == NULL || !tval_is(v, TREE_TRUE))
-		return (-1);
-	*out = v->tag == TREE_TRUE;
-	return (0);
+	return (map_get_int(m, key, min, max, out));
 }
 
 /* A string of at most max bytes, or NULL. */
@@ -369,6 +378,24 @@ rec_get_array(const struct tval *m, const char *key, size_t max)
 	    a->n > max)
 		return (NULL);
 	return (a);
+}
+
+/*
+ * Each item of the array a into the next of the structs of size bytes
+ * at out, by read; -1 at the first that is not a map or that read
+ * refuses.
+ */
+static int
+rec_get_maps(const struct tval *a, void *out, size_t size,
+    int (*read)(const struct tval *, void *))
+{
+	size_t	 i;
+
+	for (i = 0; i < a->n; i++)
+		if (a->items[i].tag != TREE_MAP ||
+		    read(&a->items[i], (char *)out + i * size) == -1)
+			return (-1);
+	return (0);
 }
 
 /* A string of at most max bytes, its start cut off if longer. */
@@ -421,7 +448,7 @@ msg_rec_sync_begin_get(struct rbuf *r, struct msg_rec_sync_begin *sb)
 		return (-1);
 	if (rec_get_uuid(t, "instance", sb->instance,
 	    sizeof(sb->instance)) == 0 &&
-	    rec_get_int(t, "sequence", 0, INT64_MAX, &sb->sequence) == 0)
+	    map_get_int(t, "sequence", 0, INT64_MAX, &sb->sequence) == 0)
 		rv = 0;
 	rec_tree_free(t);
 	return (rv);
@@ -447,28 +474,32 @@ msg_rec_sync_end_put(struct wbuf *w, const struct msg_rec_sync_end *se)
 	tree_end(w);
 }
 
+static int
+rec_project_get(const struct tval *m, void *item)
+{
+	struct msg_rec_project	*p = item;
+
+	if (rec_get_uuid(m, "id", p->id, sizeof(p->id)) == -1 ||
+	    rec_get_name(m, "slug", p->slug, sizeof(p->slug)) == -1)
+		return (-1);
+	return (0);
+}
+
 int
 msg_rec_sync_end_get(struct rbuf *r, struct msg_rec_sync_end *se)
 {
-	const struct tval	*a, *p;
+	const struct tval	*a;
 	struct tval		*t;
-	size_t			 i;
 
 	memset(se, 0, sizeof(*se));
 	if ((t = rec_tree_get(r)) == NULL)
 		return (-1);
-	if (rec_get_int(t, "sequence", 0, INT64_MAX, &se->sequence) == -1 ||
+	if (map_get_int(t, "sequence", 0, INT64_MAX, &se->sequence) == -1 ||
 	    (a = rec_get_array(t, "projects", MSG_REC_PROJECTS_MAX)) == NULL ||
-	    (se->projects = calloc(a->n + 1, sizeof(*se->projects))) == NULL)
+	    (se->projects = calloc(a->n + 1, sizeof(*se->projects))) == NULL ||
+	    rec_get_maps(a, se->projects, sizeof(*se->projects),
+	    rec_project_get) == -1)
 		goto bad;
-	for (i = 0; i < a->n; i++) {
-		p = &a->items[i];
-		if (rec_get_uuid(p, "id", se->projects[i].id,
-		    sizeof(se->projects[i].id)) == -1 ||
-		    rec_get_name(p, "slug", se->projects[i].slug,
-		    sizeof(se->projects[i].slug)) == -1)
-			goto bad;
-	}
 	se->nprojects = a->n;
 	rec_tree_free(t);
 	return (0);
@@ -563,12 +594,34 @@ rec_status_inflight(const char *s)
 	    strcmp(s, "healthy") == 0);
 }
 
+/* No host port is 0 too, and no protocol is tcp. */
+static int
+rec_port_get(const struct tval *m, void *item)
+{
+	struct msg_rec_port	*p = item;
+	const struct tval	*v;
+	const char		*proto;
+
+	if (map_get_int(m, "container_port", 1, 65535,
+	    &p->container_port) == -1 ||
+	    rec_get_opt_int(m, "host_port", 0, 65535, 0, &p->host_port) == -1)
+		return (-1);
+	if ((proto = tval_str(m, "protocol")) == NULL &&
+	    (v = tval_get(m, "protocol")) != NULL && v->tag != TREE_NULL)
+		return (-1);
+	if (proto == NULL || *proto == '\0')
+		proto = "tcp";
+	if (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)
+		return (-1);
+	strlcpy(p->protocol, proto, sizeof(p->protocol));
+	return (0);
+}
+
 /* One deployment of a DESIRED; NULL, or what is wrong with it. */
 static const char *
 rec_deployment_get(const struct tval *m, struct msg_rec_deployment *d)
 {
-	const struct tval	*env, *ports, *e, *p, *v;
-	const char		*proto;
+	const struct tval	*env, *ports, *e;
 	size_t			 i;
 
 	if (m->tag != TREE_MAP ||
@@ -584,14 +637,14 @@ rec_deployment_get(const struct tval *m, struct msg_rec_deployment *d)
 	    &d->memory_mb) == -1 ||
 	    rec_get_opt_int(m, "cpu_shares", 0, MSG_REC_CPU_SHARES_MAX, 0,
 	    &d->cpu_shares) == -1 ||
-	    rec_get_int(m, "replicas", 1, MSG_REC_REPLICAS_MAX,
+	    map_get_int(m, "replicas", 1, MSG_REC_REPLICAS_MAX,
 	    &d->replicas) == -1)
 		return ("bad limits");
-	if (rec_get_int(m, "attempt_count", 0, INT32_MAX,
+	if (map_get_int(m, "attempt_count", 0, INT32_MAX,
 	    &d->attempt_count) == -1 ||
-	    rec_get_int(m, "baseline_restart_count", 0, INT32_MAX,
+	    map_get_int(m, "baseline_restart_count", 0, INT32_MAX,
 	    &d->baseline_restart_count) == -1 ||
-	    rec_get_bool(m, "active", &d->active) == -1)
+	    map_get_bool(m, "active", &d->active) == -1)
 		return ("bad counters");
 	if ((env = rec_get_array(m, "env", MSG_REC_ENV_MAX)) == NULL)
 		return ("bad env");
@@ -616,51 +669,39 @@ rec_deployment_get(const struct tval *m, struct msg_rec_deployment *d)
 		return ("bad ports");
 	if ((d->ports = calloc(ports->n + 1, sizeof(*d->ports))) == NULL)
 		return ("out of memory");
-	for (i = 0; i < ports->n; i++) {
-		p = &ports->items[i];
-		/* No host port is 0 too, and no protocol is tcp. */
-		if (p->tag != TREE_MAP ||
-		    rec_get_int(p, "container_port", 1, 65535,
-		    &d->ports[i].container_port) == -1 ||
-		    rec_get_opt_int(p, "host_port", 0, 65535, 0,
-		    &d->ports[i].host_port) == -1)
-			return ("bad ports");
-		if ((proto = tval_str(p, "protocol")) == NULL &&
-		    (v = tval_get(p, "protocol")) != NULL &&
-		    v->tag != TREE_NULL)
-			return ("bad ports");
-		if (proto == NULL || *proto == '\0')
-			proto = "tcp";
-		if (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)
-			return ("bad ports");
-		strlcpy(d->ports[i].protocol, proto,
-		    sizeof(d->ports[i].protocol));
-		d->nports++;
-	}
+	if (rec_get_maps(ports, d->ports, sizeof(*d->ports),
+	    rec_port_get) == -1)
+		return ("bad ports");
+	d->nports = ports->n;
 	return (NULL);
+}
+
+static int
+rec_volume_get(const struct tval *m, void *item)
+{
+	struct msg_rec_volume	*v = item;
+
+	if ((v->name = rec_get_text(m, "name", MSG_NAME_MAX)) == NULL ||
+	    !msg_name_valid(v->name, MSG_NAME_MAX) ||
+	    (v->path = rec_get_text(m, "path", MSG_PATH_MAX)) == NULL ||
+	    *v->path != '/')
+		return (-1);
+	return (0);
 }
 
 static const char *
 rec_volumes_get(const struct tval *t, struct msg_rec_desired *ds)
 {
-	const struct tval	*vols, *v;
-	size_t			 i;
+	const struct tval	*vols;
 
 	if ((vols = rec_get_array(t, "volumes", MSG_REC_VOLUMES_MAX)) == NULL)
 		return ("bad volumes");
 	if ((ds->volumes = calloc(vols->n + 1, sizeof(*ds->volumes))) == NULL)
 		return ("out of memory");
-	for (i = 0; i < vols->n; i++) {
-		v = &vols->items[i];
-		if (v->tag != TREE_MAP ||
-		    (ds->volumes[i].name = rec_get_text(v, "name",
-		    MSG_NAME_MAX)) == NULL ||
-		    !msg_name_valid(ds->volumes[i].name, MSG_NAME_MAX) ||
-		    (ds->volumes[i].path = rec_get_text(v, "path",
-		    MSG_PATH_MAX)) == NULL || *ds->volumes[i].path != '/')
-			return ("bad volumes");
-		ds->nvolumes++;
-	}
+	if (rec_get_maps(vols, ds->volumes, sizeof(*ds->volumes),
+	    rec_volume_get) == -1)
+		return ("bad volumes");
+	ds->nvolumes = vols->n;
 	return (NULL);
 }
 
@@ -691,8 +732,8 @@ msg_rec_desired_get(struct rbuf *r, struct msg_rec_desired *ds)
 	    rec_get_name(t, "service_name", ds->service_name,
 	    sizeof(ds->service_name)) == -1)
 		why = "bad project id, slug or service name";
-	else if (rec_get_bool(t, "stopped", &ds->stopped) == -1 ||
-	    rec_get_bool(t, "deleted", &ds->deleted) == -1)
+	else if (map_get_bool(t, "stopped", &ds->stopped) == -1 ||
+	    map_get_bool(t, "deleted", &ds->deleted) == -1)
 		why = "bad stopped or deleted";
 	else if ((deps = rec_get_array(t, "deployments",
 	    MSG_REC_DEPLOYMENTS_MAX)) == NULL)
@@ -835,29 +876,32 @@ rec_service_status_valid(const char *s)
 }
 
 static int
+rec_container_get(const struct tval *m, void *item)
+{
+	struct msg_rec_container	*c = item;
+
+	if (rec_get_id(m, "docker_id", c->docker_id,
+	    sizeof(c->docker_id)) == -1 ||
+	    rec_get_id(m, "deployment_id", c->deployment_id,
+	    sizeof(c->deployment_id)) == -1 ||
+	    map_get_int(m, "replica", 0, MSG_REC_REPLICAS_MAX,
+	    &c->replica) == -1 ||
+	    rec_get_id(m, "state", c->state, sizeof(c->state)) == -1)
+		return (-1);
+	return (0);
+}
+
+static int
 rec_containers_get(const struct tval *t, struct msg_rec_report *rp)
 {
-	const struct tval		*a, *m;
-	struct msg_rec_container	*c;
-	size_t				 i;
+	const struct tval	*a;
 
 	if ((a = rec_get_array(t, "containers", MSG_REC_ITEMS_MAX)) == NULL ||
 	    (rp->containers = calloc(a->n + 1,
-	    sizeof(*rp->containers))) == NULL)
+	    sizeof(*rp->containers))) == NULL ||
+	    rec_get_maps(a, rp->containers, sizeof(*rp->containers),
+	    rec_container_get) == -1)
 		return (-1);
-	for (i = 0; i < a->n; i++) {
-		m = &a->items[i];
-		c = &rp->containers[i];
-		if (m->tag != TREE_MAP ||
-		    rec_get_id(m, "docker_id", c->docker_id,
-		    sizeof(c->docker_id)) == -1 ||
-		    rec_get_id(m, "deployment_id", c->deployment_id,
-		    sizeof(c->deployment_id)) == -1 ||
-		    rec_get_int(m, "replica", 0, MSG_REC_REPLICAS_MAX,
-		    &c->replica) == -1 ||
-		    rec_get_id(m, "state", c->state, sizeof(c->state)) == -1)
-			return (-1);
-	}
 	rp->ncontainers = a->n;
 	return (0);
 }
@@ -897,7 +941,7 @@ msg_rec_report_get(struct rbuf *r, struct msg_rec_report *rp)
 		}
 		if (tval_get(t, "exit_code") != NULL &&
 		    tval_get(t, "exit_code")->tag != TREE_NULL) {
-			if (rec_get_int(t, "exit_code", INT32_MIN, INT32_MAX,
+			if (map_get_int(t, "exit_code", INT32_MIN, INT32_MAX,
 			    &rp->exit_code) == -1)
 				break;
 			rp->has_exit_code = 1;
@@ -910,7 +954,7 @@ msg_rec_report_get(struct rbuf *r, struct msg_rec_report *rp)
 	case REC_REPORT_HEALTHY:
 		if (rec_get_id(t, "deployment_id", rp->deployment_id,
 		    sizeof(rp->deployment_id)) == 0 &&
-		    rec_get_int(t, "baseline_restart_count", 0, INT32_MAX,
+		    map_get_int(t, "baseline_restart_count", 0, INT32_MAX,
 		    &rp->baseline_restart_count) == 0)
 			rc = 0;
 		break;
@@ -965,11 +1009,11 @@ msg_rec_queue_get(struct rbuf *r, struct msg_rec_queue *q)
 	memset(q, 0, sizeof(*q));
 	if ((t = rec_tree_get(r)) == NULL)
 		return (-1);
-	if (rec_get_int(t, "in_flight", 0, INT32_MAX, &q->in_flight) == 0 &&
-	    rec_get_int(t, "waiting", 0, INT32_MAX, &q->waiting) == 0 &&
-	    rec_get_int(t, "backing_off", 0, INT32_MAX,
+	if (map_get_int(t, "in_flight", 0, INT32_MAX, &q->in_flight) == 0 &&
+	    map_get_int(t, "waiting", 0, INT32_MAX, &q->waiting) == 0 &&
+	    map_get_int(t, "backing_off", 0, INT32_MAX,
 	    &q->backing_off) == 0 &&
-	    rec_get_int(t, "services", 0, INT32_MAX, &q->services) == 0)
+	    map_get_int(t, "services", 0, INT32_MAX, &q->services) == 0)
 		rv = 0;
 	rec_tree_free(t);
 	return (rv);
@@ -1028,19 +1072,6 @@ msg_image_valid(const char *s)
 	return (1);
 }
 
-/* The tree that is the whole of r; -1 if it is not a map. */
-static int
-msg_tree(struct rbuf *r, struct tval *v)
-{
-	if (tval_decode(r, v, MSG_LOG_ITEMS) == -1)
-		return (-1);
-	if (wire_done(r) == -1 || v->tag != TREE_MAP) {
-		tval_free(v);
-		return (-1);
-	}
-	return (0);
-}
-
 /* The string at key into buf; -1 if absent, not a string or too long. */
 static int
 msg_tree_str(const struct tval *v, const char *key, char *buf, size_t len)
@@ -1049,28 +1080,6 @@ msg_tree_str(const struct tval *v, const char *key, char *buf, size_t len)
 
 	if ((s = tval_str(v, key)) == NULL || strlcpy(buf, s, len) >= len)
 		return (-1);
-	return (0);
-}
-
-static int
-msg_tree_int(const struct tval *v, const char *key, int64_t *n)
-{
-	const struct tval	*i;
-
-	if ((i = tval_get(v, key)) == NULL || i->tag != TREE_INT)
-		return (-1);
-	*n = i->i;
-	return (0);
-}
-
-static int
-msg_tree_bool(const struct tval *v, const char *key, int *b)
-{
-	const struct tval	*i;
-
-	if ((i = tval_get(v, key)) == NULL || !tval_is(i, TREE_TRUE))
-		return (-1);
-	*b = i->tag == TREE_TRUE;
 	return (0);
 }
 
@@ -1093,7 +1102,7 @@ msg_logstream_get(struct rbuf *r, struct msg_logstream *ls)
 	int		 rv = -1;
 
 	memset(ls, 0, sizeof(*ls));
-	if (msg_tree(r, &v) == -1)
+	if (map_decode(r, &v, MSG_LOG_ITEMS) == -1)
 		return (-1);
 	if (msg_tree_str(&v, "container_id", ls->container_id,
 	    sizeof(ls->container_id)) == 0 &&
@@ -1103,7 +1112,7 @@ msg_logstream_get(struct rbuf *r, struct msg_logstream *ls)
 	    sizeof(ls->project_id)) == 0 &&
 	    msg_tree_str(&v, "deployment_id", ls->deployment_id,
 	    sizeof(ls->deployment_id)) == 0 &&
-	    msg_tree_bool(&v, "tty", &ls->tty) == 0 &&
+	    map_get_bool(&v, "tty", &ls->tty) == 0 &&
 	    msg_container_id_valid(ls->container_id) &&
 	    msg_service_id_valid(ls->service_id) &&
 	    msg_service_id_valid(ls->project_id) &&
@@ -1130,7 +1139,7 @@ msg_logmark_get(struct rbuf *r, struct msg_logmark *m)
 	int		 rv = -1;
 
 	memset(m, 0, sizeof(*m));
-	if (msg_tree(r, &v) == -1)
+	if (map_decode(r, &v, MSG_LOG_ITEMS) == -1)
 		return (-1);
 	if (msg_tree_str(&v, "container_id", m->container_id,
 	    sizeof(m->container_id)) == 0 &&
@@ -1160,7 +1169,7 @@ msg_logforget_get(struct rbuf *r, char *out, size_t len)
 	struct tval	 v;
 	int		 rv = -1;
 
-	if (msg_tree(r, &v) == -1)
+	if (map_decode(r, &v, MSG_LOG_ITEMS) == -1)
 		return (-1);
 	if (msg_tree_str(&v, "service_id", out, len) == 0 &&
 	    msg_service_id_valid(out))
@@ -1193,17 +1202,17 @@ msg_logview_get(struct rbuf *r, struct msg_logview *lv)
 	int		 rv = -1;
 
 	memset(lv, 0, sizeof(*lv));
-	if (msg_tree(r, &v) == -1)
+	if (map_decode(r, &v, MSG_LOG_ITEMS) == -1)
 		return (-1);
 	if (msg_tree_str(&v, "service_id", lv->service_id,
 	    sizeof(lv->service_id)) == 0 &&
-	    msg_tree_int(&v, "tail", &lv->tail) == 0 &&
-	    msg_tree_int(&v, "since", &lv->since) == 0 &&
-	    msg_tree_int(&v, "until", &lv->until) == 0 &&
+	    map_get_int(&v, "tail", INT64_MIN, INT64_MAX, &lv->tail) == 0 &&
+	    map_get_int(&v, "since", INT64_MIN, INT64_MAX, &lv->since) == 0 &&
+	    map_get_int(&v, "until", INT64_MIN, INT64_MAX, &lv->until) == 0 &&
 	    msg_tree_str(&v, "q", lv->q, sizeof(lv->q)) == 0 &&
 	    msg_tree_str(&v, "stream", stream, sizeof(stream)) == 0 &&
-	    msg_tree_bool(&v, "follow", &lv->follow) == 0 &&
-	    msg_tree_bool(&v, "containers", &lv->containers) == 0 &&
+	    map_get_bool(&v, "follow", &lv->follow) == 0 &&
+	    map_get_bool(&v, "containers", &lv->containers) == 0 &&
 	    msg_service_id_valid(lv->service_id) && lv->tail >= -1 &&
 	    lv->since >= 0 && lv->until >= 0) {
 		if (stream[0] == '\0')
@@ -1236,7 +1245,7 @@ msg_logview_ack_get(struct rbuf *r, int *status)
 	char		 s[8];
 	int		 rv = -1;
 
-	if (msg_tree(r, &v) == -1)
+	if (map_decode(r, &v, MSG_LOG_ITEMS) == -1)
 		return (-1);
 	if (msg_tree_str(&v, "status", s, sizeof(s)) == 0) {
 		rv = 0;

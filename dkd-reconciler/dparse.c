@@ -140,6 +140,73 @@ is_hex_id(const char *s)
 	return (i > 0 && i <= DRV_ID_MAX);
 }
 
+static int
+is_managed(const struct labels *l)
+{
+	return (l->managed != NULL &&
+	    strcmp(l->managed, LABEL_MANAGED_VALUE) == 0);
+}
+
+/* A reply whose top level is of type (array or object), or NULL. */
+static yajl_val
+reply_parse(const char *buf, size_t len, yajl_type type, char *err,
+    size_t errlen)
+{
+	yajl_val	 v;
+
+	if ((v = json_parse(buf, len, err, errlen)) == NULL)
+		return (NULL);
+	if (type == yajl_t_array && !YAJL_IS_ARRAY(v)) {
+		(void)snprintf(err, errlen, "not an array");
+		yajl_tree_free(v);
+		return (NULL);
+	}
+	if (type == yajl_t_object && !YAJL_IS_OBJECT(v)) {
+		(void)snprintf(err, errlen, "not an object");
+		yajl_tree_free(v);
+		return (NULL);
+	}
+	return (v);
+}
+
+/*
+ * A list reply: an array, or (key not NULL) an object with the array
+ * at key, which may be absent.  Its objects, at most DRV_LIST_MAX, go
+ * into an allocated array of structs of size bytes: read fills the
+ * next zeroed slot from an item and returns 0 to keep it, -1 to pass
+ * it over; *n counts those kept.  NULL, and err, if there is no list.
+ */
+static void *
+read_list(const char *buf, size_t len, const char *key, size_t size,
+    int (*read)(yajl_val, void *), size_t *n, char *err, size_t errlen)
+{
+	unsigned char	*out, *slot;
+	yajl_val	 v, arr, item;
+	size_t		 i, count;
+
+	*n = 0;
+	if ((v = reply_parse(buf, len, key == NULL ? yajl_t_array :
+	    yajl_t_object, err, errlen)) == NULL)
+		return (NULL);
+	arr = key == NULL ? v : obj_get(v, key, yajl_t_array);
+	count = arr == NULL ? 0 :
+	    MINIMUM(YAJL_GET_ARRAY(arr)->len, (size_t)DRV_LIST_MAX);
+	if ((out = calloc(count + 1, size)) == NULL) {
+		(void)snprintf(err, errlen, "out of memory");
+		yajl_tree_free(v);
+		return (NULL);
+	}
+	for (i = 0; i < count; i++) {
+		item = YAJL_GET_ARRAY(arr)->values[i];
+		slot = out + *n * size;
+		memset(slot, 0, size);
+		if (YAJL_IS_OBJECT(item) && read(item, slot) == 0)
+			(*n)++;
+	}
+	yajl_tree_free(v);
+	return (out);
+}
+
 /* Printable ASCII of s (at most len bytes), for a reason or a log. */
 void
 dparse_sanitize(char *dst, size_t dstlen, const char *s, size_t len)
@@ -257,6 +324,42 @@ dparse_time(const char *s)
 	return (-1);
 }
 
+static int
+read_container(yajl_val item, void *slot)
+{
+	struct drv_container	*c = slot;
+	struct labels		 l;
+	yajl_val		 names;
+	const char		*nm;
+
+	read_labels(obj_get(item, "Labels", yajl_t_object), &l);
+	if (copy_field(c->id, sizeof(c->id),
+	    obj_str(item, "Id", NULL)) == -1 || !is_hex_id(c->id))
+		return (-1);
+	if (!is_managed(&l))
+		return (-1);
+	c->managed = 1;
+	if (copy_field(c->instance, sizeof(c->instance), l.instance) == -1 ||
+	    copy_field(c->service_id, sizeof(c->service_id),
+	    l.service) == -1 || c->service_id[0] == '\0')
+		return (-1);
+	/* Not having these is allowed: such a container is stray. */
+	(void)copy_field(c->project_id, sizeof(c->project_id), l.project);
+	(void)copy_field(c->deployment_id, sizeof(c->deployment_id),
+	    l.deployment);
+	c->replica = parse_replica(l.replica);
+	(void)copy_field(c->state, sizeof(c->state),
+	    obj_str(item, "State", NULL));
+	names = obj_get(item, "Names", yajl_t_array);
+	if (names != NULL && YAJL_GET_ARRAY(names)->len > 0 &&
+	    YAJL_IS_STRING(YAJL_GET_ARRAY(names)->values[0])) {
+		nm = YAJL_GET_STRING(YAJL_GET_ARRAY(names)->values[0]);
+		(void)copy_field(c->name, sizeof(c->name),
+		    nm[0] == '/' ? nm + 1 : nm);
+	}
+	return (0);
+}
+
 /*
  * GET /containers/json: the containers that carry the managed-by label,
  * with a usable id.  *out is allocated (free it), *n its length.
@@ -265,66 +368,9 @@ int
 dparse_containers(const char *buf, size_t len, struct drv_container **out,
     size_t *n, char *err, size_t errlen)
 {
-	struct drv_container	*cs, *c;
-	struct labels		 l;
-	yajl_val		 v, item, names;
-	size_t			 i, count;
-
-	*out = NULL;
-	*n = 0;
-	if ((v = json_parse(buf, len, err, errlen)) == NULL)
-		return (-1);
-	if (!YAJL_IS_ARRAY(v)) {
-		(void)snprintf(err, errlen, "not an array");
-		yajl_tree_free(v);
-		return (-1);
-	}
-	count = MINIMUM(YAJL_GET_ARRAY(v)->len, (size_t)DRV_LIST_MAX);
-	if ((cs = calloc(count + 1, sizeof(*cs))) == NULL) {
-		(void)snprintf(err, errlen, "out of memory");
-		yajl_tree_free(v);
-		return (-1);
-	}
-	for (i = 0; i < count; i++) {
-		item = YAJL_GET_ARRAY(v)->values[i];
-		if (!YAJL_IS_OBJECT(item))
-			continue;
-		c = &cs[*n];
-		memset(c, 0, sizeof(*c));
-		read_labels(obj_get(item, "Labels", yajl_t_object), &l);
-		if (copy_field(c->id, sizeof(c->id),
-		    obj_str(item, "Id", NULL)) == -1 || !is_hex_id(c->id))
-			continue;
-		if (l.managed == NULL ||
-		    strcmp(l.managed, LABEL_MANAGED_VALUE) != 0)
-			continue;
-		c->managed = 1;
-		if (copy_field(c->instance, sizeof(c->instance),
-		    l.instance) == -1 ||
-		    copy_field(c->service_id, sizeof(c->service_id),
-		    l.service) == -1 || c->service_id[0] == '\0')
-			continue;
-		/* Not having these is allowed: such a container is stray. */
-		(void)copy_field(c->project_id, sizeof(c->project_id),
-		    l.project);
-		(void)copy_field(c->deployment_id, sizeof(c->deployment_id),
-		    l.deployment);
-		c->replica = parse_replica(l.replica);
-		(void)copy_field(c->state, sizeof(c->state),
-		    obj_str(item, "State", NULL));
-		names = obj_get(item, "Names", yajl_t_array);
-		if (names != NULL && YAJL_GET_ARRAY(names)->len > 0 &&
-		    YAJL_IS_STRING(YAJL_GET_ARRAY(names)->values[0])) {
-			const char *nm =
-			    YAJL_GET_STRING(YAJL_GET_ARRAY(names)->values[0]);
-			(void)copy_field(c->name, sizeof(c->name),
-			    nm[0] == '/' ? nm + 1 : nm);
-		}
-		(*n)++;
-	}
-	yajl_tree_free(v);
-	*out = cs;
-	return (0);
+	*out = read_list(buf, len, NULL, sizeof(**out), read_container, n,
+	    err, errlen);
+	return (*out == NULL ? -1 : 0);
 }
 
 /* GET /containers/{id}/json. */
@@ -363,50 +409,47 @@ dparse_inspect(const char *buf, size_t len, struct drv_inspect *in,
 	return (0);
 }
 
+static int
+read_network(yajl_val item, void *slot)
+{
+	struct drv_network	*nw = slot;
+	struct labels		 l;
+
+	if (copy_field(nw->id, sizeof(nw->id),
+	    obj_str(item, "Id", NULL)) == -1 || !is_hex_id(nw->id) ||
+	    copy_field(nw->name, sizeof(nw->name),
+	    obj_str(item, "Name", NULL)) == -1 || nw->name[0] == '\0')
+		return (-1);
+	read_labels(obj_get(item, "Labels", yajl_t_object), &l);
+	nw->managed = is_managed(&l);
+	(void)copy_field(nw->instance, sizeof(nw->instance), l.instance);
+	return (0);
+}
+
 /* GET /networks: *out allocated. */
 int
 dparse_networks(const char *buf, size_t len, struct drv_network **out,
     size_t *n, char *err, size_t errlen)
 {
-	struct drv_network	*ns, *nw;
-	struct labels		 l;
-	yajl_val		 v, item;
-	size_t			 i, count;
+	*out = read_list(buf, len, NULL, sizeof(**out), read_network, n,
+	    err, errlen);
+	return (*out == NULL ? -1 : 0);
+}
 
-	*out = NULL;
-	*n = 0;
-	if ((v = json_parse(buf, len, err, errlen)) == NULL)
+static int
+read_volume(yajl_val item, void *slot)
+{
+	struct drv_volume	*vol = slot;
+	struct labels		 l;
+
+	if (copy_field(vol->name, sizeof(vol->name),
+	    obj_str(item, "Name", NULL)) == -1 || vol->name[0] == '\0')
 		return (-1);
-	if (!YAJL_IS_ARRAY(v)) {
-		(void)snprintf(err, errlen, "not an array");
-		yajl_tree_free(v);
-		return (-1);
-	}
-	count = MINIMUM(YAJL_GET_ARRAY(v)->len, (size_t)DRV_LIST_MAX);
-	if ((ns = calloc(count + 1, sizeof(*ns))) == NULL) {
-		(void)snprintf(err, errlen, "out of memory");
-		yajl_tree_free(v);
-		return (-1);
-	}
-	for (i = 0; i < count; i++) {
-		item = YAJL_GET_ARRAY(v)->values[i];
-		nw = &ns[*n];
-		memset(nw, 0, sizeof(*nw));
-		if (!YAJL_IS_OBJECT(item) ||
-		    copy_field(nw->id, sizeof(nw->id),
-		    obj_str(item, "Id", NULL)) == -1 || !is_hex_id(nw->id) ||
-		    copy_field(nw->name, sizeof(nw->name),
-		    obj_str(item, "Name", NULL)) == -1 || nw->name[0] == '\0')
-			continue;
-		read_labels(obj_get(item, "Labels", yajl_t_object), &l);
-		nw->managed = l.managed != NULL &&
-		    strcmp(l.managed, LABEL_MANAGED_VALUE) == 0;
-		(void)copy_field(nw->instance, sizeof(nw->instance),
-		    l.instance);
-		(*n)++;
-	}
-	yajl_tree_free(v);
-	*out = ns;
+	read_labels(obj_get(item, "Labels", yajl_t_object), &l);
+	vol->managed = is_managed(&l);
+	(void)copy_field(vol->instance, sizeof(vol->instance), l.instance);
+	(void)copy_field(vol->service_id, sizeof(vol->service_id),
+	    l.service);
 	return (0);
 }
 
@@ -415,49 +458,9 @@ int
 dparse_volumes(const char *buf, size_t len, struct drv_volume **out,
     size_t *n, char *err, size_t errlen)
 {
-	struct drv_volume	*vs, *vol;
-	struct labels		 l;
-	yajl_val		 v, arr, item;
-	size_t			 i, count;
-
-	*out = NULL;
-	*n = 0;
-	if ((v = json_parse(buf, len, err, errlen)) == NULL)
-		return (-1);
-	if (!YAJL_IS_OBJECT(v)) {
-		(void)snprintf(err, errlen, "not an object");
-		yajl_tree_free(v);
-		return (-1);
-	}
-	arr = obj_get(v, "Volumes", yajl_t_array);
-	count = arr == NULL ? 0 :
-	    MINIMUM(YAJL_GET_ARRAY(arr)->len, (size_t)DRV_LIST_MAX);
-	if ((vs = calloc(count + 1, sizeof(*vs))) == NULL) {
-		(void)snprintf(err, errlen, "out of memory");
-		yajl_tree_free(v);
-		return (-1);
-	}
-	for (i = 0; i < count; i++) {
-		item = YAJL_GET_ARRAY(arr)->values[i];
-		vol = &vs[*n];
-		memset(vol, 0, sizeof(*vol));
-		if (!YAJL_IS_OBJECT(item) ||
-		    copy_field(vol->name, sizeof(vol->name),
-		    obj_str(item, "Name", NULL)) == -1 ||
-		    vol->name[0] == '\0')
-			continue;
-		read_labels(obj_get(item, "Labels", yajl_t_object), &l);
-		vol->managed = l.managed != NULL &&
-		    strcmp(l.managed, LABEL_MANAGED_VALUE) == 0;
-		(void)copy_field(vol->instance, sizeof(vol->instance),
-		    l.instance);
-		(void)copy_field(vol->service_id, sizeof(vol->service_id),
-		    l.service);
-		(*n)++;
-	}
-	yajl_tree_free(v);
-	*out = vs;
-	return (0);
+	*out = read_list(buf, len, "Volumes", sizeof(**out), read_volume, n,
+	    err, errlen);
+	return (*out == NULL ? -1 : 0);
 }
 
 /*
@@ -556,13 +559,8 @@ dparse_info(const char *buf, size_t len, struct docker_info *di, char *err,
 	const char	*ws;
 	size_t		 i;
 
-	if ((v = json_parse(buf, len, err, errlen)) == NULL)
+	if ((v = reply_parse(buf, len, yajl_t_object, err, errlen)) == NULL)
 		return (-1);
-	if (!YAJL_IS_OBJECT(v)) {
-		(void)snprintf(err, errlen, "not an object");
-		yajl_tree_free(v);
-		return (-1);
-	}
 	copy_str(v, "ServerVersion", di->server_version,
 	    sizeof(di->server_version));
 	copy_str(v, "OperatingSystem", di->os, sizeof(di->os));
@@ -623,13 +621,8 @@ dparse_df(const char *buf, size_t len, struct docker_info *di, char *err,
 	yajl_val	 v;
 	int64_t		 n;
 
-	if ((v = json_parse(buf, len, err, errlen)) == NULL)
+	if ((v = reply_parse(buf, len, yajl_t_object, err, errlen)) == NULL)
 		return (-1);
-	if (!YAJL_IS_OBJECT(v)) {
-		(void)snprintf(err, errlen, "not an object");
-		yajl_tree_free(v);
-		return (-1);
-	}
 	di->images_size = obj_int(v, "LayersSize", NULL, 0);
 	di->volumes_size = sum_sizes(obj_get(v, "Volumes", yajl_t_array),
 	    "UsageData", "Size", &di->volumes);

@@ -124,17 +124,43 @@ call_deferred_free(int fd, short event, void *arg)
 	call_free(arg);
 }
 
+/* Run fn(c) from the event loop, never inside the caller. */
+static void
+call_defer(struct call *c, void (*fn)(int, short, void *))
+{
+	struct timeval	 tv = { 0, 0 };
+
+	if (event_base_once(engine_base, -1, EV_TIMEOUT, fn, c, &tv) == -1)
+		fatalx("%s: event_base_once", __func__);
+}
+
+/* A call whose arguments do not make a request fails like one. */
+static void
+call_bad(struct call *c)
+{
+	call_defer(c, call_deferred_fail);
+}
+
 static void
 call_issue(struct call *c, const char *method, const char *path,
     const char *body, long timeout_ms)
 {
-	struct timeval	 tv = { 0, 0 };
-
 	c->req = docker_request(method, path, body, timeout_ms, call_complete,
 	    c);
-	if (c->req == NULL && event_base_once(engine_base, -1, EV_TIMEOUT,
-	    call_deferred_fail, c, &tv) == -1)
-		fatalx("%s: event_base_once", __func__);
+	if (c->req == NULL)
+		call_bad(c);
+}
+
+/* POST a JSON body, freed here; NULL (it could not be made) fails. */
+static void
+call_post(struct call *c, const char *path, char *body, long timeout_ms)
+{
+	if (body == NULL) {
+		call_bad(c);
+		return;
+	}
+	call_issue(c, "POST", path, body, timeout_ms);
+	free(body);
 }
 
 static void
@@ -370,15 +396,48 @@ gen_labels(yajl_gen g, const struct drv_kv *labels, size_t n)
 	yajl_gen_map_close(g);
 }
 
-/* A call whose arguments do not make a request fails like one. */
+/* GET prefix with the label filters appended: a list call. */
 static void
-call_bad(struct call *c)
+call_list(struct call *c, const char *prefix, const struct drv_kv *labels,
+    size_t n)
 {
-	struct timeval	 tv = { 0, 0 };
+	char	 f[2048], path[2400];
 
-	if (event_base_once(engine_base, -1, EV_TIMEOUT, call_deferred_fail,
-	    c, &tv) == -1)
-		fatalx("%s: event_base_once", __func__);
+	if (filters_param(f, sizeof(f), NULL, labels, n) == -1) {
+		call_bad(c);
+		return;
+	}
+	(void)snprintf(path, sizeof(path), "%s%s", prefix, f);
+	call_issue(c, "GET", path, NULL, ENGINE_LIST_TIMEOUT_MS);
+}
+
+/* prefix, the name as a path segment (keep: as url_escape), suffix. */
+static int
+object_path(char *dst, size_t len, const char *prefix, const char *name,
+    const char *keep, const char *suffix)
+{
+	char	 e[DRV_NAME_MAX * 3 + 1];
+
+	if (url_escape(e, sizeof(e), name, keep) == -1)
+		return (-1);
+	if ((size_t)snprintf(dst, len, "%s%s%s", prefix, e, suffix) >= len)
+		return (-1);
+	return (0);
+}
+
+/* A request without a body on one named object. */
+static void
+call_object(struct call *c, const char *method, const char *prefix,
+    const char *name, const char *keep, const char *suffix, long timeout_ms)
+{
+	char	 path[DRV_NAME_MAX * 3 + 128];
+
+	if (object_path(path, sizeof(path), prefix, name, keep, suffix) ==
+	    -1) {
+		call_bad(c);
+		return;
+	}
+	call_issue(c, method, path, NULL, timeout_ms);
 }
 
 /* ----------------------------------------------------------- networks */
@@ -388,15 +447,9 @@ engine_network_list(const struct drv_kv *labels, size_t n,
     drv_networks_cb cb, void *arg)
 {
 	struct call	*c = call_new(CALL_NETWORKS, arg);
-	char		 f[2048], path[2400];
 
 	c->cb.networks = cb;
-	if (filters_param(f, sizeof(f), NULL, labels, n) == -1) {
-		call_bad(c);
-		return;
-	}
-	(void)snprintf(path, sizeof(path), "/networks?filters=%s", f);
-	call_issue(c, "GET", path, NULL, ENGINE_LIST_TIMEOUT_MS);
+	call_list(c, "/networks?filters=", labels, n);
 }
 
 static void
@@ -405,7 +458,6 @@ engine_network_create(const char *name, const struct drv_kv *labels,
 {
 	struct call	*c = call_new(CALL_ID, arg);
 	yajl_gen	 g = gen_new();
-	char		*body;
 
 	c->cb.id = cb;
 	yajl_gen_map_open(g);
@@ -417,28 +469,17 @@ engine_network_create(const char *name, const struct drv_kv *labels,
 	gen_str(g, "bridge");
 	gen_labels(g, labels, n);
 	yajl_gen_map_close(g);
-	if ((body = gen_take(g)) == NULL) {
-		call_bad(c);
-		return;
-	}
-	call_issue(c, "POST", "/networks/create", body, ENGINE_TIMEOUT_MS);
-	free(body);
+	call_post(c, "/networks/create", gen_take(g), ENGINE_TIMEOUT_MS);
 }
 
 static void
 engine_network_remove(const char *id, drv_done_cb cb, void *arg)
 {
 	struct call	*c = call_new(CALL_DONE, arg);
-	char		 e[512], path[600];
 
 	c->cb.done = cb;
 	c->ok_404 = 1;
-	if (url_escape(e, sizeof(e), id, "") == -1) {
-		call_bad(c);
-		return;
-	}
-	(void)snprintf(path, sizeof(path), "/networks/%s", e);
-	call_issue(c, "DELETE", path, NULL, ENGINE_TIMEOUT_MS);
+	call_object(c, "DELETE", "/networks/", id, "", "", ENGINE_TIMEOUT_MS);
 }
 
 /* ------------------------------------------------------------- images */
@@ -447,15 +488,10 @@ static void
 engine_image_inspect(const char *ref, drv_done_cb cb, void *arg)
 {
 	struct call	*c = call_new(CALL_DONE, arg);
-	char		 e[1024], path[1100];
 
 	c->cb.done = cb;
-	if (url_escape(e, sizeof(e), ref, "/:@") == -1) {
-		call_bad(c);
-		return;
-	}
-	(void)snprintf(path, sizeof(path), "/images/%s/json", e);
-	call_issue(c, "GET", path, NULL, ENGINE_TIMEOUT_MS);
+	call_object(c, "GET", "/images/", ref, "/:@", "/json",
+	    ENGINE_TIMEOUT_MS);
 }
 
 static int
@@ -517,7 +553,6 @@ static void
 engine_image_pull(const char *ref, drv_done_cb cb, void *arg)
 {
 	struct call	*c = call_new(CALL_PULL, arg);
-	struct timeval	 tv = { 0, 0 };
 	char		 repo[512], tag[256], er[1024], et[512], path[1700];
 
 	c->cb.done = cb;
@@ -533,9 +568,8 @@ engine_image_pull(const char *ref, drv_done_cb cb, void *arg)
 	    er, et);
 	c->req = docker_stream("POST", path, ENGINE_PULL_TIMEOUT_MS,
 	    ENGINE_PULL_IDLE_S, pull_data, call_complete, c);
-	if (c->req == NULL && event_base_once(engine_base, -1, EV_TIMEOUT,
-	    call_deferred_fail, c, &tv) == -1)
-		fatalx("%s: event_base_once", __func__);
+	if (c->req == NULL)
+		call_bad(c);
 }
 
 /* --------------------------------------------------------- containers */
@@ -545,16 +579,9 @@ engine_container_list(const struct drv_kv *labels, size_t n,
     drv_containers_cb cb, void *arg)
 {
 	struct call	*c = call_new(CALL_CONTAINERS, arg);
-	char		 f[2048], path[2400];
 
 	c->cb.containers = cb;
-	if (filters_param(f, sizeof(f), NULL, labels, n) == -1) {
-		call_bad(c);
-		return;
-	}
-	(void)snprintf(path, sizeof(path), "/containers/json?all=1&filters=%s",
-	    f);
-	call_issue(c, "GET", path, NULL, ENGINE_LIST_TIMEOUT_MS);
+	call_list(c, "/containers/json?all=1&filters=", labels, n);
 }
 
 /* The create body of spec 14 (and Decisions 3, 8, 10). */
@@ -671,44 +698,31 @@ engine_container_create(const struct drv_spec *s, drv_id_cb cb, void *arg)
 	struct call	*c = call_new(CALL_ID, arg);
 	char		 e[DRV_NAME_MAX * 3 + 1];
 	char		 path[DRV_NAME_MAX * 3 + 64];
-	char		*body;
 
 	c->cb.id = cb;
-	if (url_escape(e, sizeof(e), s->name, "") == -1 ||
-	    (body = create_body(s)) == NULL) {
+	if (url_escape(e, sizeof(e), s->name, "") == -1) {
 		call_bad(c);
 		return;
 	}
 	(void)snprintf(path, sizeof(path), "/containers/create?name=%s", e);
-	call_issue(c, "POST", path, body, ENGINE_CREATE_TIMEOUT_MS);
-	free(body);
+	call_post(c, path, create_body(s), ENGINE_CREATE_TIMEOUT_MS);
 }
 
-/* A container id or name as a path segment. */
-static int
-container_path(char *dst, size_t len, const char *id, const char *suffix)
+/* A request without a body on a container (id or name). */
+static void
+container_call(struct call *c, const char *method, const char *id,
+    const char *suffix, long timeout_ms)
 {
-	char	 e[DRV_NAME_MAX * 3 + 1];
-
-	if (url_escape(e, sizeof(e), id, "") == -1)
-		return (-1);
-	if ((size_t)snprintf(dst, len, "/containers/%s%s", e, suffix) >= len)
-		return (-1);
-	return (0);
+	call_object(c, method, "/containers/", id, "", suffix, timeout_ms);
 }
 
 static void
 engine_container_start(const char *id, drv_done_cb cb, void *arg)
 {
 	struct call	*c = call_new(CALL_DONE, arg);
-	char		 path[1024];
 
 	c->cb.done = cb;
-	if (container_path(path, sizeof(path), id, "/start") == -1) {
-		call_bad(c);
-		return;
-	}
-	call_issue(c, "POST", path, NULL, ENGINE_START_TIMEOUT_MS);
+	container_call(c, "POST", id, "/start", ENGINE_START_TIMEOUT_MS);
 }
 
 static void
@@ -716,16 +730,12 @@ engine_container_stop(const char *id, int timeout_s, drv_done_cb cb,
     void *arg)
 {
 	struct call	*c = call_new(CALL_DONE, arg);
-	char		 suffix[32], path[1024];
+	char		 suffix[32];
 
 	c->cb.done = cb;
 	c->ok_404 = 1;
 	(void)snprintf(suffix, sizeof(suffix), "/stop?t=%d", timeout_s);
-	if (container_path(path, sizeof(path), id, suffix) == -1) {
-		call_bad(c);
-		return;
-	}
-	call_issue(c, "POST", path, NULL, timeout_s * 1000L +
+	container_call(c, "POST", id, suffix, timeout_s * 1000L +
 	    ENGINE_TIMEOUT_MS);
 }
 
@@ -733,29 +743,19 @@ static void
 engine_container_remove(const char *id, drv_done_cb cb, void *arg)
 {
 	struct call	*c = call_new(CALL_DONE, arg);
-	char		 path[1024];
 
 	c->cb.done = cb;
 	c->ok_404 = 1;
-	if (container_path(path, sizeof(path), id, "?force=1&v=1") == -1) {
-		call_bad(c);
-		return;
-	}
-	call_issue(c, "DELETE", path, NULL, ENGINE_TIMEOUT_MS);
+	container_call(c, "DELETE", id, "?force=1&v=1", ENGINE_TIMEOUT_MS);
 }
 
 static void
 engine_container_inspect(const char *id, drv_inspect_cb cb, void *arg)
 {
 	struct call	*c = call_new(CALL_INSPECT, arg);
-	char		 path[1024];
 
 	c->cb.inspect = cb;
-	if (container_path(path, sizeof(path), id, "/json") == -1) {
-		call_bad(c);
-		return;
-	}
-	call_issue(c, "GET", path, NULL, ENGINE_TIMEOUT_MS);
+	container_call(c, "GET", id, "/json", ENGINE_TIMEOUT_MS);
 }
 
 static void
@@ -763,18 +763,14 @@ engine_container_logs(const char *id, int tail, int tty, drv_text_cb cb,
     void *arg)
 {
 	struct call	*c = call_new(CALL_TEXT, arg);
-	char		 suffix[64], path[1024];
+	char		 suffix[64];
 
 	c->cb.text = cb;
 	c->tty = tty;
 	c->tail = tail;
 	(void)snprintf(suffix, sizeof(suffix),
 	    "/logs?stdout=1&stderr=1&tail=%d", tail);
-	if (container_path(path, sizeof(path), id, suffix) == -1) {
-		call_bad(c);
-		return;
-	}
-	call_issue(c, "GET", path, NULL, ENGINE_TIMEOUT_MS);
+	container_call(c, "GET", id, suffix, ENGINE_TIMEOUT_MS);
 }
 
 static int
@@ -795,7 +791,6 @@ engine_logs_follow(const char *id, const char *since, drv_bytes_cb bytes,
     drv_done_cb done, void *arg)
 {
 	struct call	*c = call_new(CALL_FOLLOW, arg);
-	struct timeval	 tv = { 0, 0 };
 	char		 suffix[256], es[128], path[1024];
 
 	c->cb.done = done;
@@ -804,13 +799,10 @@ engine_logs_follow(const char *id, const char *since, drv_bytes_cb bytes,
 		strlcpy(es, "0", sizeof(es));
 	(void)snprintf(suffix, sizeof(suffix), "/logs?follow=1&stdout=1&"
 	    "stderr=1&timestamps=1&since=%s", es);
-	if (container_path(path, sizeof(path), id, suffix) == -1 ||
-	    (c->req = docker_stream("GET", path, 0, 0, follow_data,
-	    call_complete, c)) == NULL) {
-		if (event_base_once(engine_base, -1, EV_TIMEOUT,
-		    call_deferred_fail, c, &tv) == -1)
-			fatalx("%s: event_base_once", __func__);
-	}
+	if (object_path(path, sizeof(path), "/containers/", id, "",
+	    suffix) == -1 || (c->req = docker_stream("GET", path, 0, 0,
+	    follow_data, call_complete, c)) == NULL)
+		call_bad(c);
 	return (c);
 }
 
@@ -822,7 +814,6 @@ engine_volume_create(const char *name, const struct drv_kv *labels,
 {
 	struct call	*c = call_new(CALL_DONE, arg);
 	yajl_gen	 g = gen_new();
-	char		*body;
 
 	c->cb.done = cb;
 	yajl_gen_map_open(g);
@@ -830,12 +821,7 @@ engine_volume_create(const char *name, const struct drv_kv *labels,
 	gen_str(g, name);
 	gen_labels(g, labels, n);
 	yajl_gen_map_close(g);
-	if ((body = gen_take(g)) == NULL) {
-		call_bad(c);
-		return;
-	}
-	call_issue(c, "POST", "/volumes/create", body, ENGINE_TIMEOUT_MS);
-	free(body);
+	call_post(c, "/volumes/create", gen_take(g), ENGINE_TIMEOUT_MS);
 }
 
 static void
@@ -843,32 +829,19 @@ engine_volume_list(const struct drv_kv *labels, size_t n, drv_volumes_cb cb,
     void *arg)
 {
 	struct call	*c = call_new(CALL_VOLUMES, arg);
-	char		 f[2048], path[2400];
 
 	c->cb.volumes = cb;
-	if (filters_param(f, sizeof(f), NULL, labels, n) == -1) {
-		call_bad(c);
-		return;
-	}
-	(void)snprintf(path, sizeof(path), "/volumes?filters=%s", f);
-	call_issue(c, "GET", path, NULL, ENGINE_LIST_TIMEOUT_MS);
+	call_list(c, "/volumes?filters=", labels, n);
 }
 
 static void
 engine_volume_remove(const char *name, drv_done_cb cb, void *arg)
 {
 	struct call	*c = call_new(CALL_DONE, arg);
-	char		 e[DRV_NAME_MAX * 3 + 1];
-	char		 path[DRV_NAME_MAX * 3 + 32];
 
 	c->cb.done = cb;
 	c->ok_404 = 1;
-	if (url_escape(e, sizeof(e), name, "") == -1) {
-		call_bad(c);
-		return;
-	}
-	(void)snprintf(path, sizeof(path), "/volumes/%s", e);
-	call_issue(c, "DELETE", path, NULL, ENGINE_TIMEOUT_MS);
+	call_object(c, "DELETE", "/volumes/", name, "", "", ENGINE_TIMEOUT_MS);
 }
 
 /* ------------------------------------------------------------- events */
@@ -909,7 +882,6 @@ engine_events(const struct drv_kv *labels, size_t n, int64_t since_ns,
     int64_t until_s, drv_event_cb ev, drv_done_cb done, void *arg)
 {
 	struct call	*c = call_new(CALL_EVENTS, arg);
-	struct timeval	 tv = { 0, 0 };
 	char		 f[2048], path[2600], since[64];
 	long		 timeout;
 
@@ -928,11 +900,8 @@ engine_events(const struct drv_kv *labels, size_t n, int64_t since_ns,
 	    (size_t)snprintf(path, sizeof(path), "/events?%suntil=%lld&"
 	    "filters=%s", since, (long long)until_s, f) >= sizeof(path) ||
 	    (c->req = docker_stream("GET", path, timeout, 0, events_data,
-	    call_complete, c)) == NULL) {
-		if (event_base_once(engine_base, -1, EV_TIMEOUT,
-		    call_deferred_fail, c, &tv) == -1)
-			fatalx("%s: event_base_once", __func__);
-	}
+	    call_complete, c)) == NULL)
+		call_bad(c);
 	return (c);
 }
 
@@ -945,8 +914,6 @@ engine_events(const struct drv_kv *labels, size_t n, int64_t since_ns,
 static void
 engine_stream_cancel(struct drv_stream *c)
 {
-	struct timeval	 tv = { 0, 0 };
-
 	if (c == NULL || c->cancelled)
 		return;
 	c->cancelled = 1;
@@ -954,9 +921,7 @@ engine_stream_cancel(struct drv_stream *c)
 		return;
 	docker_cancel(c->req);
 	c->req = NULL;
-	if (event_base_once(engine_base, -1, EV_TIMEOUT, call_deferred_free,
-	    c, &tv) == -1)
-		fatalx("%s: event_base_once", __func__);
+	call_defer(c, call_deferred_free);
 }
 
 static void

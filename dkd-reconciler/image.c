@@ -122,6 +122,17 @@ image_wake(struct image *im)
 	im->nwaiters = 0;
 }
 
+/* Failed: a new generation, tried again after a backoff. */
+static void
+image_failed(struct image *im, const char *err)
+{
+	im->state = I_FAILED;
+	im->gen++;
+	im->failures++;
+	im->retry_at = queue_now_ms() + queue_backoff_ms(im->failures);
+	(void)snprintf(im->err, sizeof(im->err), "image pull failed: %s", err);
+}
+
 static void
 image_check(struct image *im)
 {
@@ -155,12 +166,7 @@ image_checked(const struct drv_res *res, void *arg)
 		return;
 	default:
 		nbusy--;
-		im->state = I_FAILED;
-		im->gen++;
-		im->failures++;
-		im->retry_at = queue_now_ms() + queue_backoff_ms(im->failures);
-		(void)snprintf(im->err, sizeof(im->err), "image pull failed: "
-		    "%s", res->err);
+		image_failed(im, res->err);
 		image_wake(im);
 		return;
 	}
@@ -181,12 +187,7 @@ image_pulled(const struct drv_res *res, void *arg)
 		im->state = I_UNKNOWN;
 		rec_docker_trouble();
 	} else {
-		im->state = I_FAILED;
-		im->gen++;
-		im->failures++;
-		im->retry_at = queue_now_ms() + queue_backoff_ms(im->failures);
-		(void)snprintf(im->err, sizeof(im->err), "image pull failed: "
-		    "%s", res->err);
+		image_failed(im, res->err);
 		log_info("image %s: %s", im->ref, im->err);
 	}
 	image_wake(im);

@@ -289,14 +289,24 @@ sweep_answer(void)
 		sweep_finish();
 }
 
+/* A copy of a list the driver lends to its callback, one zeroed more. */
+static void *
+list_copy(const void *items, size_t n, size_t size)
+{
+	void	*copy;
+
+	if ((copy = calloc(n + 1, size)) == NULL)
+		fatal("%s", __func__);
+	memcpy(copy, items, n * size);
+	return (copy);
+}
+
 static void
 ctrs_listed(const struct drv_res *res, const struct drv_container *cs,
     size_t n, void *arg)
 {
 	if (res->code == DRV_OK) {
-		if ((sw.cs = calloc(n + 1, sizeof(*cs))) == NULL)
-			fatal("%s", __func__);
-		memcpy(sw.cs, cs, n * sizeof(*cs));
+		sw.cs = list_copy(cs, n, sizeof(*cs));
 		sw.ncs = n;
 		sw.have_ctrs = 1;
 	} else {
@@ -313,9 +323,7 @@ nets_listed(const struct drv_res *res, const struct drv_network *ns,
     size_t n, void *arg)
 {
 	if (res->code == DRV_OK) {
-		if ((sw.ns = calloc(n + 1, sizeof(*ns))) == NULL)
-			fatal("%s", __func__);
-		memcpy(sw.ns, ns, n * sizeof(*ns));
+		sw.ns = list_copy(ns, n, sizeof(*ns));
 		sw.nns = n;
 		sw.have_nets = 1;
 	} else {
@@ -330,9 +338,7 @@ vols_listed(const struct drv_res *res, const struct drv_volume *vs,
     size_t n, void *arg)
 {
 	if (res->code == DRV_OK) {
-		if ((sw.vs = calloc(n + 1, sizeof(*vs))) == NULL)
-			fatal("%s", __func__);
-		memcpy(sw.vs, vs, n * sizeof(*vs));
+		sw.vs = list_copy(vs, n, sizeof(*vs));
 		sw.nvs = n;
 		sw.have_vols = 1;
 	} else {
