@@ -213,11 +213,15 @@ lstream_writable(int fd, short event, void *arg)
 	}
 }
 
+/*
+ * Bytes of Docker's stream: kept, and written once the loop comes round.
+ * libcurl hands over each HTTP chunk (one log line each) on its own; a
+ * write per chunk cost a system call per line on both sides of the pipe.
+ */
 static int
 lstream_bytes(const char *data, size_t len, void *arg)
 {
 	struct lstream	*ls = arg;
-	ssize_t		 n = 0;
 
 	if (ls->wfd == -1)
 		return (-1);
@@ -229,25 +233,10 @@ lstream_bytes(const char *data, size_t len, void *arg)
 		event_add(ls->wev, NULL);
 		return (1);
 	}
-	if (ls->len == 0) {
-		while ((n = write(ls->wfd, data, len)) == -1 && errno == EINTR)
-			;
-		if (n == -1) {
-			if (errno != EAGAIN) {
-				/* logd closed its end: stop, try again later. */
-				ls->lost = 1;
-				lstream_close_pipe(ls);
-				return (-1);
-			}
-			n = 0;
-		}
-		if ((size_t)n == len)
-			return (0);
-	}
 	if (ls->buf == NULL && (ls->buf = malloc(LOGS_BUF_MAX)) == NULL)
 		fatal("%s", __func__);
-	memcpy(ls->buf + ls->len, data + n, len - (size_t)n);
-	ls->len += len - (size_t)n;
+	memcpy(ls->buf + ls->len, data, len);
+	ls->len += len;
 	event_add(ls->wev, NULL);
 	return (0);
 }
