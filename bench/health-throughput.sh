@@ -16,12 +16,7 @@ set -eu
 prog=health-throughput
 . "$(dirname -- "$0")/lib.sh"
 
-RUNS=${RUNS:-1}
-THREADS=${THREADS:-2}
-CONNECTIONS=${CONNECTIONS:-50}
-DURATION=${DURATION:-10}
-WARMUP=${WARMUP:-2}
-RAW=${RAW:-0}
+wrk_settings
 
 need_wrk_nginx
 bench_init "$@"

@@ -32,6 +32,17 @@ summary() {
 	fi
 }
 
+# wrk_settings: the knobs every wrk benchmark reads from the
+# environment (see the scripts' headers), with their defaults.
+wrk_settings() {
+	RUNS=${RUNS:-1}
+	THREADS=${THREADS:-2}
+	CONNECTIONS=${CONNECTIONS:-50}
+	DURATION=${DURATION:-10}
+	WARMUP=${WARMUP:-2}
+	RAW=${RAW:-0}
+}
+
 bench_init() {
 	[ "$(id -u)" -eq 0 ] ||
 	    die "run as root (dkd starts as root and drops privileges)"

@@ -31,15 +31,10 @@ set -eu
 prog=projects-throughput
 . "$(dirname -- "$0")/lib.sh"
 
-RUNS=${RUNS:-1}
-THREADS=${THREADS:-2}
-CONNECTIONS=${CONNECTIONS:-50}
-DURATION=${DURATION:-10}
-WARMUP=${WARMUP:-2}
+wrk_settings
 PROJECTS=${PROJECTS:-20}
 LOGIN_RATE=${LOGIN_RATE:-20}
 LOGIN_CONNS=${LOGIN_CONNS:-4}
-RAW=${RAW:-0}
 TARGET_RPS=${TARGET_RPS:-15000}
 TARGET_P99_MS=${TARGET_P99_MS:-50}
 # 95 % of the asked rate: 19/s for 20/s.

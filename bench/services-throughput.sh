@@ -16,13 +16,8 @@ set -eu
 prog=services-throughput
 . "$(dirname -- "$0")/lib.sh"
 
-RUNS=${RUNS:-1}
-THREADS=${THREADS:-2}
-CONNECTIONS=${CONNECTIONS:-50}
-DURATION=${DURATION:-10}
-WARMUP=${WARMUP:-2}
+wrk_settings
 SERVICES=${SERVICES:-50}
-RAW=${RAW:-0}
 
 need_wrk_nginx
 bench_init "$@"

@@ -252,9 +252,9 @@ msg_reconcile_get(struct rbuf *r, char *out, size_t len)
 static int
 map_decode(struct rbuf *r, struct tval *v, size_t max)
 {
-	if (tval_decode(r, v, max) == -1)
+	if (tval_decode_all(r, v, max) == -1)
 		return (-1);
-	if (wire_done(r) == -1 || v->tag != TREE_MAP) {
+	if (v->tag != TREE_MAP) {
 		tval_free(v);
 		return (-1);
 	}

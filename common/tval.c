@@ -140,6 +140,19 @@ tval_read(struct rbuf *r, struct tval *v, int tag, size_t *budget, int depth)
 	return (0);
 }
 
+/* A whole tree: r holds it and nothing after it. */
+int
+tval_decode_all(struct rbuf *r, struct tval *v, size_t maxitems)
+{
+	if (tval_decode(r, v, maxitems) == -1)
+		return (-1);
+	if (wire_done(r) == -1) {
+		tval_free(v);
+		return (-1);
+	}
+	return (0);
+}
+
 /*
  * One value from r, of at most maxitems items in all; 0, or -1 with
  * r->error set and nothing to free.

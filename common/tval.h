@@ -40,6 +40,7 @@ struct tval {
 };
 
 int	 tval_decode(struct rbuf *, struct tval *, size_t);
+int	 tval_decode_all(struct rbuf *, struct tval *, size_t);
 void	 tval_free(struct tval *);
 void	 tval_encode(struct wbuf *, const struct tval *);
 const struct tval *tval_get(const struct tval *, const char *);

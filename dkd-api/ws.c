@@ -308,13 +308,7 @@ ws_reply_tree(const struct msg_reply *m, struct tval *v)
 	if (m->tree_len == 0)
 		return (0);
 	rbuf_init(&r, m->tree, m->tree_len);
-	if (tval_decode(&r, v, m->tree_len) == -1)
-		return (-1);
-	if (wire_done(&r) == -1) {
-		tval_free(v);
-		return (-1);
-	}
-	return (0);
+	return (tval_decode_all(&r, v, m->tree_len));
 }
 
 static void

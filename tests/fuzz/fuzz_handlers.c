@@ -41,6 +41,7 @@
 #include "db.h"
 #include "dkd.h"
 #include "log.h"
+#include "master_stubs.h"
 #include "tree_json.h"
 
 #define TOKEN_ADMIN	"fuzz-admin-token"
@@ -67,40 +68,6 @@ static char		 dir[] = "/tmp/dkd-fuzz-handlers.XXXXXX";
 
 int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-/* What dkd.c would provide. */
-int
-master_reload(char *errbuf, size_t len)
-{
-	strlcpy(errbuf, "not in the fuzzer", len);
-	return (-1);
-}
-
-void
-master_set_log_level(int level)
-{
-	env->log_level = level;
-}
-
-void
-master_shutdown(void)
-{
-}
-
-void
-master_mkdir(const char *path, mode_t mode)
-{
-}
-
-static void
-cleanup(void)
-{
-	char	 cmd[128];
-
-	db_close();
-	(void)snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	(void)system(cmd);
-}
 
 /* An admin and a member with sessions whose tokens we know. */
 static void
@@ -147,7 +114,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	log_procinit("fuzz");
 	if (mkdtemp(dir) == NULL)
 		err(1, "mkdtemp");
-	atexit(cleanup);
+	scratch_remove_at_exit(dir);
 	config_defaults(&env->conf);
 	(void)snprintf(path, sizeof(path), "%s/dkd.db", dir);
 	strlcpy(env->conf.database, path, sizeof(env->conf.database));

@@ -41,6 +41,7 @@
 #include "db.h"
 #include "dkd.h"
 #include "log.h"
+#include "master_stubs.h"
 #include "tap.h"
 #include "tree_json.h"
 
@@ -53,38 +54,6 @@ static char		 dir[] = "/tmp/dkd-test-canvas.XXXXXX";
 static int		 status;
 static char		 body[256 * 1024];
 static char		 member_hash[SHA256_HEX_LEN + 1];
-
-int
-master_reload(char *errbuf, size_t len)
-{
-	strlcpy(errbuf, "not in the test", len);
-	return (-1);
-}
-
-void
-master_set_log_level(int level)
-{
-}
-
-void
-master_shutdown(void)
-{
-}
-
-void
-master_mkdir(const char *path, mode_t mode)
-{
-}
-
-static void
-cleanup(void)
-{
-	char	 cmd[128];
-
-	db_close();
-	(void)snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	(void)system(cmd);
-}
 
 static void
 sql(const char *q)
@@ -240,7 +209,7 @@ main(void)
 	log_procinit("test");
 	if (mkdtemp(dir) == NULL)
 		bail("mkdtemp");
-	atexit(cleanup);
+	scratch_remove_at_exit(dir);
 	config_defaults(&env->conf);
 	(void)snprintf(path, sizeof(path), "%s/dkd.db", dir);
 	if ((env->base = event_base_new()) == NULL)

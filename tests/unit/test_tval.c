@@ -37,13 +37,7 @@ decode(const struct wbuf *w, struct tval *v, size_t budget)
 	struct rbuf	 r;
 
 	rbuf_init(&r, w->buf, w->len);
-	if (tval_decode(&r, v, budget) == -1)
-		return (-1);
-	if (wire_done(&r) == -1) {
-		tval_free(v);
-		return (-1);
-	}
-	return (0);
+	return (tval_decode_all(&r, v, budget));
 }
 
 static void
