@@ -230,6 +230,17 @@ def throughput_standin():
 
 # --------------------------------------------------------------- latency
 
+def sse_latencies(v, ours, seconds):
+    """Print-to-arrival times of the lines viewer v gets, into ours,
+    until there are 1,000 or seconds have passed."""
+    end = time.monotonic() + seconds
+    while len(ours) < 1000 and time.monotonic() < end:
+        for e in v.read(0.5):
+            if e[0] == "line":
+                ours.append(time.time() -
+                            parse_ns(e[1]["timestamp"]) / 1e9)
+
+
 def latency_standin():
     out("== latency: a line every 10 ms for 10 s, from Docker's time to "
         "the client")
@@ -255,12 +266,7 @@ def latency_standin():
                     break
         t = threading.Thread(target=read_docker, daemon=True)
         t.start()
-        end = time.monotonic() + 30
-        while len(ours) < 1000 and time.monotonic() < end:
-            for e in v.read(0.5):
-                if e[0] == "line":
-                    ours.append(time.time() -
-                                parse_ns(e[1]["timestamp"]) / 1e9)
+        sse_latencies(v, ours, 30)
         t.join(15)
         dl.kill()
         v.close()
@@ -601,12 +607,7 @@ def latency():
     t.start()
     time.sleep(0.5)
     go(cid)
-    end = time.monotonic() + 40
-    while len(ours) < 1000 and time.monotonic() < end:
-        for e in v.read(0.5):
-            if e[0] == "line":
-                ours.append(time.time() -
-                            parse_ns(e[1]["timestamp"]) / 1e9)
+    sse_latencies(v, ours, 40)
     t.join(15)
     dl.kill()
     dl.wait()

@@ -605,18 +605,25 @@ def test_oversized():
     close_clean(w)
 
 
-def test_slow_client():
-    """A client that stops reading is dropped; the others keep up."""
-    d = dkd()
+def room_with_slow_client(d):
+    """Two clients, a (whose own join the other saw) and b, and a third
+    with a small receive buffer that reads its join sequence and then
+    nothing more."""
     a, _ = join(tok())
     b, _ = join(mtok())
     a.recv_json()
     slow = Ws(d.port, ws_path(shared["p1"]["id"]))
     eq(slow.connect(rcvbuf=4096), 101, "slow client handshake")
     slow.auth(mtok())
-    # It reads its join sequence and then nothing more.
     for want in JOIN_TYPES:
         eq(slow.recv_json()["type"], want, "slow client's join")
+    return a, b, slow
+
+
+def test_slow_client():
+    """A client that stops reading is dropped; the others keep up."""
+    d = dkd()
+    a, b, slow = room_with_slow_client(d)
     offset = d.log_size()
     n = 4000
     got = []
@@ -674,14 +681,7 @@ def test_write_timeout():
     """A client whose queue never fills but whose socket takes nothing
     for 10 s is dropped all the same."""
     d = dkd()
-    a, _ = join(tok())
-    b, _ = join(mtok())
-    a.recv_json()
-    slow = Ws(d.port, ws_path(shared["p1"]["id"]))
-    eq(slow.connect(rcvbuf=4096), 101, "slow client handshake")
-    slow.auth(mtok())
-    for want in JOIN_TYPES:
-        eq(slow.recv_json()["type"], want, "slow client's join")
+    a, b, slow = room_with_slow_client(d)
     offset = d.log_size()
     # About 190 KB: more than the kernel holds for it (some 120 KB with
     # a 128 KiB send buffer), less than that plus dkd-api's 64 KiB and
