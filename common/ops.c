@@ -397,8 +397,7 @@ op_args_get_tree(struct rbuf *r, const struct op_field *f, struct tval *v)
 		return;
 	rbuf_init(&t, p, len);
 	/* Every item takes a byte at least. */
-	if (tval_decode(&t, v, len) == -1 || wire_done(&t) == -1 ||
-	    !tval_utf8(v)) {
+	if (tval_decode_all(&t, v, len) == -1 || !tval_utf8(v)) {
 		tval_free(v);
 		r->error = EBADMSG;
 	}

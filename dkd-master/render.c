@@ -39,12 +39,11 @@ tree_blob(struct wbuf *w, const struct blob *b, enum tree_tag fallback)
 
 	if (b->p != NULL) {
 		rbuf_init(&r, b->p, b->len);
-		if (tval_decode(&r, &v, b->len) == 0 && wire_done(&r) == 0) {
+		if (tval_decode_all(&r, &v, b->len) == 0) {
 			tval_free(&v);
 			wire_put_raw(w, b->p, b->len);
 			return;
 		}
-		tval_free(&v);
 	}
 	if (fallback == TREE_MAP) {
 		tree_map(w);
@@ -64,9 +63,8 @@ blob_tval(const struct blob *b, struct tval *v)
 
 	if (b->p != NULL) {
 		rbuf_init(&r, b->p, b->len);
-		if (tval_decode(&r, v, b->len) == 0 && wire_done(&r) == 0)
+		if (tval_decode_all(&r, v, b->len) == 0)
 			return;
-		tval_free(v);
 	}
 	memset(v, 0, sizeof(*v));
 	v->tag = TREE_MAP;
