@@ -62,11 +62,7 @@
 
 struct lstream {
 	TAILQ_ENTRY(lstream)	 entry;
-	char			 id[DRV_ID_MAX + 1];
-	char			 service_id[DRV_UUID_MAX + 1];
-	char			 project_id[DRV_UUID_MAX + 1];
-	char			 deployment_id[DRV_UUID_MAX + 1];
-	int			 tty;
+	struct msg_logstream	 meta;		/* what logd is told */
 	int			 wfd;
 	struct drv_stream	*st;
 	struct event		*wev;
@@ -102,7 +98,7 @@ lstream_find(const char *id)
 	struct lstream	*ls;
 
 	TAILQ_FOREACH(ls, &streams, entry)
-		if (strcmp(ls->id, id) == 0)
+		if (strcmp(ls->meta.container_id, id) == 0)
 			return (ls);
 	return (NULL);
 }
@@ -252,7 +248,8 @@ lstream_done(const struct drv_res *res, void *arg)
 		return;
 	}
 	if (res->code != DRV_OK)
-		log_debug("log stream %.12s: %s", ls->id, res->err);
+		log_debug("log stream %.12s: %s", ls->meta.container_id,
+		    res->err);
 	ls->ended = 1;
 	if (ls->len == 0 || ls->wfd == -1)
 		lstream_free(ls);
@@ -283,7 +280,7 @@ lstream_lost(struct lstream *ls)
 {
 	struct timeval	 tv = { 1, 0 };
 
-	log_debug("log stream %.12s: reader gone", ls->id);
+	log_debug("log stream %.12s: reader gone", ls->meta.container_id);
 	if (ls->ended) {
 		lstream_free(ls);
 		return;
@@ -315,7 +312,6 @@ lstream_lost(struct lstream *ls)
 static int
 lstream_open(struct lstream *ls)
 {
-	struct msg_logstream	 lsm;
 	struct wbuf		 wb;
 	char			 since[64];
 	int			 fds[2];
@@ -324,15 +320,8 @@ lstream_open(struct lstream *ls)
 		log_warn("%s: pipe2", __func__);
 		return (-1);
 	}
-	memset(&lsm, 0, sizeof(lsm));
-	strlcpy(lsm.container_id, ls->id, sizeof(lsm.container_id));
-	strlcpy(lsm.service_id, ls->service_id, sizeof(lsm.service_id));
-	strlcpy(lsm.project_id, ls->project_id, sizeof(lsm.project_id));
-	strlcpy(lsm.deployment_id, ls->deployment_id,
-	    sizeof(lsm.deployment_id));
-	lsm.tty = ls->tty;
 	wbuf_init(&wb, 4096);
-	msg_logstream_put(&wb, &lsm);
+	msg_logstream_put(&wb, &ls->meta);
 	/* The read end is the queue's now, closed once sent. */
 	if (worker_send(IMSG_REC_LOGSTREAM, 0, fds[0], &wb) == -1) {
 		log_warn("%s: send", __func__);
@@ -352,10 +341,11 @@ lstream_open(struct lstream *ls)
 	if (event_add(ls->hup, NULL) == -1)
 		fatalx("%s: event_add", __func__);
 	ls->opened = time(NULL);
-	since_param(ls->id, since, sizeof(since));
-	log_debug("log stream %.12s since %s", ls->id, since);
-	ls->st = rec->drv->logs_follow(ls->id, since, lstream_bytes,
-	    lstream_done, ls);
+	since_param(ls->meta.container_id, since, sizeof(since));
+	log_debug("log stream %.12s since %s", ls->meta.container_id,
+	    since);
+	ls->st = rec->drv->logs_follow(ls->meta.container_id, since,
+	    lstream_bytes, lstream_done, ls);
 	return (0);
 }
 
@@ -385,12 +375,13 @@ logs_ctr_seen(struct svc *s, struct ctr *c)
 		return;
 	if ((ls = calloc(1, sizeof(*ls))) == NULL)
 		fatal("%s", __func__);
-	strlcpy(ls->id, c->id, sizeof(ls->id));
-	strlcpy(ls->service_id, s->id, sizeof(ls->service_id));
-	strlcpy(ls->project_id, c->project_id, sizeof(ls->project_id));
-	strlcpy(ls->deployment_id, c->deployment_id,
-	    sizeof(ls->deployment_id));
-	ls->tty = c->insp.tty;
+	strlcpy(ls->meta.container_id, c->id, sizeof(ls->meta.container_id));
+	strlcpy(ls->meta.service_id, s->id, sizeof(ls->meta.service_id));
+	strlcpy(ls->meta.project_id, c->project_id,
+	    sizeof(ls->meta.project_id));
+	strlcpy(ls->meta.deployment_id, c->deployment_id,
+	    sizeof(ls->meta.deployment_id));
+	ls->meta.tty = c->insp.tty;
 	ls->wfd = -1;
 	TAILQ_INSERT_TAIL(&streams, ls, entry);
 	if (lstream_open(ls) == -1)
