@@ -293,6 +293,27 @@ _instances = []
 _current_test = [0]      # index of the running test, for diagnostics
 
 
+def purge_instance(instance, sock=None):
+    """Remove the containers, networks and volumes labelled with a dkd's
+    instance id (none of any other dkd's), on the machine's dockerd or
+    the one at unix socket sock."""
+    host = ["-H", "unix://" + sock] if sock else []
+
+    def docker(*args):
+        return subprocess.run(["docker"] + host + list(args),
+                              capture_output=True, text=True,
+                              timeout=120).stdout.split()
+    f = "label=deploykit.instance=" + instance
+    ids = docker("ps", "-aq", "--filter", f)
+    if ids:
+        docker("rm", "-f", "-v", *ids)
+    for n in docker("network", "ls", "-q", "--filter", f):
+        docker("network", "rm", n)
+    vols = docker("volume", "ls", "-q", "--filter", f)
+    if vols:
+        docker("volume", "rm", "-f", *vols)
+
+
 class Dkd:
     """One dkd with a fresh temp dir, config and free port.
 
@@ -447,8 +468,7 @@ class Dkd:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def remove_docker_objects(self):
-        """Containers, networks and volumes labelled with this dkd's
-        instance id (none of any other dkd's)."""
+        """What this dkd's instance made on the machine's dockerd."""
         try:
             con = sqlite3.connect(self.db, timeout=5)
             row = con.execute("SELECT value FROM system_settings WHERE "
@@ -456,19 +476,8 @@ class Dkd:
             con.close()
         except sqlite3.Error:
             return
-        if row is None:
-            return
-        label = "label=deploykit.instance=%s" % row[0]
-        for kind, rm in (("container", ["rm", "-f", "-v"]),
-                         ("network", ["rm"]), ("volume", ["rm", "-f"])):
-            ids = subprocess.run(["docker", kind, "ls", "-q", "--filter",
-                                  label] + (["-a"] if kind == "container"
-                                            else []),
-                                 capture_output=True, text=True,
-                                 timeout=60).stdout.split()
-            if ids:
-                subprocess.run(["docker", kind] + rm + ids,
-                               capture_output=True, timeout=120)
+        if row is not None:
+            purge_instance(row[0])
 
     # processes
     def workers(self):

@@ -13,7 +13,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dkdtest import (IMSG, IMSG_HEADER, LIBEXEC, WORKERS, EventStream,  # noqa
-                     Failure, imsg_pack, tree, untree_all, w_u32)
+                     Failure, imsg_pack, purge_instance, tree, untree_all,
+                     w_u32)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -310,17 +311,7 @@ class PrivateDockerd:
 
     def purge(self, instance):
         """Remove what the dkd of that instance id left behind."""
-        f = "label=deploykit.instance=" + instance
-        ids = self.docker("ps", "-aq", "--filter", f).stdout.split()
-        if ids:
-            self.docker("rm", "-f", *ids)
-        for n in self.docker("network", "ls", "-q", "--filter",
-                             f).stdout.split():
-            self.docker("network", "rm", n)
-        vols = self.docker("volume", "ls", "-q", "--filter",
-                           f).stdout.split()
-        if vols:
-            self.docker("volume", "rm", "-f", *vols)
+        purge_instance(instance, self.SOCK)
 
     def teardown(self):
         """Stop it and remove everything it had."""
