@@ -392,16 +392,20 @@ class Sse:
     def __init__(self, sock):
         self.sock = sock
         self.buf = b""
-        self.raw = b""
         self.eof = False
 
     def fileno(self):
         return self.sock.fileno()
 
     def _parse(self):
-        out = []
-        while b"\n\n" in self.buf:
-            block, self.buf = self.buf.split(b"\n\n", 1)
+        # By index: a megabyte read holds thousands of events, and
+        # cutting each off the front would copy the rest every time.
+        out, buf, i = [], self.buf, 0
+        while True:
+            j = buf.find(b"\n\n", i)
+            if j == -1:
+                break
+            block, i = buf[i:j], j + 2
             event, data = None, None
             for ln in block.split(b"\n"):
                 if ln.startswith(b":"):
@@ -421,6 +425,7 @@ class Sse:
                 out.append(("exited", data["container_id"]))
             else:
                 out.append(("line", data))
+        self.buf = buf[i:]
         return out
 
     def read(self, timeout=5):
@@ -447,7 +452,6 @@ class Sse:
 
     def _feed(self, data):
         """Bytes off the socket into self.buf."""
-        self.raw += data
         self.buf += data
 
     def until(self, pred, timeout=10):
@@ -526,22 +530,23 @@ class HttpSse(Sse):
 
     def _chunks(self, data):
         """Undo the chunked encoding into self.buf."""
-        self.cbuf += data
+        cb, i, out = self.cbuf + data, 0, []
         while True:
-            if b"\r\n" not in self.cbuf:
-                return
-            size_line, rest = self.cbuf.split(b"\r\n", 1)
-            n = int(size_line.split(b";")[0], 16)
+            j = cb.find(b"\r\n", i)
+            if j == -1:
+                break
+            n = int(cb[i:j].split(b";")[0], 16)
             if n == 0:
                 self.ended = True
                 self.eof = True
-                self.cbuf = b""
-                return
-            if len(rest) < n + 2:
-                return
-            self.buf += rest[:n]
-            self.raw += rest[:n]
-            self.cbuf = rest[n + 2:]
+                cb, i = b"", 0
+                break
+            if len(cb) - (j + 2) < n + 2:
+                break
+            out.append(cb[j + 2:j + 2 + n])
+            i = j + 4 + n
+        self.cbuf = cb[i:]
+        self.buf += b"".join(out)
 
     _feed = _chunks     # Sse.read, through the chunked encoding
 
