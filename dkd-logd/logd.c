@@ -316,6 +316,7 @@ stream_read(int fd, short event, void *arg)
 		}
 	}
 	store_flush(s);
+	subs_flush(s);
 }
 
 static void
@@ -374,6 +375,7 @@ stream_close(struct stream *st, int ended)
 		if (s->marks_dirty)
 			store_save_meta(s);
 	}
+	subs_flush(s);
 	log_debug("stream of container %.12s ended", st->cid);
 	event_free(st->ev);
 	demux_free(&st->dm);

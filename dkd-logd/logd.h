@@ -187,7 +187,8 @@ void	 store_shutdown(void);
 /* ------------------------------------------------------------- subs.c */
 
 #define SUBS_VIEWERS_MAX	2048
-#define SUBS_QUEUE_MAX		(4 * 1024 * 1024) /* queued for one */
+/* Queued for one: over a second of the busiest stream measured. */
+#define SUBS_QUEUE_MAX		(16 * 1024 * 1024)
 #define SUBS_MEMORY_MAX		(64 * 1024 * 1024) /* queued for all */
 #define SUBS_PING_SEC		15
 #define SUBS_CLOSE_SEC		5	/* for a goodbye to get out */
@@ -201,6 +202,7 @@ enum subs_answer {
 void	 subs_init(struct event_base *);
 enum subs_answer subs_open(int, const struct msg_logview *);
 void	 subs_line(struct svc *, const struct rec *);
+void	 subs_flush(struct svc *);
 void	 subs_exited(struct svc *, const char *);
 void	 subs_forget(struct svc *);
 size_t	 subs_json_line(char *, size_t, const struct rec *);

@@ -42,7 +42,10 @@
  * the viewer takes it; it ends where the store ends, which is where
  * the live lines begin, so nothing is missed or sent twice.  Live lines
  * are pushed: each is rendered once and queued, shared, on every viewer
- * that wants it.  A viewer whose queue passes SUBS_QUEUE_MAX does not
+ * that wants it.  Viewers that take every line (no filter: the usual
+ * case) get the lines of one read of a stream as one event block, so
+ * a busy container costs them a queue entry and a write per read, not
+ * per line.  A viewer whose queue passes SUBS_QUEUE_MAX does not
  * keep up: it is told so ("dropped"), and closed; nobody waits for it.
  * Events queued for all viewers together stay under SUBS_MEMORY_MAX:
  * beyond it, the viewer furthest behind goes the same way.
@@ -56,6 +59,7 @@
 #define HIST_QUEUE_HIGH		(256 * 1024)	/* pause history above */
 #define HIST_TURN		(512 * 1024)	/* bytes read per turn */
 #define IOV_BATCH		64
+#define BATCH_MAX		(64 * 1024)	/* live lines in one block */
 /* data: {"container_id":"...","stream":"stderr","line":"" ... }\n\n */
 #define SSE_LINE_MAX		(LOGD_LINE_MAX * 6 + 256)
 
@@ -110,6 +114,10 @@ static size_t		 smsg_bytes;	/* of every queued event */
 static struct event_base *subs_base;
 static struct event	*ping_ev;
 static char		*sse_buf;
+/* Live lines for the viewers of batch_svc that take every line. */
+static char		*batch;		/* BATCH_MAX + SSE_LINE_MAX */
+static size_t		 batch_len;
+static struct svc	*batch_svc;
 static unsigned char	 fold[256];
 
 static void	viewer_read(int, short, void *);
@@ -141,7 +149,8 @@ subs_init(struct event_base *base)
 	for (i = 0; i < 256; i++)
 		fold[i] = (i >= 'A' && i <= 'Z') ? (unsigned char)(i + 32) :
 		    (unsigned char)i;
-	if ((sse_buf = malloc(SSE_LINE_MAX)) == NULL)
+	if ((sse_buf = malloc(SSE_LINE_MAX)) == NULL ||
+	    (batch = malloc(BATCH_MAX + SSE_LINE_MAX)) == NULL)
 		fatal("%s", __func__);
 	if ((ping_ev = event_new(base, -1, EV_PERSIST, subs_ping, NULL)) ==
 	    NULL || event_add(ping_ev, &tv) == -1)
@@ -160,6 +169,10 @@ subs_shutdown(void)
 	ping_ev = NULL;
 	free(sse_buf);
 	sse_buf = NULL;
+	free(batch);
+	batch = NULL;
+	batch_len = 0;
+	batch_svc = NULL;
 }
 
 /* ------------------------------------------------------------ messages */
@@ -800,31 +813,88 @@ viewer_history(struct viewer *v)
 
 /* -------------------------------------------------------------- feeds */
 
-/* A line was stored: to every live viewer that wants it. */
+/* A live viewer that takes every line. */
+static int
+viewer_plain(const struct viewer *v)
+{
+	return (v->state == V_LIVE && v->stream == 0 && v->since == 0 &&
+	    v->until == 0 && v->qlen == 0);
+}
+
+/* Live events for v, unless it is too far behind to take them. */
+static void
+viewer_feed(struct viewer *v, struct smsg *m)
+{
+	if (v->qbytes + m->len > SUBS_QUEUE_MAX) {
+		log_debug("viewer of %s does not keep up: dropped",
+		    v->svc->id);
+		viewer_end(v, "event: dropped\ndata: {\"reason\":"
+		    "\"the client does not keep up\"}\n\n");
+		return;
+	}
+	viewer_push(v, m);
+}
+
+/*
+ * A line was stored: into the block of the viewers that take every
+ * line, and to each other live viewer that wants it.
+ */
 void
 subs_line(struct svc *s, const struct rec *rec)
 {
 	struct viewer	*v, *next;
 	struct smsg	*m = NULL;
-	size_t		 n;
+	char		*out = NULL;
+	size_t		 n = 0;
 
+	if (batch_svc != NULL && batch_svc != s)
+		subs_flush(batch_svc);
+	TAILQ_FOREACH(v, &s->viewers, entry) {
+		if (viewer_plain(v)) {
+			out = batch + batch_len;
+			n = subs_json_line(out, SSE_LINE_MAX, rec);
+			batch_len += n;
+			batch_svc = s;
+			break;
+		}
+	}
 	TAILQ_FOREACH_SAFE(v, &s->viewers, entry, next) {
-		if (v->state != V_LIVE || !viewer_match(v, rec))
+		if (v->state != V_LIVE || viewer_plain(v) ||
+		    !viewer_match(v, rec))
 			continue;
 		if (m == NULL) {
-			n = subs_json_line(sse_buf, SSE_LINE_MAX, rec);
-			if ((m = smsg_new(sse_buf, n)) == NULL)
-				return;
+			if (out == NULL) {
+				out = sse_buf;
+				n = subs_json_line(sse_buf, SSE_LINE_MAX, rec);
+			}
+			if ((m = smsg_new(out, n)) == NULL)
+				break;
 		}
-		if (v->qbytes + m->len > SUBS_QUEUE_MAX) {
-			log_debug("viewer of %s does not keep up: dropped",
-			    s->id);
-			viewer_end(v, "event: dropped\ndata: {\"reason\":"
-			    "\"the client does not keep up\"}\n\n");
-			continue;
-		}
-		viewer_push(v, m);
+		viewer_feed(v, m);
 	}
+	smsg_unref(m);
+	if (batch_len >= BATCH_MAX)
+		subs_flush(s);
+	subs_trim();
+}
+
+/* The end of a read of s's streams: the block goes out. */
+void
+subs_flush(struct svc *s)
+{
+	struct viewer	*v, *next;
+	struct smsg	*m;
+	size_t		 len = batch_len;
+
+	if (s == NULL || batch_svc != s || len == 0)
+		return;
+	batch_len = 0;
+	batch_svc = NULL;
+	if ((m = smsg_new(batch, len)) == NULL)
+		return;
+	TAILQ_FOREACH_SAFE(v, &s->viewers, entry, next)
+		if (viewer_plain(v))
+			viewer_feed(v, m);
 	smsg_unref(m);
 	subs_trim();
 }
@@ -836,6 +906,7 @@ subs_exited(struct svc *s, const char *cid)
 	struct viewer	*v, *next;
 	char		 buf[128];
 
+	subs_flush(s);
 	(void)snprintf(buf, sizeof(buf), "data: {\"container_id\":\"%.12s\","
 	    "\"event\":\"container_exited\"}\n\n", cid);
 	TAILQ_FOREACH_SAFE(v, &s->viewers, entry, next)
@@ -849,6 +920,7 @@ subs_forget(struct svc *s)
 {
 	struct viewer	*v;
 
+	subs_flush(s);
 	while ((v = TAILQ_FIRST(&s->viewers)) != NULL) {
 		viewer_end(v, "event: end\ndata: {}\n\n");
 		TAILQ_REMOVE(&s->viewers, v, entry);

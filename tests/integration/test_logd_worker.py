@@ -273,6 +273,40 @@ def t_filters():
     done()
 
 
+def t_live_filters():
+    """Live viewers with and without filters on one service, fed by one
+    write: each gets exactly its lines, in order, and container_exited
+    after the last of them."""
+    r = rig()
+    w = r.stream(SVC, CID)
+    feed(w, line_frame(1, T0, "start"))
+    check(r.ping(), "ping")
+    names = ("plain", "plain too", "q=error", "stderr")
+    views = [r.view(SVC, tail=1, follow=True)[1],
+             r.view(SVC, tail=1, follow=True)[1],
+             r.view(SVC, tail=1, q="error", follow=True)[1],
+             r.view(SVC, tail=1, stream="stderr", follow=True)[1]]
+    for v in views[:2]:
+        eq(texts(v.until(lambda e: len(lines(e)) >= 1, 5)), ["start"],
+           "history of a plain viewer")
+    check(r.ping(), "ping")
+    made = [(2 if i % 10 == 0 else 1, "%s line %03d" % (
+        "Error" if i % 7 == 0 else "info", i)) for i in range(1, 501)]
+    feed(w, b"".join(line_frame(st, T0 + i, t)
+                     for i, (st, t) in enumerate(made, 1)))
+    os.close(w)
+    want = [[t for _, t in made], [t for _, t in made],
+            [t for _, t in made if "Error" in t],
+            [t for st, t in made if st == 2]]
+    for name, v, lns in zip(names, views, want):
+        ev = v.until(lambda e: any(x[0] == "exited" for x in e), 10)
+        eq(texts(ev), lns, "the live lines of the %s viewer" % name)
+        eq(ev[-1:], [("exited", CID[:12])], "the %s viewer's last event"
+           % name)
+        v.close()
+    done()
+
+
 def t_no_history():
     """A service that never logged: none, unless it has containers (then
     the viewer waits for lines)."""
@@ -380,7 +414,7 @@ def t_fanout():
     slow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     ra, rb = Reader(a), Reader(b)
     total = 60000
-    pad = "q" * 150
+    pad = "q" * 400         # 33 MB of events: twice SUBS_QUEUE_MAX
     for i in range(0, total, 2000):
         feed(w, b"".join(line_frame(1, T0 + 1 + i + k, "%06d %s" % (
             i + k, pad)) for k in range(2000)))
@@ -417,7 +451,7 @@ def t_memory_cap():
         _, v = r.view(svc, tail=1, follow=True)
         v.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         views.append(v)
-    # 3.5 MiB each, under the 4 MiB of one, 84 MiB in all.
+    # 3.5 MiB each, under the 16 MiB of one, 84 MiB in all.
     chunk = b"".join(line_frame(1, T0 + 1 + k, "%06d %s" % (k, pad))
                      for k in range(1000))
     for _ in range(8):
@@ -503,6 +537,8 @@ tests = [
     ("a stream started over stores no line twice, after SIGKILL too",
      t_replay_dedup),
     ("tail, q, since, until and stream filter", t_filters),
+    ("live viewers with and without filters, one write: their lines in "
+     "order, then container_exited", t_live_filters),
     ("a service that never logged: none, unless it has containers",
      t_no_history),
     ("forget removes the history and ends the viewers", t_forget),

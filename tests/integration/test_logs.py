@@ -301,7 +301,7 @@ def t_two_viewers_and_a_stalled_one():
     b = s.sse("?tail=1")
     stalled = s.sse("?tail=1", rcvbuf=65536)
     ra, rb = Reader(a), Reader(b)
-    pad = "z" * 200
+    pad = "z" * 600         # 44 MB of events: logd keeps 16 MiB for one
     total = 60001
     for i in range(0, total - 1, 2000):
         s.write("a", frames(2000, start=1 + i, text="%06d " + pad))
@@ -311,6 +311,8 @@ def t_two_viewers_and_a_stalled_one():
               "the readers got %d and %d lines of %d" % (
                   ra.nlines, rb.nlines, i + 2001))
     ra.stop = rb.stop = True
+    ra.join()
+    rb.join()
     eq(ra.nlines, total, "lines of the first client")
     check(b"".join(ra.data) == b"".join(rb.data), "the two clients got "
           "different events")
