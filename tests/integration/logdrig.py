@@ -473,6 +473,17 @@ class Sse:
             got += self.read(end - time.monotonic())
         return got + self._parse()
 
+    def until_quiet(self, quiet=0.5, timeout=20):
+        """Every event up to EOF, or until none came for quiet seconds."""
+        got = self._parse()
+        end = time.monotonic() + timeout
+        while not self.eof and time.monotonic() < end:
+            ev = self.read(min(quiet, max(0.01, end - time.monotonic())))
+            if not ev:
+                break
+            got += ev
+        return got + self._parse()
+
     def close(self):
         self.sock.close()
 
