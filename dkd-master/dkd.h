@@ -333,6 +333,7 @@ void	 op_logs_open(struct request *);
 int	 logs_view_ack(struct imsg *);
 int	 logs_stream(struct imsg *);
 int	 logs_mark(struct imsg *);
+void	 logs_marks_resend(void);
 void	 logs_forget(const char *);
 
 /* rec.c */

@@ -17,6 +17,7 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/tree.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -42,11 +43,26 @@
  * has anything to show: if so, the other end goes to whoever asked,
  * right before the 200; if not, 404.  From then on the bytes go from
  * logd to dkd-api (or dkctl) without the master.
+ *
+ * logd's marks are kept here as well (the newest LOGS_MARKS_KEPT
+ * containers) and given to every new reconciler before anything else:
+ * when the reconciler dies, logd sends the marks of the streams it lost
+ * while there is no reconciler to take them, and without them the new
+ * one would follow every container from its first line again, making
+ * Docker send all of its logs for logd to throw away.
  */
 
 #define LOGS_VIEW_TIMEOUT	5	/* seconds for logd's answer */
 #define LOGS_TAIL_DEFAULT	500
 #define LOGS_TAIL_MAX		5000
+
+#define LOGS_MARKS_KEPT		4096
+
+struct logs_mark {
+	RB_ENTRY(logs_mark)	 entry;
+	TAILQ_ENTRY(logs_mark)	 age;		/* oldest first */
+	struct msg_logmark	 m;
+};
 
 struct logs_wait {
 	TAILQ_ENTRY(logs_wait)	 entry;
@@ -58,6 +74,22 @@ struct logs_wait {
 
 static TAILQ_HEAD(, logs_wait) waits = TAILQ_HEAD_INITIALIZER(waits);
 static uint32_t		 next_view;
+
+static int	logs_mark_cmp(const struct logs_mark *,
+		    const struct logs_mark *);
+RB_HEAD(logs_marks, logs_mark);
+RB_PROTOTYPE_STATIC(logs_marks, logs_mark, entry, logs_mark_cmp)
+RB_GENERATE_STATIC(logs_marks, logs_mark, entry, logs_mark_cmp)
+
+static struct logs_marks	 marks = RB_INITIALIZER(&marks);
+static TAILQ_HEAD(, logs_mark)	 marks_age = TAILQ_HEAD_INITIALIZER(marks_age);
+static size_t			 nmarks;
+
+static int
+logs_mark_cmp(const struct logs_mark *a, const struct logs_mark *b)
+{
+	return (strcmp(a->m.container_id, b->m.container_id));
+}
 
 static void	logs_wait_free(struct logs_wait *);
 static void	logs_timeout(int, short, void *);
@@ -304,24 +336,74 @@ logs_stream(struct imsg *imsg)
 	return (0);
 }
 
+static int
+logs_mark_send(const struct msg_logmark *m)
+{
+	struct wbuf	 wb;
+	int		 rv;
+
+	wbuf_init(&wb, 512);
+	msg_logmark_put(&wb, m);
+	rv = supervisor_send(PROC_RECONCILER, IMSG_REC_LOGMARK, 0, &wb);
+	wbuf_free(&wb);
+	return (rv);
+}
+
+/* Keep m, the newest of its container; the oldest goes when full. */
+static void
+logs_mark_keep(const struct msg_logmark *m)
+{
+	struct logs_mark	 key, *k;
+
+	strlcpy(key.m.container_id, m->container_id,
+	    sizeof(key.m.container_id));
+	if ((k = RB_FIND(logs_marks, &marks, &key)) != NULL) {
+		TAILQ_REMOVE(&marks_age, k, age);
+	} else {
+		if (nmarks >= LOGS_MARKS_KEPT) {
+			k = TAILQ_FIRST(&marks_age);
+			TAILQ_REMOVE(&marks_age, k, age);
+			RB_REMOVE(logs_marks, &marks, k);
+		} else if ((k = malloc(sizeof(*k))) == NULL) {
+			log_warn("%s", __func__);
+			return;
+		} else
+			nmarks++;
+		strlcpy(k->m.container_id, m->container_id,
+		    sizeof(k->m.container_id));
+		RB_INSERT(logs_marks, &marks, k);
+	}
+	strlcpy(k->m.last, m->last, sizeof(k->m.last));
+	strlcpy(k->m.last_unix, m->last_unix, sizeof(k->m.last_unix));
+	TAILQ_INSERT_TAIL(&marks_age, k, age);
+}
+
 /* IMSG_LOGD_MARK: how far logd has a container, for the reconciler. */
 int
 logs_mark(struct imsg *imsg)
 {
 	struct msg_logmark	 m;
 	struct rbuf		 r;
-	struct wbuf		 wb;
 
 	rbuf_init(&r, imsg->data, imsg->len);
 	if (imsg->fd != -1 || msg_logmark_get(&r, &m) == -1)
 		return (-1);
-	wbuf_init(&wb, 512);
-	msg_logmark_put(&wb, &m);
-	if (supervisor_send(PROC_RECONCILER, IMSG_REC_LOGMARK, 0, &wb) == -1)
-		log_debug("mark of %.12s: the reconciler is not there",
+	logs_mark_keep(&m);
+	if (logs_mark_send(&m) == -1)
+		log_debug("mark of %.12s: kept for the next reconciler",
 		    m.container_id);
-	wbuf_free(&wb);
 	return (0);
+}
+
+/* A new reconciler said READY: the marks first, then its work. */
+void
+logs_marks_resend(void)
+{
+	struct logs_mark	*k;
+
+	TAILQ_FOREACH(k, &marks_age, age)
+		if (logs_mark_send(&k->m) == -1)
+			return;
 }
 
 /* A service was deleted: its history goes too. */

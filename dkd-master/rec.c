@@ -444,6 +444,7 @@ void
 rec_ready(void)
 {
 	rec_queue_reset();
+	logs_marks_resend();
 	rec_resync();
 }
 

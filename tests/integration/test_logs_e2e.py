@@ -49,6 +49,11 @@ FLOOD = ("awk 'BEGIN { s = sprintf(\"%%990s\", \"\"); gsub(/ /, \"x\", s); "
          "for (i = 0; i < %d; i++) printf(\"%%08d %%s\\n\", i, s) }'; "
          "exec sleep 100000" % FLOOD_LINES)
 CRASH = 'echo "about to fail"; echo "fatal: no config" >&2; exit 3'
+# 400,000 lines (26 MiB) at once, then ticks.
+LONG_LINES = 400000
+LONG = ("awk 'BEGIN { for (i = 0; i < %d; i++) printf(\"old %%07d lorem "
+        "ipsum dolor sit amet, consectetur\\n\", i) }'; " % LONG_LINES +
+        TICK)
 
 
 # ------------------------------------------------------------ the rig
@@ -433,6 +438,49 @@ def t_reconciler_killed():
     v.close()
 
 
+def read_bytes(pid):
+    """What pid has read with read(2) and the like, in bytes."""
+    with open("/proc/%d/io" % pid) as f:
+        return int(dict(ln.split(": ") for ln in f.read().splitlines())[
+            "rchar"])
+
+
+def t_reconciler_killed_long_log():
+    """kill -9 of dkd-reconciler beside a container with a long log: the
+    new stream starts where logd's history ends, not from the first
+    line, so Docker does not send the whole log again for logd to throw
+    away and the next line comes sooner."""
+    d = rig()
+    sid = service("longlog")
+    did = deploy(sid, LONG)
+    wait_dep(did, ("healthy",))
+    running_one(sid)
+
+    def newest():
+        return max(numbers(history(sid, "?tail=20"), "tick") or [-1])
+    check(wait_until(lambda: newest() >= 3, 120, 0.5), "no tick after "
+          "the long log", *d.log_tail(30))
+    rec, logd = d.worker("dkd-reconciler"), d.worker("dkd-logd")
+    before = read_bytes(logd)
+    os.kill(rec, signal.SIGKILL)
+    restarted("dkd-reconciler", rec)
+    t = time.monotonic()
+    top = newest()
+    ok = wait_until(lambda: newest() >= top + 2, 60, 0.05)
+    took = time.monotonic() - t
+    check(ok, "no new tick within 60 s of the reconciler's restart",
+          *d.log_tail(30))
+    got = read_bytes(logd) - before
+    diag("new lines stored %.2f s after the reconciler was back; logd "
+         "read %d bytes meanwhile" % (took, got))
+    # Docker's log of the container is some 36 MB: all of it if the
+    # stream started over.
+    check(got < 1 << 20, "logd read %d bytes to get back to live lines: "
+          "the stream started over" % got)
+    n = numbers(history(sid), "tick")
+    eq(n, list(range(n[0], n[-1] + 1)), "every tick once, in order")
+
+
 def t_retention():
     """A service that prints 100 MiB keeps at most its log-retention on
     disk, and what is served is the newest lines."""
@@ -490,6 +538,8 @@ tests = [
      "duplicates", t_logd_killed),
     ("kill -9 of dkd-reconciler: streams reattach, no duplicates, no "
      "gaps", t_reconciler_killed),
+    ("kill -9 of dkd-reconciler beside a long log: the stream goes on "
+     "from logd's mark", t_reconciler_killed_long_log),
     ("100 MiB printed: at most log-retention on disk, the newest served",
      t_retention),
     ("SIGTERM: a clean exit, no sanitizer report", t_clean_exit),
