@@ -49,6 +49,8 @@
 #define META_SEC		2	/* save marks this often */
 #define EXPIRE_SEC		60
 #define LOGD_NOFILE		4096
+#define MARKS_TOLD_PER_SVC	16	/* at start: containers per service */
+#define MARKS_TOLD_MAX		4096	/* and in all */
 
 struct stream {
 	TAILQ_ENTRY(stream)	 entry;
@@ -66,6 +68,7 @@ static int		 nstreams;
 static struct worker	 logd_worker;
 static struct event	*meta_ev, *expire_ev;
 static uint8_t		 readbuf[STREAM_READ];
+static size_t		 marks_told;
 
 static int	logd_dispatch(struct imsg *);
 static void	logd_reconfigure(void);
@@ -78,6 +81,8 @@ static void	stream_open(int, const struct msg_logstream *);
 static void	stream_read(int, short, void *);
 static void	stream_line(const struct demux_line *, void *);
 static void	stream_close(struct stream *, int);
+static void	logd_marks_tell(int, short, void *);
+static void	logd_mark_once(const char *, int64_t);
 
 int
 main(int argc, char *argv[])
@@ -116,6 +121,11 @@ main(int argc, char *argv[])
 	    NULL)) == NULL || event_add(expire_ev, &tv) == -1)
 		fatalx("%s: timer", __func__);
 	store_expire(time(NULL));
+	/* Right after READY: the marks of what logd has, for the reconciler. */
+	tv.tv_sec = 0;
+	if (event_base_once(w->base, -1, EV_TIMEOUT, logd_marks_tell, NULL,
+	    &tv) == -1)
+		fatalx("%s: event_base_once", __func__);
 	worker_run();
 	/* NOTREACHED */
 	return (0);
@@ -155,6 +165,44 @@ logd_shutdown(void)
 		stream_close(st, 0);
 	subs_shutdown();
 	store_shutdown();
+}
+
+/* Tell the master how far logd's history of container cid goes. */
+void
+logd_mark(const char *cid, int64_t last)
+{
+	struct msg_logmark	 m;
+	struct wbuf		 wb;
+
+	memset(&m, 0, sizeof(m));
+	strlcpy(m.container_id, cid, sizeof(m.container_id));
+	logtime_format(last, m.last);
+	logtime_unix(last, m.last_unix);
+	wbuf_init(&wb, 512);
+	msg_logmark_put(&wb, &m);
+	if (worker_send(IMSG_LOGD_MARK, 0, -1, &wb) == -1)
+		log_warn("%s: compose", __func__);
+	wbuf_free(&wb);
+}
+
+static void
+logd_mark_once(const char *cid, int64_t last)
+{
+	if (marks_told++ < MARKS_TOLD_MAX)
+		logd_mark(cid, last);
+}
+
+/*
+ * A logd that starts knows only 12 digits of each container it has,
+ * which is enough for the reconciler; it tells the newest few of each
+ * service, so that the streams it gets again (the old logd's went with
+ * it) start where its history ends, not from the first line.
+ */
+static void
+logd_marks_tell(int fd, short event, void *arg)
+{
+	marks_told = 0;
+	store_marks_each(MARKS_TOLD_PER_SVC, logd_mark_once);
 }
 
 static void
@@ -352,25 +400,13 @@ static void
 stream_close(struct stream *st, int ended)
 {
 	struct svc	*s = st->svc;
-	struct msg_logmark m;
-	struct wbuf	 wb;
 	int64_t		 last;
 
 	if (ended) {
 		demux_end(&st->dm);
 		store_flush(s);
-		if ((last = store_mark(s, st->cid)) > 0) {
-			memset(&m, 0, sizeof(m));
-			strlcpy(m.container_id, st->cid,
-			    sizeof(m.container_id));
-			logtime_format(last, m.last);
-			logtime_unix(last, m.last_unix);
-			wbuf_init(&wb, 512);
-			msg_logmark_put(&wb, &m);
-			if (worker_send(IMSG_LOGD_MARK, 0, -1, &wb) == -1)
-				log_warn("%s: compose", __func__);
-			wbuf_free(&wb);
-		}
+		if ((last = store_mark(s, st->cid)) > 0)
+			logd_mark(st->cid, last);
 		subs_exited(s, st->cid);
 		if (s->marks_dirty)
 			store_save_meta(s);

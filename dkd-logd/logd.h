@@ -169,6 +169,7 @@ int	 store_append(struct svc *, const struct rec *);
 void	 store_flush(struct svc *);
 void	 store_flush_all(void);
 int64_t	 store_mark(struct svc *, const char *);
+void	 store_marks_each(size_t, void (*)(const char *, int64_t));
 void	 store_save_meta(struct svc *);
 void	 store_save_all(void);
 void	 store_forget(struct svc *);

@@ -809,6 +809,34 @@ mark_update(struct svc *s, const char *cid, int64_t ts)
 	s->marks_dirty = 1;
 }
 
+/*
+ * Each service's newest marks, at most per_svc of it, newest first, to
+ * cb: after logd starts, where the reconciler should go on.
+ */
+void
+store_marks_each(size_t per_svc, void (*cb)(const char *, int64_t))
+{
+	struct svc	*s;
+	struct mark	*best;
+	int64_t		 below;
+	size_t		 i, k;
+
+	RB_FOREACH(s, svcs, &svcs) {
+		below = INT64_MAX;
+		for (k = 0; k < per_svc; k++) {
+			best = NULL;
+			for (i = 0; i < s->nmarks; i++)
+				if (s->marks[i].last < below && (best == NULL ||
+				    s->marks[i].last > best->last))
+					best = &s->marks[i];
+			if (best == NULL)
+				break;
+			cb(best->cid, best->last);
+			below = best->last;
+		}
+	}
+}
+
 /* The newest time stored for a container (its first 12 digits), or 0. */
 int64_t
 store_mark(struct svc *s, const char *cid)

@@ -118,15 +118,22 @@ lstream_find(const char *id)
 	return (NULL);
 }
 
+/*
+ * The mark of container id; a logd that has just started knows only the
+ * first 12 digits of each, so a mark of a shorter id matches its start.
+ */
 static struct mark *
 mark_find(const char *id)
 {
-	struct mark	*m;
+	struct mark	*m, *part = NULL;
 
-	TAILQ_FOREACH(m, &marks, entry)
+	TAILQ_FOREACH(m, &marks, entry) {
 		if (strcmp(m->id, id) == 0)
 			return (m);
-	return (NULL);
+		if (part == NULL && strncmp(m->id, id, strlen(m->id)) == 0)
+			part = m;
+	}
+	return (part);
 }
 
 /*
@@ -454,7 +461,7 @@ logs_ctr_gone(struct ctr *c)
 		/* What is kept is lost with the pipe; logd has the rest. */
 		lstream_free(ls);
 	}
-	if ((m = mark_find(c->id)) != NULL) {
+	while ((m = mark_find(c->id)) != NULL) {
 		TAILQ_REMOVE(&marks, m, entry);
 		nmarks--;
 		free(m);

@@ -481,6 +481,38 @@ def t_reconciler_killed_long_log():
     eq(n, list(range(n[0], n[-1] + 1)), "every tick once, in order")
 
 
+def t_logd_killed_long_log():
+    """kill -9 of dkd-logd beside a container with a long log that the
+    reconciler has no mark of: the new logd tells where its history ends
+    and the stream goes on from there, not from the first line."""
+    d = rig()
+    sid = service("longlog2")
+    did = deploy(sid, LONG)
+    wait_dep(did, ("healthy",))
+    running_one(sid)
+
+    def newest():
+        return max(numbers(history(sid, "?tail=20"), "tick") or [-1])
+    check(wait_until(lambda: newest() >= 3, 120, 0.5), "no tick after "
+          "the long log", *d.log_tail(30))
+    logd = d.worker("dkd-logd")
+    os.kill(logd, signal.SIGKILL)
+    restarted("dkd-logd", logd)
+    t = time.monotonic()
+    top = newest()
+    ok = wait_until(lambda: newest() >= top + 2, 60, 0.05)
+    took = time.monotonic() - t
+    check(ok, "no new tick within 60 s of logd's restart",
+          *d.log_tail(30))
+    got = read_bytes(d.worker("dkd-logd"))
+    diag("new lines stored %.2f s after logd was back; the new logd has "
+         "read %d bytes" % (took, got))
+    check(got < 8 << 20, "the new logd read %d bytes: the stream started "
+          "over" % got)
+    n = numbers(history(sid), "tick")
+    eq(n, list(range(n[0], n[-1] + 1)), "every tick once, in order")
+
+
 def t_retention():
     """A service that prints 100 MiB keeps at most its log-retention on
     disk, and what is served is the newest lines."""
@@ -540,6 +572,8 @@ tests = [
      "gaps", t_reconciler_killed),
     ("kill -9 of dkd-reconciler beside a long log: the stream goes on "
      "from logd's mark", t_reconciler_killed_long_log),
+    ("kill -9 of dkd-logd beside a long log: the new logd's marks, no "
+     "replay", t_logd_killed_long_log),
     ("100 MiB printed: at most log-retention on disk, the newest served",
      t_retention),
     ("SIGTERM: a clean exit, no sanitizer report", t_clean_exit),
