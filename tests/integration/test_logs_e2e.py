@@ -446,13 +446,11 @@ def read_bytes(pid):
             "rchar"])
 
 
-def t_reconciler_killed_long_log():
-    """kill -9 of dkd-reconciler beside a container with a long log: the
-    new stream starts where logd's history ends, not from the first
-    line, so Docker does not send the whole log again for logd to throw
-    away and the next line comes sooner."""
+def long_log(name):
+    """A service whose container has printed LONG_LINES lines, stored,
+    and ticks on; and the number of its newest stored tick, a call."""
     d = rig()
-    sid = service("longlog")
+    sid = service(name)
     did = deploy(sid, LONG)
     wait_dep(did, ("healthy",))
     running_one(sid)
@@ -461,25 +459,45 @@ def t_reconciler_killed_long_log():
         return max(numbers(history(sid, "?tail=20"), "tick") or [-1])
     check(wait_until(lambda: newest() >= 3, 120, 0.5), "no tick after "
           "the long log", *d.log_tail(30))
-    rec, logd = d.worker("dkd-reconciler"), d.worker("dkd-logd")
-    before = read_bytes(logd)
-    os.kill(rec, signal.SIGKILL)
-    restarted("dkd-reconciler", rec)
+    return sid, newest
+
+
+def resumed_after_kill(comm, sid, newest, measure):
+    """kill -9 of the worker comm: the seconds from its return until
+    new ticks are stored, and measure() then; every tick stored once."""
+    d = shared["d"]
+    old = d.worker(comm)
+    os.kill(old, signal.SIGKILL)
+    restarted(comm, old)
     t = time.monotonic()
     top = newest()
     ok = wait_until(lambda: newest() >= top + 2, 60, 0.05)
     took = time.monotonic() - t
-    check(ok, "no new tick within 60 s of the reconciler's restart",
+    check(ok, "no new tick within 60 s of %s's restart" % comm,
           *d.log_tail(30))
-    got = read_bytes(logd) - before
+    got = measure()
+    n = numbers(history(sid), "tick")
+    eq(n, list(range(n[0], n[-1] + 1)), "every tick once, in order")
+    return took, got
+
+
+def t_reconciler_killed_long_log():
+    """kill -9 of dkd-reconciler beside a container with a long log: the
+    new stream starts where logd's history ends, not from the first
+    line, so Docker does not send the whole log again for logd to throw
+    away and the next line comes sooner."""
+    d = rig()
+    sid, newest = long_log("longlog")
+    logd = d.worker("dkd-logd")
+    before = read_bytes(logd)
+    took, got = resumed_after_kill("dkd-reconciler", sid, newest,
+                                   lambda: read_bytes(logd) - before)
     diag("new lines stored %.2f s after the reconciler was back; logd "
          "read %d bytes meanwhile" % (took, got))
     # Docker's log of the container is some 36 MB: all of it if the
     # stream started over.
     check(got < 1 << 20, "logd read %d bytes to get back to live lines: "
           "the stream started over" % got)
-    n = numbers(history(sid), "tick")
-    eq(n, list(range(n[0], n[-1] + 1)), "every tick once, in order")
 
 
 def t_logd_killed_long_log():
@@ -487,31 +505,13 @@ def t_logd_killed_long_log():
     reconciler has no mark of: the new logd tells where its history ends
     and the stream goes on from there, not from the first line."""
     d = rig()
-    sid = service("longlog2")
-    did = deploy(sid, LONG)
-    wait_dep(did, ("healthy",))
-    running_one(sid)
-
-    def newest():
-        return max(numbers(history(sid, "?tail=20"), "tick") or [-1])
-    check(wait_until(lambda: newest() >= 3, 120, 0.5), "no tick after "
-          "the long log", *d.log_tail(30))
-    logd = d.worker("dkd-logd")
-    os.kill(logd, signal.SIGKILL)
-    restarted("dkd-logd", logd)
-    t = time.monotonic()
-    top = newest()
-    ok = wait_until(lambda: newest() >= top + 2, 60, 0.05)
-    took = time.monotonic() - t
-    check(ok, "no new tick within 60 s of logd's restart",
-          *d.log_tail(30))
-    got = read_bytes(d.worker("dkd-logd"))
+    sid, newest = long_log("longlog2")
+    took, got = resumed_after_kill("dkd-logd", sid, newest, lambda:
+                                   read_bytes(d.worker("dkd-logd")))
     diag("new lines stored %.2f s after logd was back; the new logd has "
          "read %d bytes" % (took, got))
     check(got < 8 << 20, "the new logd read %d bytes: the stream started "
           "over" % got)
-    n = numbers(history(sid), "tick")
-    eq(n, list(range(n[0], n[-1] + 1)), "every tick once, in order")
 
 
 def t_retention():
