@@ -43,8 +43,6 @@
 #define ENGINE_PULL_TIMEOUT_MS	(30 * 60 * 1000)
 #define ENGINE_PULL_IDLE_S	120		/* no progress that long */
 #define ENGINE_EVENTS_SLACK_MS	30000		/* after "until" */
-#define ENGINE_LOG_MAX_SIZE	"20m"		/* of a container's Docker log file */
-#define ENGINE_LOG_MAX_FILE	"5"
 
 enum call_kind {
 	CALL_DONE,
@@ -635,24 +633,6 @@ create_body(const struct drv_spec *s)
 	yajl_gen_map_close(g);
 	gen_str(g, "NetworkMode");
 	gen_str(g, s->network);
-	/*
-	 * Docker keeps a container's lines only until logd has them, so
-	 * its file is rotated (the bounds of Docker's "local" driver);
-	 * json-file whatever the daemon's default, which may be a driver
-	 * whose lines cannot be followed at all.
-	 */
-	gen_str(g, "LogConfig");
-	yajl_gen_map_open(g);
-	gen_str(g, "Type");
-	gen_str(g, "json-file");
-	gen_str(g, "Config");
-	yajl_gen_map_open(g);
-	gen_str(g, "max-size");
-	gen_str(g, ENGINE_LOG_MAX_SIZE);
-	gen_str(g, "max-file");
-	gen_str(g, ENGINE_LOG_MAX_FILE);
-	yajl_gen_map_close(g);
-	yajl_gen_map_close(g);
 	if (s->memory_bytes > 0) {
 		gen_str(g, "Memory");
 		yajl_gen_integer(g, s->memory_bytes);

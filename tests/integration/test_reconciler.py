@@ -243,8 +243,6 @@ def test_deploy_inspect():
     hc = c["HostConfig"]
     eq((hc["Memory"], hc["CpuShares"]), (64 * 1024 * 1024, 256), "limits")
     eq(hc["Init"], True, "Init")
-    eq(hc["LogConfig"], {"Type": "json-file", "Config": {
-        "max-size": "20m", "max-file": "5"}}, "Docker's log, rotated")
     eq(hc["RestartPolicy"]["Name"], "unless-stopped", "restart policy")
     eq(c["Config"].get("StopTimeout"), 10, "StopTimeout")
     check("8080/tcp" in (c["Config"].get("ExposedPorts") or {}),
