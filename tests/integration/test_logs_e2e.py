@@ -49,6 +49,11 @@ FLOOD = ("awk 'BEGIN { s = sprintf(\"%%990s\", \"\"); gsub(/ /, \"x\", s); "
          "for (i = 0; i < %d; i++) printf(\"%%08d %%s\\n\", i, s) }'; "
          "exec sleep 100000" % FLOOD_LINES)
 CRASH = 'echo "about to fail"; echo "fatal: no config" >&2; exit 3'
+# 400,000 lines (26 MiB) once /tmp/go is there.
+FAST_LINES = 400000
+FAST = ("while [ ! -e /tmp/go ]; do usleep 20000; done; awk 'BEGIN { for "
+        "(i = 0; i < %d; i++) printf(\"fast %%07d lorem ipsum dolor sit "
+        "amet, consectetur\\n\", i) }'; exec sleep 100000" % FAST_LINES)
 # 400,000 lines (26 MiB) at once, then ticks.
 LONG_LINES = 400000
 LONG = ("awk 'BEGIN { for (i = 0; i < %d; i++) printf(\"old %%07d lorem "
@@ -445,6 +450,33 @@ def read_bytes(pid):
             "rchar"])
 
 
+def t_fast_lines_once():
+    """400,000 lines printed as fast as the container can: a follower
+    gets each of them once, in order.  (Docker's own log file of the
+    container is not rotated: on Docker 20.10 a follow stream across a
+    rotation loses and repeats lines.)"""
+    d = rig()
+    sid = service("fast")
+    did = deploy(sid, FAST)
+    wait_dep(did, ("healthy",))
+    cid = running_one(sid)
+    ok = wait_until(lambda: d.api("GET", logs_path(sid, "?follow=0"),
+                                  token=shared["tok"]).status == 200, 30,
+                    0.2)
+    check(ok, "the logs of a running container never answered 200")
+    v = sse(sid, "?tail=1")
+    docker_cli("exec", cid, "touch", "/tmp/go")
+    got, end = [], time.monotonic() + 120
+    while len(got) < FAST_LINES and time.monotonic() < end and not v.eof:
+        got += [x["line"] for x in lines(v.read(5))]
+    v.close()
+    n = [int(x.split()[1]) for x in got if x.startswith("fast ")]
+    eq(len(n), FAST_LINES, "lines the follower got")
+    bad = next((i for i, x in enumerate(n) if x != i), None)
+    check(bad is None, "not each line once, in order: at %r, %r" % (
+        bad, n[bad - 2:bad + 3] if bad is not None else None))
+
+
 def long_log(name):
     """A service whose container has printed LONG_LINES lines, stored,
     and ticks on; and the number of its newest stored tick, a call."""
@@ -570,6 +602,8 @@ tests = [
      "duplicates", t_logd_killed),
     ("kill -9 of dkd-reconciler: streams reattach, no duplicates, no "
      "gaps", t_reconciler_killed),
+    ("400,000 lines as fast as they come: each once, in order",
+     t_fast_lines_once),
     ("kill -9 of dkd-reconciler beside a long log: the stream goes on "
      "from logd's mark", t_reconciler_killed_long_log),
     ("kill -9 of dkd-logd beside a long log: the new logd's marks, no "
