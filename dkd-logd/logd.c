@@ -411,7 +411,6 @@ stream_close(struct stream *st, int ended)
 		if (s->marks_dirty)
 			store_save_meta(s);
 	}
-	subs_flush(s);
 	log_debug("stream of container %.12s ended", st->cid);
 	event_free(st->ev);
 	demux_free(&st->dm);

@@ -114,7 +114,11 @@ static size_t		 smsg_bytes;	/* of every queued event */
 static struct event_base *subs_base;
 static struct event	*ping_ev;
 static char		*sse_buf;
-/* Live lines for the viewers of batch_svc that take every line. */
+/*
+ * Live lines for the viewers of batch_svc that take every line.  Empty
+ * between callbacks: a read of a stream ends with subs_flush(), the end
+ * of a stream with subs_exited().
+ */
 static char		*batch;		/* BATCH_MAX + SSE_LINE_MAX */
 static size_t		 batch_len;
 static struct svc	*batch_svc;

@@ -37,8 +37,8 @@
  * follow stream per running managed container (and one per look at a
  * container that has run and stopped: a container that crashes at once
  * may never be seen running, yet its lines are what a failed deployment
- * is read for; Docker sends what is there and ends the stream), its raw bytes written
- * into a pipe whose read end goes to the master once, as
+ * is read for; Docker sends what is there and ends the stream), its raw
+ * bytes written into a pipe whose read end goes to the master once, as
  * IMSG_REC_LOGSTREAM, for logd.  logd parses the framing; the
  * reconciler never looks at the bytes.  A stream starts from the last
  * timestamp logd stored for the container (IMSG_REC_LOGMARK), so a
@@ -87,7 +87,6 @@ struct lstream {
 	int			 paused;	/* until the pipe drains */
 	int			 gathering;
 	int			 ended;		/* Docker is done */
-	int			 lost;		/* the reader is gone */
 	int			 tries;
 	time_t			 opened;
 };
@@ -303,10 +302,6 @@ lstream_done(const struct drv_res *res, void *arg)
 	struct lstream	*ls = arg;
 
 	ls->st = NULL;
-	if (ls->lost) {
-		lstream_lost(ls);
-		return;
-	}
 	if (res->code != DRV_OK)
 		log_debug("log stream %.12s: %s", ls->meta.container_id,
 		    res->err);
@@ -350,7 +345,6 @@ lstream_lost(struct lstream *ls)
 		ls->st = NULL;
 	}
 	lstream_close_pipe(ls);
-	ls->lost = 0;
 	ls->len = 0;
 	ls->paused = 0;
 	if (time(NULL) - ls->opened >= RETRY_RESET_SEC)
