@@ -128,6 +128,14 @@ def deploy(sid, script):
                {"image": IMAGE, "env_vars": {"SCRIPT": script}}, 201)["id"]
 
 
+def healthy_service(name, script):
+    """A new service deployed with script, healthy: its id and its one
+    running container's."""
+    sid = service(name)
+    wait_dep(deploy(sid, script), ("healthy",))
+    return sid, running_one(sid)
+
+
 def dep_status(did):
     return shared["d"].db_query("SELECT status FROM deployments WHERE "
                                 "id = ?", (did,))[0][0]
@@ -247,10 +255,7 @@ def t_live():
     (Docker's timestamp of the line to its arrival); stderr is marked;
     tail=N is exactly Docker's last N."""
     rig()
-    sid = service("tick")
-    did = deploy(sid, TICK)
-    wait_dep(did, ("healthy",))
-    cid = running_one(sid)
+    sid, cid = healthy_service("tick", TICK)
     v = sse(sid, "?tail=1")
     eq(v.status, 200, "status")
     eq(v.header("content-type"), "text/event-stream", "Content-Type")
@@ -280,10 +285,7 @@ def t_live():
           % max(lat))
     v.close()
 
-    sid = service("burst")
-    did = deploy(sid, BURST)
-    wait_dep(did, ("healthy",))
-    cid = running_one(sid)
+    sid, cid = healthy_service("burst", BURST)
     check(wait_until(lambda: "n 300" in texts(
         [("line", x) for x in history(sid, "?tail=1")]), 20),
         "the burst's last line never came")
@@ -368,16 +370,19 @@ def t_outlives():
     v.close()
 
 
+def ticking(name):
+    """A service of TICK with 20 ticks stored."""
+    sid, _ = healthy_service(name, TICK)
+    check(wait_until(lambda: len(history(sid)) >= 20, 20),
+          "20 ticks never came")
+    return sid
+
+
 def t_logd_killed():
     """kill -9 of dkd-logd: history intact, and live lines flow again
     by themselves; every line stored once."""
     d = rig()
-    sid = service("logdkill")
-    did = deploy(sid, TICK)
-    wait_dep(did, ("healthy",))
-    running_one(sid)
-    check(wait_until(lambda: len(history(sid)) >= 20, 20),
-          "20 ticks never came")
+    sid = ticking("logdkill")
     before = numbers(history(sid), "tick")
     logd = d.worker("dkd-logd")
     os.kill(logd, signal.SIGKILL)
@@ -414,12 +419,7 @@ def t_reconciler_killed():
     """kill -9 of dkd-reconciler: streams reattach, without a line
     stored twice and without losing what was printed meanwhile."""
     d = rig()
-    sid = service("reckill")
-    did = deploy(sid, TICK)
-    wait_dep(did, ("healthy",))
-    running_one(sid)
-    check(wait_until(lambda: len(history(sid)) >= 20, 20),
-          "20 ticks never came")
+    sid = ticking("reckill")
     rec = d.worker("dkd-reconciler")
     os.kill(rec, signal.SIGKILL)
     t = time.monotonic()
@@ -456,10 +456,7 @@ def t_fast_lines_once():
     container is not rotated: on Docker 20.10 a follow stream across a
     rotation loses and repeats lines.)"""
     d = rig()
-    sid = service("fast")
-    did = deploy(sid, FAST)
-    wait_dep(did, ("healthy",))
-    cid = running_one(sid)
+    sid, cid = healthy_service("fast", FAST)
     ok = wait_until(lambda: d.api("GET", logs_path(sid, "?follow=0"),
                                   token=shared["tok"]).status == 200, 30,
                     0.2)
@@ -481,10 +478,7 @@ def long_log(name):
     """A service whose container has printed LONG_LINES lines, stored,
     and ticks on; and the number of its newest stored tick, a call."""
     d = rig()
-    sid = service(name)
-    did = deploy(sid, LONG)
-    wait_dep(did, ("healthy",))
-    running_one(sid)
+    sid, _ = healthy_service(name, LONG)
 
     def newest():
         return max(numbers(history(sid, "?tail=20"), "tick") or [-1])
