@@ -91,41 +91,10 @@ class Count:
         self.n = 0
         self.first = self.last = None
         self.eof = False
-        self.http = None        # an HttpSse whose chunks we decode
+        self.http = None        # an HttpSse, which undoes the chunks
 
     def fileno(self):
         return self.sock.fileno() if self.sock is not None else self.pipe
-
-    def unchunk(self, d):
-        """The payload in d of a chunked reply (state kept between)."""
-        self.cbuf = getattr(self, "cbuf", b"") + d
-        self.left = getattr(self, "left", 0)
-        out, i, cb = [], 0, self.cbuf
-        while i < len(cb):
-            if self.left > 0:
-                take = min(self.left, len(cb) - i)
-                out.append(cb[i:i + take])
-                i += take
-                self.left -= take
-                if self.left == 0:
-                    self.left = -2          # the \r\n after a chunk
-                continue
-            if self.left < 0:
-                skip = min(-self.left, len(cb) - i)
-                i += skip
-                self.left += skip
-                continue
-            j = cb.find(b"\r\n", i)
-            if j == -1:
-                break
-            n = int(cb[i:j].split(b";")[0], 16)
-            i = j + 2
-            if n == 0:
-                self.eof = True
-                break
-            self.left = n
-        self.cbuf = cb[i:]
-        return b"".join(out)
 
     def feed(self, d, now):
         buf = self.tail + d
@@ -147,7 +116,9 @@ class Count:
             if not d:
                 self.eof = True
                 return
-            d = self.unchunk(d)
+            self.http._chunks(d)
+            d, self.http.buf = self.http.buf, b""
+            self.eof = self.http.eof
         else:
             d = os.read(self.pipe, 1 << 20)
             if not d:
@@ -191,13 +162,7 @@ def throughput_standin():
             time.sleep(0.5)
             counts = []
             for i in range(nclients):
-                v = s.sse("?tail=1")
-                c = Count("sse%d" % i, sock=v.sock)
-                c.http = v
-                # What came with the headers, as the reader left it.
-                c.feed(v.buf, time.time())
-                c.cbuf, c.left = v.cbuf, 0
-                counts.append(c)
+                counts.append(sse_count(s.sse("?tail=1"), "sse%d" % i))
             dl = subprocess.Popen(["docker", "logs", "-f", cid],
                                   stdout=subprocess.PIPE,
                                   stderr=subprocess.DEVNULL)
@@ -212,8 +177,7 @@ def throughput_standin():
         finally:
             remove_container(cid)
             s.d.cleanup()
-        rates = [c.n / (c.last - c.first) if c.first and c.last and
-                 c.last > c.first else 0.0 for c in counts + [docker]]
+        rates = [rate(c) for c in counts + [docker]]
         ours, theirs = rates[:-1], rates[-1]
         results[nclients] = (ours, theirs)
         out("  %2d SSE client%s: %.0f lines/s (min %.0f), %s; docker logs "
@@ -335,10 +299,7 @@ def search_standin():
             if v.status != 200:
                 out("  %s: status %d" % (query, v.status))
                 continue
-            c = Count("search", sock=v.sock)
-            c.http = v
-            c.feed(v.buf, time.time())
-            c.cbuf, c.left, c.eof = v.cbuf, 0, v.eof
+            c = sse_count(v, "search")
             while not c.eof:
                 c.read()
             got = c.n
@@ -525,12 +486,19 @@ def real_cleanup():
 
 
 def sse_count(v, name):
+    """A Count of the events of v, from what came with its headers."""
     c = Count(name, sock=v.sock)
     c.http = v
-    # What came with the headers, as the reader left it.
     c.feed(v.buf, time.time())
-    c.cbuf, c.left = v.cbuf, 0
+    v.buf = b""
+    c.eof = v.eof
     return c
+
+
+def rate(c):
+    """Lines per second from c's first line to its last."""
+    return (c.n / (c.last - c.first) if c.first and c.last and
+            c.last > c.first else 0.0)
 
 
 def throughput():
@@ -560,8 +528,7 @@ def throughput():
         dl.wait()
         for c in counts:
             c.sock.close()
-        rates = [c.n / (c.last - c.first) if c.first and c.last and
-                 c.last > c.first else 0.0 for c in counts + [docker]]
+        rates = [rate(c) for c in counts + [docker]]
         ours, theirs = rates[:-1], rates[-1]
         ratio = min(ours) / theirs if theirs else 0
         complete = all(c.n >= LINES for c in counts)
